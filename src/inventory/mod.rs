@@ -1,0 +1,540 @@
+//! The inventory: one YAML file that describes the whole stack, read into typed data.
+//!
+//! Reading happens in two stages. [`parse`] turns text into these types and rejects what the
+//! types cannot hold (YAML syntax, unknown keys, a malformed address), stopping at the first
+//! such error with its line and column. [`validate`] then checks how the parts fit together and
+//! reports *every* problem at once with its key path. [`load`] does both: nothing that fails
+//! either stage ever reaches a host.
+
+mod unique_map;
+pub mod validate;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+pub use unique_map::UniqueMap;
+pub use validate::{Problem, validate};
+
+/// The whole stack, as written in the inventory file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Name of the stack; shown in output and used as the default Galera cluster name.
+    pub name: String,
+    #[serde(default)]
+    pub ssh: SshDefaults,
+    pub networks: Networks,
+    pub hosts: UniqueMap<Host>,
+    pub services: Services,
+    #[serde(default)]
+    pub firewall: Firewall,
+}
+
+/// SSH settings every host uses unless it overrides them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshDefaults {
+    pub user: String,
+    pub port: u16,
+    /// Private key file; when absent the ssh-agent is asked.
+    pub key: Option<PathBuf>,
+    /// known_hosts file to verify host keys against; default `~/.ssh/known_hosts`.
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl Default for SshDefaults {
+    fn default() -> Self {
+        SshDefaults {
+            user: "root".into(),
+            port: 22,
+            key: None,
+            known_hosts: None,
+        }
+    }
+}
+
+/// Per-host SSH overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshOverride {
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub key: Option<PathBuf>,
+}
+
+/// The two networks of the stack. Clients reach the frontend; replication stays on the backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Networks {
+    pub frontend: Ipv4Net,
+    pub backend: Ipv4Net,
+}
+
+/// Which of the two networks something lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Net {
+    Frontend,
+    Backend,
+}
+
+impl Net {
+    pub fn key(self) -> &'static str {
+        match self {
+            Net::Frontend => "frontend",
+            Net::Backend => "backend",
+        }
+    }
+}
+
+impl Networks {
+    pub fn get(&self, net: Net) -> Ipv4Net {
+        match net {
+            Net::Frontend => self.frontend,
+            Net::Backend => self.backend,
+        }
+    }
+}
+
+/// A value per network, each optional (a host is on the networks its roles need).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerNet<T> {
+    pub frontend: Option<T>,
+    pub backend: Option<T>,
+}
+
+impl<T> PerNet<T> {
+    pub fn get(&self, net: Net) -> Option<&T> {
+        match net {
+            Net::Frontend => self.frontend.as_ref(),
+            Net::Backend => self.backend.as_ref(),
+        }
+    }
+}
+
+/// One machine reached over SSH.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub roles: Vec<Role>,
+    pub addresses: PerNet<Ipv4Addr>,
+    /// Network interface per network; by default `eth0`, `eth1`, ... in the order the host's
+    /// networks are listed under `addresses` (frontend first), as Docker and Vagrant name them.
+    #[serde(default)]
+    pub interfaces: PerNet<String>,
+    #[serde(default)]
+    pub ssh: SshOverride,
+}
+
+impl Host {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Interface name that carries `net` on this host.
+    pub fn interface(&self, net: Net) -> Option<String> {
+        if let Some(name) = self.interfaces.get(net) {
+            return Some(name.clone());
+        }
+        self.addresses.get(net)?;
+        let index = match net {
+            Net::Frontend => 0,
+            Net::Backend => usize::from(self.addresses.frontend.is_some()),
+        };
+        Some(format!("eth{index}"))
+    }
+}
+
+/// What a host does in the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// HAProxy + keepalived, carries the frontend VIP.
+    Lb,
+    /// Runs the roster app (and nginx in front of it when enabled).
+    App,
+    /// MariaDB Galera node.
+    Db,
+    /// Galera arbitrator (garbd): a vote without data.
+    Arbiter,
+    /// Aerospike server node.
+    Aerospike,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Lb,
+        Role::App,
+        Role::Db,
+        Role::Arbiter,
+        Role::Aerospike,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Lb => "lb",
+            Role::App => "app",
+            Role::Db => "db",
+            Role::Arbiter => "arbiter",
+            Role::Aerospike => "aerospike",
+        }
+    }
+
+    /// The networks a host with this role must have an address on.
+    pub fn networks(self) -> &'static [Net] {
+        match self {
+            Role::Lb => &[Net::Frontend],
+            Role::App => &[Net::Frontend, Net::Backend],
+            Role::Db | Role::Arbiter | Role::Aerospike => &[Net::Backend],
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Role::ALL
+            .into_iter()
+            .find(|role| role.name() == name)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown role \"{name}\" (expected lb, app, db, arbiter, aerospike)"
+                ))
+            })
+    }
+}
+
+/// Everything that is not a host: VIPs, daemons' settings, the app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Services {
+    /// The address clients use; keepalived moves it between the lb hosts (or, in the nginx
+    /// web-pair topology with no lb hosts, between the app hosts).
+    pub frontend_vip: Vip,
+    /// The address the app uses for MariaDB; keepalived keeps it on a Galera-Synced node.
+    /// Required with `database: galera`.
+    pub db_vip: Option<Vip>,
+    #[serde(default)]
+    pub database: DatabaseKind,
+    #[serde(default)]
+    pub haproxy: Haproxy,
+    #[serde(default)]
+    pub roster: Roster,
+    #[serde(default)]
+    pub galera: Galera,
+    pub aerospike: Option<Aerospike>,
+    #[serde(default)]
+    pub nginx: Nginx,
+}
+
+/// A keepalived-managed virtual address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vip {
+    pub address: Ipv4Addr,
+    /// VRRP virtual router id (1-255), unique per network segment.
+    pub virtual_router_id: u8,
+    /// Seconds between VRRP adverts; the VIP moves after about 3 × this when its holder dies.
+    #[serde(default = "default_advert_int")]
+    pub advert_int: f64,
+}
+
+fn default_advert_int() -> f64 {
+    0.5
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    #[default]
+    Galera,
+    Aerospike,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Haproxy {
+    /// Port the frontend listens on (on the frontend VIP).
+    pub port: u16,
+    /// Timeouts in milliseconds.
+    pub timeout_connect_ms: u32,
+    pub timeout_client_ms: u32,
+    pub timeout_server_ms: u32,
+    /// Active health checks of app nodes: interval, failures to mark down, successes to mark up.
+    pub check_interval_ms: u32,
+    pub check_fall: u32,
+    pub check_rise: u32,
+    /// How many times a failed connection is retried (on another node, with `option redispatch`).
+    pub retries: u32,
+    pub stats: Option<Stats>,
+}
+
+impl Default for Haproxy {
+    fn default() -> Self {
+        Haproxy {
+            port: 80,
+            timeout_connect_ms: 2000,
+            timeout_client_ms: 30000,
+            timeout_server_ms: 30000,
+            check_interval_ms: 1000,
+            check_fall: 2,
+            check_rise: 2,
+            retries: 3,
+            stats: None,
+        }
+    }
+}
+
+/// HAProxy's stats page, on each lb host's own frontend address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stats {
+    #[serde(default = "default_stats_port")]
+    pub port: u16,
+    #[serde(default = "default_stats_user")]
+    pub user: String,
+    /// Networks allowed to open the page (firewall); default: the frontend network.
+    #[serde(default)]
+    pub allow_from: Vec<Ipv4Net>,
+}
+
+fn default_stats_port() -> u16 {
+    8404
+}
+
+fn default_stats_user() -> String {
+    "admin".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Roster {
+    /// Port the roster app listens on.
+    pub port: u16,
+    /// MariaDB database and user of the app.
+    pub database: String,
+    pub db_user: String,
+    /// Connections in the app's database pool.
+    pub pool_size: u32,
+}
+
+impl Default for Roster {
+    fn default() -> Self {
+        Roster {
+            port: 8080,
+            database: "roster".into(),
+            db_user: "roster".into(),
+            pool_size: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Galera {
+    /// Default: the inventory's `name`.
+    pub cluster_name: Option<String>,
+    pub sst_method: SstMethod,
+    /// Galera's write-set cache; larger lets a node that was away rejoin by IST, not full SST.
+    pub gcache_size: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SstMethod {
+    /// Simplest; blocks the donor while it copies.
+    #[default]
+    Rsync,
+    /// Donor stays writable; needs socat and an SST user.
+    Mariabackup,
+}
+
+impl SstMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            SstMethod::Rsync => "rsync",
+            SstMethod::Mariabackup => "mariabackup",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aerospike {
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    #[serde(default = "default_replication_factor")]
+    pub replication_factor: u32,
+    /// Memory for the namespace's data, e.g. `1G` (Aerospike 7 `storage-engine memory`).
+    #[serde(default = "default_data_size")]
+    pub data_size: String,
+    /// Server package the user supplies (`.tgz` with asinstall, or a `.deb`): no public
+    /// download is reachable from every network.
+    pub package: Option<String>,
+}
+
+fn default_namespace() -> String {
+    "roster".into()
+}
+
+fn default_replication_factor() -> u32 {
+    2
+}
+
+fn default_data_size() -> String {
+    "1G".into()
+}
+
+/// Optional nginx in front of the roster app on every app host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Nginx {
+    pub enabled: bool,
+    pub port: u16,
+}
+
+impl Default for Nginx {
+    fn default() -> Self {
+        Nginx {
+            enabled: false,
+            port: 80,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Firewall {
+    /// Networks SSH is allowed from (the control machine's); empty means from anywhere.
+    pub ssh_from: Vec<Ipv4Net>,
+}
+
+/// A problem that stops the inventory from being used, with where it is and what to do.
+#[derive(Debug)]
+pub struct InventoryError {
+    pub file: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let count = self.problems.len();
+        let noun = if count == 1 { "problem" } else { "problems" };
+        writeln!(f, "{}: {count} {noun}", self.file.display())?;
+        for problem in &self.problems {
+            write!(f, "\n  {}\n    hint: {}", problem.message(), problem.hint)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for InventoryError {}
+
+/// Read, parse and validate an inventory file.
+pub fn load(file: &Path) -> Result<Inventory, InventoryError> {
+    let text = std::fs::read_to_string(file).map_err(|err| InventoryError {
+        file: file.to_owned(),
+        problems: vec![Problem::new(
+            "",
+            format!("cannot read the inventory: {err}"),
+            "pass an existing file with -i FILE (inventory/example.yml documents every key)",
+        )],
+    })?;
+    let inventory = parse(&text).map_err(|problem| InventoryError {
+        file: file.to_owned(),
+        problems: vec![problem],
+    })?;
+    let problems = validate(&inventory);
+    if problems.is_empty() {
+        Ok(inventory)
+    } else {
+        Err(InventoryError {
+            file: file.to_owned(),
+            problems,
+        })
+    }
+}
+
+/// Parse inventory text into its types (no cross-checks: see [`validate`]).
+pub fn parse(text: &str) -> Result<Inventory, Problem> {
+    serde_norway::from_str(text).map_err(|err| parse_problem(&err))
+}
+
+/// Turn serde_norway's error into a problem placed at a line and column, with a hint that fits.
+fn parse_problem(err: &serde_norway::Error) -> Problem {
+    let full = err.to_string();
+    let (message, position) = match err.location() {
+        Some(loc) => {
+            let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+            let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+            (message, Some((loc.line(), loc.column())))
+        }
+        None => (full, None),
+    };
+    let hint = if message.contains("unknown field") {
+        "check the spelling; inventory/example.yml documents every key"
+    } else if message.contains("unknown role") {
+        "each host's roles are a list drawn from: lb, app, db, arbiter, aerospike"
+    } else if message.contains("duplicate name") {
+        "rename one of the two entries: host names must be unique"
+    } else if message.contains("IPv4") || message.contains("IP address") {
+        "write an IPv4 address like 10.231.50.11, or a network like 10.231.50.0/24"
+    } else if message.contains("missing field") {
+        "add the key; inventory/example.yml shows it with its meaning"
+    } else if message.contains("unknown variant") {
+        "use one of the values listed"
+    } else {
+        "inventory/example.yml shows the expected layout"
+    };
+    let mut problem = Problem::new("", message, hint);
+    problem.position = position;
+    problem
+}
+
+impl Inventory {
+    /// Names of the hosts that have `role`, in inventory order.
+    pub fn hosts_with(&self, role: Role) -> Vec<&str> {
+        self.hosts
+            .iter()
+            .filter(|(_, h)| h.has(role))
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// The web-pair topology (the on-call original): no lb hosts, nginx on the app hosts, and
+    /// the frontend VIP moves between the app hosts.
+    pub fn is_web_pair(&self) -> bool {
+        self.hosts_with(Role::Lb).is_empty() && self.services.nginx.enabled
+    }
+
+    /// Hosts that carry the frontend VIP.
+    pub fn frontend_vip_holders(&self) -> Vec<&str> {
+        self.hosts_with(if self.is_web_pair() {
+            Role::App
+        } else {
+            Role::Lb
+        })
+    }
+
+    /// The host's address on `net`; validation guarantees it for the networks its roles need.
+    pub fn address(&self, host: &str, net: Net) -> Option<std::net::Ipv4Addr> {
+        self.hosts.get(host)?.addresses.get(net).copied()
+    }
+
+    /// Galera cluster name: the one given, else the stack's name.
+    pub fn galera_cluster_name(&self) -> &str {
+        self.services
+            .galera
+            .cluster_name
+            .as_deref()
+            .unwrap_or(&self.name)
+    }
+}

@@ -1,0 +1,550 @@
+//! Semantic checks of a parsed inventory: how hosts, networks, VIPs and roles fit together.
+//!
+//! Every check runs and every problem is collected, so a user fixes the file in one pass.
+//! Each problem names its key path (`hosts.db2.addresses.backend`) and gives a hint.
+
+use super::{DatabaseKind, Host, Inventory, Net, Role, Vip};
+use std::collections::HashMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// One thing wrong with the inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Key path such as `hosts.db2.roles[0]`; empty when the message carries its own.
+    pub path: String,
+    /// Line and column in the file, when known (parse errors).
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+    pub hint: String,
+}
+
+impl Problem {
+    pub fn new(
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Problem {
+            path: path.into(),
+            position: None,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// `line 3 column 5: hosts.db2: ...` or `hosts.db2: ...`.
+    pub fn message(&self) -> String {
+        let mut out = String::new();
+        if let Some((line, column)) = self.position {
+            out.push_str(&format!("line {line} column {column}: "));
+        }
+        if !self.path.is_empty() {
+            out.push_str(&self.path);
+            out.push_str(": ");
+        }
+        out.push_str(&self.message);
+        out
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+/// All problems of the inventory; empty means it is fit to use.
+pub fn validate(inv: &Inventory) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    check_names(inv, &mut problems);
+    for (name, host) in inv.hosts.iter() {
+        check_host(inv, name, host, &mut problems);
+    }
+    check_unique_addresses(inv, &mut problems);
+    check_vips(inv, &mut problems);
+    check_tiers(inv, &mut problems);
+    check_ports(inv, &mut problems);
+    problems
+}
+
+/// Names end up in file paths, unit names and daemon configs: keep them plain.
+fn check_names(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !plain(&inv.name) {
+        problems.push(Problem::new(
+            "name",
+            format!("\"{}\" is not a plain name", inv.name),
+            "use letters, digits, '-' and '_' only (at most 63): it becomes the Galera cluster name",
+        ));
+    }
+    for name in inv.hosts.keys() {
+        if !plain(name) {
+            problems.push(Problem::new(
+                format!("hosts.{name}"),
+                format!("host name \"{name}\" is not a plain name"),
+                "use letters, digits, '-' and '_' only (at most 63): it names files and config entries",
+            ));
+        }
+    }
+    if let Some(cluster) = &inv.services.galera.cluster_name
+        && !plain(cluster)
+    {
+        problems.push(Problem::new(
+            "services.galera.cluster_name",
+            format!("\"{cluster}\" is not a plain name"),
+            "use letters, digits, '-' and '_' only",
+        ));
+    }
+    for (key, value) in [
+        ("database", &inv.services.roster.database),
+        ("db_user", &inv.services.roster.db_user),
+    ] {
+        if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            problems.push(Problem::new(
+                format!("services.roster.{key}"),
+                format!("\"{value}\" is not a valid MariaDB identifier here"),
+                "use letters, digits and '_' only",
+            ));
+        }
+    }
+}
+
+fn check_host(inv: &Inventory, name: &str, host: &Host, problems: &mut Vec<Problem>) {
+    let path = format!("hosts.{name}");
+    if host.roles.is_empty() {
+        problems.push(Problem::new(
+            format!("{path}.roles"),
+            "no roles",
+            "give the host at least one role: lb, app, db, arbiter, aerospike (or remove it)",
+        ));
+    }
+    for (index, role) in host.roles.iter().enumerate() {
+        if host.roles[..index].contains(role) {
+            problems.push(Problem::new(
+                format!("{path}.roles[{index}]"),
+                format!("role \"{role}\" is listed twice"),
+                "list each role once",
+            ));
+        }
+    }
+    if host.has(Role::Db) && host.has(Role::Arbiter) {
+        problems.push(Problem::new(
+            format!("{path}.roles"),
+            "a db host cannot also be an arbiter: garbd next to mariadbd adds a vote that fails with it",
+            "put the arbiter role on a host that is not a db node (an app host, for example)",
+        ));
+    }
+    for net in [Net::Frontend, Net::Backend] {
+        let needed_by: Vec<&str> = host
+            .roles
+            .iter()
+            .filter(|r| r.networks().contains(&net))
+            .map(|r| r.name())
+            .collect();
+        match host.addresses.get(net) {
+            None if !needed_by.is_empty() => problems.push(Problem::new(
+                format!("{path}.addresses"),
+                format!(
+                    "no {} address, but role {} needs one",
+                    net.key(),
+                    needed_by.join(", ")
+                ),
+                format!(
+                    "add `{}: <address in {}>` under addresses",
+                    net.key(),
+                    inv.networks.get(net)
+                ),
+            )),
+            Some(addr) if !inv.networks.get(net).contains(addr) => problems.push(Problem::new(
+                format!("{path}.addresses.{}", net.key()),
+                format!(
+                    "{addr} is outside the {} network {}",
+                    net.key(),
+                    inv.networks.get(net)
+                ),
+                format!(
+                    "pick an address inside {}, or change networks.{}",
+                    inv.networks.get(net),
+                    net.key()
+                ),
+            )),
+            Some(addr) if is_network_or_broadcast(inv, net, *addr) => problems.push(Problem::new(
+                format!("{path}.addresses.{}", net.key()),
+                format!(
+                    "{addr} is the network or broadcast address of {}",
+                    inv.networks.get(net)
+                ),
+                "pick a host address inside the network",
+            )),
+            _ => {}
+        }
+        if let Some(interface) = host.interfaces.get(net) {
+            if host.addresses.get(net).is_none() {
+                problems.push(Problem::new(
+                    format!("{path}.interfaces.{}", net.key()),
+                    format!(
+                        "interface given for the {} network, but the host has no address there",
+                        net.key()
+                    ),
+                    "remove the interface or add the address",
+                ));
+            }
+            if interface.is_empty()
+                || interface.len() > 15
+                || interface.contains(char::is_whitespace)
+            {
+                problems.push(Problem::new(
+                    format!("{path}.interfaces.{}", net.key()),
+                    format!("\"{interface}\" is not a valid interface name"),
+                    "Linux interface names are 1-15 characters without spaces, e.g. eth1",
+                ));
+            }
+        }
+    }
+}
+
+fn is_network_or_broadcast(inv: &Inventory, net: Net, addr: Ipv4Addr) -> bool {
+    let cidr = inv.networks.get(net);
+    cidr.prefix_len() < 31 && (addr == cidr.network() || addr == cidr.broadcast())
+}
+
+/// No two hosts and no VIP may share an address.
+fn check_unique_addresses(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let mut seen: HashMap<Ipv4Addr, String> = HashMap::new();
+    for (name, host) in inv.hosts.iter() {
+        for net in [Net::Frontend, Net::Backend] {
+            let Some(addr) = host.addresses.get(net) else {
+                continue;
+            };
+            let path = format!("hosts.{name}.addresses.{}", net.key());
+            if let Some(first) = seen.get(addr) {
+                problems.push(Problem::new(
+                    &path,
+                    format!("address {addr} is already used by {first}"),
+                    "every host needs its own address on each network",
+                ));
+            } else {
+                seen.insert(*addr, path);
+            }
+        }
+    }
+    for (key, vip) in vips(inv) {
+        let path = format!("services.{key}.address");
+        if let Some(first) = seen.get(&vip.address) {
+            problems.push(Problem::new(
+                &path,
+                format!("VIP {} is also {first}", vip.address),
+                "a VIP must be an address no host owns: keepalived adds it to whichever host holds it",
+            ));
+        } else {
+            seen.insert(vip.address, path);
+        }
+    }
+}
+
+/// The VIPs the inventory declares, with their key and network.
+fn vips(inv: &Inventory) -> Vec<(&'static str, &Vip)> {
+    let mut list = vec![("frontend_vip", &inv.services.frontend_vip)];
+    if let Some(db_vip) = &inv.services.db_vip {
+        list.push(("db_vip", db_vip));
+    }
+    list
+}
+
+fn check_vips(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let mut router_ids: HashMap<u8, &str> = HashMap::new();
+    for (key, vip) in vips(inv) {
+        let net = if key == "frontend_vip" {
+            Net::Frontend
+        } else {
+            Net::Backend
+        };
+        let cidr = inv.networks.get(net);
+        if !cidr.contains(&vip.address) {
+            problems.push(Problem::new(
+                format!("services.{key}.address"),
+                format!(
+                    "VIP {} is outside the {} network {cidr}",
+                    vip.address,
+                    net.key()
+                ),
+                format!("pick a free address inside {cidr}"),
+            ));
+        } else if is_network_or_broadcast(inv, net, vip.address) {
+            problems.push(Problem::new(
+                format!("services.{key}.address"),
+                format!(
+                    "VIP {} is the network or broadcast address of {cidr}",
+                    vip.address
+                ),
+                format!("pick a free host address inside {cidr}"),
+            ));
+        }
+        if vip.virtual_router_id == 0 {
+            problems.push(Problem::new(
+                format!("services.{key}.virtual_router_id"),
+                "0 is not a valid virtual router id",
+                "use 1 to 255",
+            ));
+        } else if let Some(first) = router_ids.get(&vip.virtual_router_id) {
+            problems.push(Problem::new(
+                format!("services.{key}.virtual_router_id"),
+                format!("virtual router id {} is already used by services.{first}", vip.virtual_router_id),
+                "give each VIP its own id: two VRRP instances with one id fight over the same virtual MAC",
+            ));
+        } else {
+            router_ids.insert(vip.virtual_router_id, key);
+        }
+        if !(vip.advert_int > 0.0 && vip.advert_int <= 255.0) {
+            problems.push(Problem::new(
+                format!("services.{key}.advert_int"),
+                format!("{} is not a valid advert interval", vip.advert_int),
+                "use seconds between 0.01 and 255 (0.5 moves the VIP in about 1.5 s)",
+            ));
+        }
+    }
+}
+
+/// Each tier has the hosts it needs, and the database tier can keep quorum.
+fn check_tiers(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let services = &inv.services;
+    if inv.hosts_with(Role::Lb).is_empty() && !services.nginx.enabled {
+        problems.push(Problem::new(
+            "hosts",
+            "no host has role lb",
+            "add lb hosts (HAProxy + keepalived), or set services.nginx.enabled: true for the \
+             web-pair topology, where the app hosts carry the frontend VIP",
+        ));
+    }
+    if inv.hosts_with(Role::App).is_empty() {
+        problems.push(Problem::new(
+            "hosts",
+            "no host has role app",
+            "add at least one app host to run the roster app",
+        ));
+    }
+    match services.database {
+        DatabaseKind::Galera => check_galera(inv, problems),
+        DatabaseKind::Aerospike => check_aerospike(inv, problems),
+    }
+}
+
+fn check_galera(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let db = inv.hosts_with(Role::Db);
+    let arbiters = inv.hosts_with(Role::Arbiter);
+    for host in inv.hosts_with(Role::Aerospike) {
+        problems.push(Problem::new(
+            format!("hosts.{host}.roles"),
+            "role aerospike, but services.database is galera",
+            "set services.database: aerospike, or remove the role",
+        ));
+    }
+    if inv.services.db_vip.is_none() {
+        problems.push(Problem::new(
+            "services.db_vip",
+            "missing: the app reaches Galera through a VIP that follows a Synced node",
+            "add services.db_vip with an address in the backend network and a virtual_router_id",
+        ));
+    }
+    if db.is_empty() {
+        problems.push(Problem::new(
+            "hosts",
+            "no host has role db",
+            "add db hosts (MariaDB Galera), or set services.database: aerospike",
+        ));
+        return;
+    }
+    let voters: Vec<&str> = db.iter().chain(arbiters.iter()).copied().collect();
+    if let Some(problem) = quorum_problem(&voters) {
+        problems.push(problem);
+    }
+}
+
+/// Galera keeps accepting writes only in a component holding more than half of the votes.
+fn quorum_problem(voters: &[&str]) -> Option<Problem> {
+    let n = voters.len();
+    let names = voters.join(", ");
+    let hint = "add the arbiter role to a host that is not a db node (garbd votes without storing \
+                data) or add a db host, so that the voters (db + arbiter hosts) are odd and at least 3";
+    if n < 3 {
+        let arithmetic = if n == 1 {
+            format!("losing {names} stops the database: there is nothing to fail over to")
+        } else {
+            format!(
+                "losing any one of {names} leaves {} of {n} votes, not more than half, so the \
+                 survivor goes non-Primary and refuses writes",
+                n - 1
+            )
+        };
+        return Some(Problem::new(
+            "hosts",
+            format!("Galera has {n} voter(s) ({names}), fewer than 3: {arithmetic}"),
+            hint,
+        ));
+    }
+    if n.is_multiple_of(2) {
+        return Some(Problem::new(
+            "hosts",
+            format!(
+                "Galera has {n} voters ({names}), an even count: a network split into two halves of \
+                 {half} leaves neither side more than {half} of {n} votes, so both halves stop",
+                half = n / 2
+            ),
+            "add or remove one arbiter (or db host) to make the number of voters odd",
+        ));
+    }
+    None
+}
+
+fn check_aerospike(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let nodes = inv.hosts_with(Role::Aerospike);
+    for host in inv
+        .hosts_with(Role::Db)
+        .into_iter()
+        .chain(inv.hosts_with(Role::Arbiter))
+    {
+        problems.push(Problem::new(
+            format!("hosts.{host}.roles"),
+            "a Galera role (db or arbiter), but services.database is aerospike",
+            "set services.database: galera, or remove the role",
+        ));
+    }
+    let Some(aerospike) = &inv.services.aerospike else {
+        problems.push(Problem::new(
+            "services.aerospike",
+            "missing, but services.database is aerospike",
+            "add services.aerospike with namespace, replication_factor and the package to install",
+        ));
+        return;
+    };
+    if nodes.is_empty() {
+        problems.push(Problem::new(
+            "hosts",
+            "no host has role aerospike",
+            "add aerospike hosts, or set services.database: galera",
+        ));
+    }
+    let rf = aerospike.replication_factor;
+    if rf == 0 || rf as usize > nodes.len() {
+        problems.push(Problem::new(
+            "services.aerospike.replication_factor",
+            format!("replication factor {rf} with {} aerospike node(s)", nodes.len()),
+            "use a replication factor from 1 to the number of aerospike hosts (2 keeps every record \
+             on two nodes, so one node can fail)",
+        ));
+    }
+    if !is_size(&aerospike.data_size) {
+        problems.push(Problem::new(
+            "services.aerospike.data_size",
+            format!("\"{}\" is not a size", aerospike.data_size),
+            "write a number with a unit, e.g. 512M or 2G",
+        ));
+    }
+}
+
+fn is_size(text: &str) -> bool {
+    let Some(digits) = text.strip_suffix(['K', 'M', 'G', 'T']) else {
+        return false;
+    };
+    !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+fn check_ports(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let s = &inv.services;
+    if let Some(stats) = &s.haproxy.stats
+        && stats.port == s.haproxy.port
+    {
+        problems.push(Problem::new(
+            "services.haproxy.stats.port",
+            format!("port {} is also the HAProxy frontend port", stats.port),
+            "pick another port for the stats page, e.g. 8404",
+        ));
+    }
+    if s.nginx.enabled && s.nginx.port == s.roster.port {
+        problems.push(Problem::new(
+            "services.nginx.port",
+            format!("port {} is also the roster app's port", s.nginx.port),
+            "nginx and the app both listen on app hosts: give them different ports",
+        ));
+    }
+    for (key, value) in [
+        ("check_fall", s.haproxy.check_fall),
+        ("check_rise", s.haproxy.check_rise),
+    ] {
+        if value == 0 {
+            problems.push(Problem::new(
+                format!("services.haproxy.{key}"),
+                "must be at least 1",
+                "use 2 or 3",
+            ));
+        }
+    }
+    if s.haproxy.check_interval_ms < 100 {
+        problems.push(Problem::new(
+            "services.haproxy.check_interval_ms",
+            format!("{} ms is too short", s.haproxy.check_interval_ms),
+            "use 100 ms or more (1000 is a good default)",
+        ));
+    }
+    if let Some(size) = &s.galera.gcache_size
+        && !is_size(size)
+    {
+        problems.push(Problem::new(
+            "services.galera.gcache_size",
+            format!("\"{size}\" is not a size"),
+            "write a number with a unit, e.g. 128M or 1G",
+        ));
+    }
+    if s.roster.pool_size == 0 {
+        problems.push(Problem::new(
+            "services.roster.pool_size",
+            "must be at least 1",
+            "use 5 to 20",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_voters_explain_single_loss() {
+        let problem = quorum_problem(&["db1", "db2"]).unwrap();
+        assert!(
+            problem.message.contains("leaves 1 of 2 votes"),
+            "{}",
+            problem.message
+        );
+    }
+
+    #[test]
+    fn four_voters_explain_split() {
+        let problem = quorum_problem(&["db1", "db2", "app1", "app2"]).unwrap();
+        assert!(
+            problem.message.contains("two halves of 2"),
+            "{}",
+            problem.message
+        );
+    }
+
+    #[test]
+    fn three_and_five_voters_are_fine() {
+        assert!(quorum_problem(&["a", "b", "c"]).is_none());
+        assert!(quorum_problem(&["a", "b", "c", "d", "e"]).is_none());
+    }
+
+    #[test]
+    fn sizes() {
+        assert!(is_size("128M"));
+        assert!(!is_size("M"));
+        assert!(!is_size("12 G"));
+        assert!(!is_size("1.5G"));
+    }
+}

@@ -1,0 +1,8 @@
+//! minicloud: provision a high-availability web stack over SSH from one inventory YAML.
+//!
+//! Library root; the `minicloud` binary is a thin shell over [`cli::run`].
+
+pub mod cli;
+pub mod inventory;
+pub mod render;
+pub mod secrets;

@@ -1,0 +1,560 @@
+//! The values templates see for one host: a pure function of the inventory, the host and the
+//! secrets. Everything topological (who is a peer, which address to bind, VRRP priorities,
+//! firewall sources) is decided here, so templates stay plain text with slots.
+
+use crate::inventory::{DatabaseKind, Inventory, Net, Role, Vip};
+use crate::secrets::Secrets;
+use serde::Serialize;
+use std::net::Ipv4Addr;
+
+/// Default Galera write-set cache when the inventory does not set one.
+const DEFAULT_GCACHE: &str = "128M";
+/// Galera SST user (mariabackup).
+pub const SST_USER: &str = "sst";
+/// Ports every Galera voter talks on: replication, IST, SST.
+const GALERA_PORTS: [u16; 3] = [4567, 4568, 4444];
+
+#[derive(Debug, Serialize)]
+pub struct HostContext {
+    pub stack: String,
+    pub host: String,
+    pub roles: Vec<&'static str>,
+    pub haproxy: Option<HaproxyContext>,
+    pub vrrp: Vec<VrrpInstance>,
+    pub galera: Option<GaleraContext>,
+    pub garb: Option<GarbContext>,
+    pub roster: Option<RosterContext>,
+    pub nginx: Option<NginxContext>,
+    pub aerospike: Option<AerospikeContext>,
+    pub firewall: FirewallContext,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HaproxyContext {
+    pub vip: Ipv4Addr,
+    pub port: u16,
+    pub timeout_connect_ms: u32,
+    pub timeout_client_ms: u32,
+    pub timeout_server_ms: u32,
+    pub check_interval_ms: u32,
+    pub check_fall: u32,
+    pub check_rise: u32,
+    pub retries: u32,
+    pub backends: Vec<Backend>,
+    pub stats: Option<StatsContext>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Backend {
+    pub name: String,
+    pub address: Ipv4Addr,
+    pub port: u16,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatsContext {
+    pub bind: Ipv4Addr,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+}
+
+/// One keepalived VRRP instance this host takes part in.
+#[derive(Debug, Serialize)]
+pub struct VrrpInstance {
+    pub name: &'static str,
+    pub purpose: String,
+    pub interface: String,
+    pub router_id: u8,
+    pub priority: u8,
+    pub advert_int: f64,
+    pub source: Ipv4Addr,
+    pub peers: Vec<Ipv4Addr>,
+    pub vip: Ipv4Addr,
+    pub prefix: u8,
+    pub track: TrackScript,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrackScript {
+    pub name: &'static str,
+    pub script: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GaleraContext {
+    pub cluster_name: String,
+    pub node_address: Ipv4Addr,
+    pub vip: Ipv4Addr,
+    pub peers: Vec<Ipv4Addr>,
+    pub sst_method: &'static str,
+    pub gcache_size: String,
+    pub sst_user: &'static str,
+    pub sst_password: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GarbContext {
+    pub nodes: Vec<String>,
+    pub group: String,
+    pub listen_address: Ipv4Addr,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RosterContext {
+    pub listen: String,
+    pub backend: &'static str,
+    pub database_url: Option<String>,
+    pub pool_size: u32,
+    pub aerospike_hosts: Vec<String>,
+    pub aerospike_namespace: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NginxContext {
+    pub listen: Vec<Ipv4Addr>,
+    pub port: u16,
+    pub upstream: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AerospikeContext {
+    pub address: Ipv4Addr,
+    pub seeds: Vec<Ipv4Addr>,
+    pub namespace: String,
+    pub replication_factor: u32,
+    pub data_size: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FirewallContext {
+    pub rules: Vec<FirewallRule>,
+}
+
+/// One inbound allow rule. `from` empty means from anywhere.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FirewallRule {
+    pub why: String,
+    pub proto: &'static str,
+    pub ports: Vec<u16>,
+    pub from: Vec<String>,
+    pub to: Option<Ipv4Addr>,
+}
+
+/// Path of the script keepalived runs on db hosts to decide who may hold the DB VIP.
+pub const GALERA_SYNCED_SCRIPT: &str = "/etc/keepalived/minicloud-galera-synced.sh";
+
+/// Build the context of `host`. The inventory must have passed validation.
+pub fn host_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HostContext {
+    let entry = &inv.hosts[host];
+    HostContext {
+        stack: inv.name.clone(),
+        host: host.to_string(),
+        roles: entry.roles.iter().map(|r| r.name()).collect(),
+        haproxy: entry
+            .has(Role::Lb)
+            .then(|| haproxy_context(inv, host, secrets)),
+        vrrp: vrrp_instances(inv, host),
+        galera: entry
+            .has(Role::Db)
+            .then(|| galera_context(inv, host, secrets)),
+        garb: entry.has(Role::Arbiter).then(|| garb_context(inv, host)),
+        roster: entry
+            .has(Role::App)
+            .then(|| roster_context(inv, host, secrets)),
+        nginx: (entry.has(Role::App) && inv.services.nginx.enabled)
+            .then(|| nginx_context(inv, host)),
+        aerospike: entry
+            .has(Role::Aerospike)
+            .then(|| aerospike_context(inv, host)),
+        firewall: FirewallContext {
+            rules: firewall_rules(inv, host),
+        },
+    }
+}
+
+fn addr(inv: &Inventory, host: &str, net: Net) -> Ipv4Addr {
+    inv.address(host, net)
+        .expect("validated inventory: role's network address present")
+}
+
+fn addrs(inv: &Inventory, hosts: &[&str], net: Net) -> Vec<Ipv4Addr> {
+    hosts.iter().map(|h| addr(inv, h, net)).collect()
+}
+
+/// The port HAProxy (or clients, in the web pair) reach an app host on.
+fn app_public_port(inv: &Inventory) -> u16 {
+    let s = &inv.services;
+    if s.nginx.enabled {
+        s.nginx.port
+    } else {
+        s.roster.port
+    }
+}
+
+fn haproxy_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HaproxyContext {
+    let h = &inv.services.haproxy;
+    let backends = inv
+        .hosts_with(Role::App)
+        .into_iter()
+        .map(|app| Backend {
+            name: app.to_string(),
+            address: addr(inv, app, Net::Frontend),
+            port: app_public_port(inv),
+        })
+        .collect();
+    HaproxyContext {
+        vip: inv.services.frontend_vip.address,
+        port: h.port,
+        timeout_connect_ms: h.timeout_connect_ms,
+        timeout_client_ms: h.timeout_client_ms,
+        timeout_server_ms: h.timeout_server_ms,
+        check_interval_ms: h.check_interval_ms,
+        check_fall: h.check_fall,
+        check_rise: h.check_rise,
+        retries: h.retries,
+        backends,
+        stats: h.stats.as_ref().map(|stats| StatsContext {
+            bind: addr(inv, host, Net::Frontend),
+            port: stats.port,
+            user: stats.user.clone(),
+            password: secrets.haproxy_stats_password.clone(),
+        }),
+    }
+}
+
+/// The VRRP instances `host` takes part in: the frontend VIP on its holders, the DB VIP on db hosts.
+fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
+    let mut instances = Vec::new();
+    let holders = inv.frontend_vip_holders();
+    if holders.contains(&host) {
+        let (service, purpose) = if inv.is_web_pair() {
+            (
+                "nginx",
+                "Frontend VIP: held by an app host whose nginx is running (web pair).",
+            )
+        } else {
+            (
+                "haproxy",
+                "Frontend VIP: held by an lb host whose HAProxy is running.",
+            )
+        };
+        let track = TrackScript {
+            name: "frontend_alive",
+            script: format!("/usr/bin/systemctl is-active --quiet {service}"),
+        };
+        let vip = &inv.services.frontend_vip;
+        instances.push(vrrp_instance(
+            inv,
+            host,
+            "frontend",
+            purpose,
+            vip,
+            Net::Frontend,
+            &holders,
+            track,
+        ));
+    }
+    if let Some(vip) = &inv.services.db_vip {
+        let db = inv.hosts_with(Role::Db);
+        if db.contains(&host) {
+            let track = TrackScript {
+                name: "galera_synced",
+                script: GALERA_SYNCED_SCRIPT.to_string(),
+            };
+            let purpose =
+                "DB VIP: held only by a node that is Galera-Synced in a Primary component.";
+            instances.push(vrrp_instance(
+                inv,
+                host,
+                "database",
+                purpose,
+                vip,
+                Net::Backend,
+                &db,
+                track,
+            ));
+        }
+    }
+    instances
+}
+
+#[allow(clippy::too_many_arguments)]
+fn vrrp_instance(
+    inv: &Inventory,
+    host: &str,
+    name: &'static str,
+    purpose: &str,
+    vip: &Vip,
+    net: Net,
+    holders: &[&str],
+    track: TrackScript,
+) -> VrrpInstance {
+    let position = holders.iter().position(|h| *h == host).unwrap_or(0);
+    let peers: Vec<&str> = holders.iter().copied().filter(|h| *h != host).collect();
+    VrrpInstance {
+        name,
+        purpose: purpose.to_string(),
+        interface: inv.hosts[host]
+            .interface(net)
+            .expect("validated inventory: address on the VIP's network"),
+        router_id: vip.virtual_router_id,
+        // First listed holder is preferred; the steps leave room for many holders.
+        priority: 200u8
+            .saturating_sub((position as u8).saturating_mul(10))
+            .max(1),
+        advert_int: vip.advert_int,
+        source: addr(inv, host, net),
+        peers: addrs(inv, &peers, net),
+        vip: vip.address,
+        prefix: inv.networks.get(net).prefix_len(),
+        track,
+    }
+}
+
+fn galera_context(inv: &Inventory, host: &str, secrets: &Secrets) -> GaleraContext {
+    let galera = &inv.services.galera;
+    GaleraContext {
+        cluster_name: inv.galera_cluster_name().to_string(),
+        node_address: addr(inv, host, Net::Backend),
+        vip: inv
+            .services
+            .db_vip
+            .as_ref()
+            .expect("validated inventory: galera has a DB VIP")
+            .address,
+        peers: addrs(inv, &inv.hosts_with(Role::Db), Net::Backend),
+        sst_method: galera.sst_method.name(),
+        gcache_size: galera
+            .gcache_size
+            .clone()
+            .unwrap_or_else(|| DEFAULT_GCACHE.to_string()),
+        sst_user: SST_USER,
+        sst_password: secrets.sst_password.clone(),
+    }
+}
+
+fn garb_context(inv: &Inventory, host: &str) -> GarbContext {
+    GarbContext {
+        nodes: addrs(inv, &inv.hosts_with(Role::Db), Net::Backend)
+            .iter()
+            .map(|a| format!("{a}:4567"))
+            .collect(),
+        group: inv.galera_cluster_name().to_string(),
+        listen_address: addr(inv, host, Net::Backend),
+    }
+}
+
+fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterContext {
+    let s = &inv.services;
+    // Behind nginx the app only needs loopback; otherwise HAProxy reaches it on the frontend.
+    let listen_address = if s.nginx.enabled {
+        Ipv4Addr::LOCALHOST
+    } else {
+        addr(inv, host, Net::Frontend)
+    };
+    let (backend, database_url, aerospike_hosts, namespace) = match s.database {
+        DatabaseKind::Galera => {
+            let vip = s
+                .db_vip
+                .as_ref()
+                .expect("validated inventory: galera has a DB VIP")
+                .address;
+            let url = format!(
+                "mysql://{}:{}@{vip}:3306/{}",
+                s.roster.db_user, secrets.roster_db_password, s.roster.database
+            );
+            ("galera", Some(url), Vec::new(), String::new())
+        }
+        DatabaseKind::Aerospike => {
+            let nodes = addrs(inv, &inv.hosts_with(Role::Aerospike), Net::Backend);
+            let namespace = s
+                .aerospike
+                .as_ref()
+                .map(|a| a.namespace.clone())
+                .unwrap_or_default();
+            (
+                "aerospike",
+                None,
+                nodes.iter().map(|a| format!("{a}:3000")).collect(),
+                namespace,
+            )
+        }
+    };
+    RosterContext {
+        listen: format!("{listen_address}:{}", s.roster.port),
+        backend,
+        database_url,
+        pool_size: s.roster.pool_size,
+        aerospike_hosts,
+        aerospike_namespace: namespace,
+    }
+}
+
+fn nginx_context(inv: &Inventory, host: &str) -> NginxContext {
+    let mut listen = vec![addr(inv, host, Net::Frontend)];
+    if inv.is_web_pair() {
+        listen.push(inv.services.frontend_vip.address);
+    }
+    NginxContext {
+        listen,
+        port: inv.services.nginx.port,
+        upstream: format!("127.0.0.1:{}", inv.services.roster.port),
+    }
+}
+
+fn aerospike_context(inv: &Inventory, host: &str) -> AerospikeContext {
+    let aerospike = inv
+        .services
+        .aerospike
+        .as_ref()
+        .expect("validated inventory: aerospike settings");
+    AerospikeContext {
+        address: addr(inv, host, Net::Backend),
+        seeds: addrs(inv, &inv.hosts_with(Role::Aerospike), Net::Backend),
+        namespace: aerospike.namespace.clone(),
+        replication_factor: aerospike.replication_factor,
+        data_size: aerospike.data_size.clone(),
+    }
+}
+
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+/// Collects allow rules, keeping "from anywhere" apart from "from these peers": a peer rule with
+/// no peers (a single lb host, say) must open nothing, not everything.
+#[derive(Default)]
+struct Rules(Vec<FirewallRule>);
+
+impl Rules {
+    fn anywhere(&mut self, why: &str, proto: &'static str, ports: &[u16], to: Option<Ipv4Addr>) {
+        self.0.push(FirewallRule {
+            why: why.to_string(),
+            proto,
+            ports: ports.to_vec(),
+            from: Vec::new(),
+            to,
+        });
+    }
+
+    fn only_from(&mut self, why: &str, proto: &'static str, ports: &[u16], from: Vec<String>) {
+        if !from.is_empty() {
+            self.0.push(FirewallRule {
+                why: why.to_string(),
+                proto,
+                ports: ports.to_vec(),
+                from,
+                to: None,
+            });
+        }
+    }
+}
+
+/// Inbound allow rules for `host`, by role; everything else is dropped.
+pub fn firewall_rules(inv: &Inventory, host: &str) -> Vec<FirewallRule> {
+    let entry = &inv.hosts[host];
+    let s = &inv.services;
+    let mut rules = Rules::default();
+    let ssh_port = [entry.ssh.port.unwrap_or(inv.ssh.port)];
+    if inv.firewall.ssh_from.is_empty() {
+        rules.anywhere(
+            "SSH (firewall.ssh_from is empty: from anywhere)",
+            "tcp",
+            &ssh_port,
+            None,
+        );
+    } else {
+        rules.only_from(
+            "SSH from the control machine's networks",
+            "tcp",
+            &ssh_port,
+            strings(&inv.firewall.ssh_from),
+        );
+    }
+    let lb = inv.hosts_with(Role::Lb);
+    let app = inv.hosts_with(Role::App);
+    let db = inv.hosts_with(Role::Db);
+    let others = |hosts: &[&str], net| -> Vec<String> {
+        let peers: Vec<&str> = hosts.iter().copied().filter(|h| *h != host).collect();
+        strings(&addrs(inv, &peers, net))
+    };
+    let vip_holders = inv.frontend_vip_holders();
+    if vip_holders.contains(&host) {
+        rules.only_from(
+            "VRRP adverts from the other frontend VIP holders",
+            "vrrp",
+            &[],
+            others(&vip_holders, Net::Frontend),
+        );
+    }
+    if entry.has(Role::Lb) {
+        rules.anywhere(
+            "HTTP to the frontend VIP",
+            "tcp",
+            &[s.haproxy.port],
+            Some(s.frontend_vip.address),
+        );
+        if let Some(stats) = &s.haproxy.stats {
+            let from = if stats.allow_from.is_empty() {
+                &[inv.networks.frontend][..]
+            } else {
+                &stats.allow_from[..]
+            };
+            rules.only_from("HAProxy stats page", "tcp", &[stats.port], strings(from));
+        }
+    }
+    if entry.has(Role::App) {
+        if inv.is_web_pair() {
+            rules.anywhere(
+                "HTTP to nginx (web pair: clients come straight here)",
+                "tcp",
+                &[s.nginx.port],
+                None,
+            );
+        } else {
+            let from = strings(&addrs(inv, &lb, Net::Frontend));
+            rules.only_from(
+                "the app (or its nginx) only from the lb hosts",
+                "tcp",
+                &[app_public_port(inv)],
+                from,
+            );
+        }
+    }
+    if entry.has(Role::Db) {
+        rules.only_from(
+            "MariaDB only from the app hosts",
+            "tcp",
+            &[3306],
+            strings(&addrs(inv, &app, Net::Backend)),
+        );
+        rules.only_from(
+            "VRRP adverts from the other db hosts (DB VIP)",
+            "vrrp",
+            &[],
+            others(&db, Net::Backend),
+        );
+    }
+    if entry.has(Role::Db) || entry.has(Role::Arbiter) {
+        let voters: Vec<&str> = db
+            .iter()
+            .chain(inv.hosts_with(Role::Arbiter).iter())
+            .copied()
+            .collect();
+        let why = "Galera replication, IST and SST only among db hosts and arbiters";
+        rules.only_from(why, "tcp", &GALERA_PORTS, others(&voters, Net::Backend));
+    }
+    if entry.has(Role::Aerospike) {
+        let nodes = inv.hosts_with(Role::Aerospike);
+        rules.only_from(
+            "Aerospike service only from the app hosts",
+            "tcp",
+            &[3000],
+            strings(&addrs(inv, &app, Net::Backend)),
+        );
+        let why = "Aerospike fabric and heartbeat only among aerospike nodes";
+        rules.only_from(why, "tcp", &[3001, 3002], others(&nodes, Net::Backend));
+    }
+    rules.0
+}
