@@ -10,7 +10,7 @@ mod unique_map;
 pub mod validate;
 
 use ipnet::Ipv4Net;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -119,6 +119,11 @@ impl<T> PerNet<T> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Host {
+    /// Roles as written; unknown names are reported by [`validate`] with their index.
+    #[serde(rename = "roles")]
+    pub role_names: Vec<String>,
+    /// The known roles among `role_names`, filled in by [`parse`].
+    #[serde(skip)]
     pub roles: Vec<Role>,
     pub addresses: PerNet<Ipv4Addr>,
     /// Network interface per network; by default `eth0`, `eth1`, ... in the order the host's
@@ -198,17 +203,10 @@ impl fmt::Display for Role {
     }
 }
 
-impl<'de> Deserialize<'de> for Role {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        Role::ALL
-            .into_iter()
-            .find(|role| role.name() == name)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "unknown role \"{name}\" (expected lb, app, db, arbiter, aerospike)"
-                ))
-            })
+impl Role {
+    /// The role with this inventory name, if any.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.name() == name)
     }
 }
 
@@ -465,7 +463,16 @@ pub fn load(file: &Path) -> Result<Inventory, InventoryError> {
 
 /// Parse inventory text into its types (no cross-checks: see [`validate`]).
 pub fn parse(text: &str) -> Result<Inventory, Problem> {
-    serde_norway::from_str(text).map_err(|err| parse_problem(&err))
+    let mut inventory: Inventory =
+        serde_norway::from_str(text).map_err(|err| parse_problem(&err))?;
+    for host in inventory.hosts.0.values_mut() {
+        host.roles = host
+            .role_names
+            .iter()
+            .filter_map(|name| Role::from_name(name))
+            .collect();
+    }
+    Ok(inventory)
 }
 
 /// Turn serde_norway's error into a problem placed at a line and column, with a hint that fits.
@@ -481,8 +488,6 @@ fn parse_problem(err: &serde_norway::Error) -> Problem {
     };
     let hint = if message.contains("unknown field") {
         "check the spelling; inventory/example.yml documents every key"
-    } else if message.contains("unknown role") {
-        "each host's roles are a list drawn from: lb, app, db, arbiter, aerospike"
     } else if message.contains("duplicate name") {
         "rename one of the two entries: host names must be unique"
     } else if message.contains("IPv4") || message.contains("IP address") {

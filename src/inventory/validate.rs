@@ -117,15 +117,21 @@ fn check_names(inv: &Inventory, problems: &mut Vec<Problem>) {
 
 fn check_host(inv: &Inventory, name: &str, host: &Host, problems: &mut Vec<Problem>) {
     let path = format!("hosts.{name}");
-    if host.roles.is_empty() {
+    if host.role_names.is_empty() {
         problems.push(Problem::new(
             format!("{path}.roles"),
             "no roles",
             "give the host at least one role: lb, app, db, arbiter, aerospike (or remove it)",
         ));
     }
-    for (index, role) in host.roles.iter().enumerate() {
-        if host.roles[..index].contains(role) {
+    for (index, role) in host.role_names.iter().enumerate() {
+        if Role::from_name(role).is_none() {
+            problems.push(Problem::new(
+                format!("{path}.roles[{index}]"),
+                format!("unknown role \"{role}\" (expected lb, app, db, arbiter, aerospike)"),
+                "each host's roles are a list drawn from: lb, app, db, arbiter, aerospike",
+            ));
+        } else if host.role_names[..index].contains(role) {
             problems.push(Problem::new(
                 format!("{path}.roles[{index}]"),
                 format!("role \"{role}\" is listed twice"),
@@ -360,7 +366,9 @@ fn check_galera(inv: &Inventory, problems: &mut Vec<Problem>) {
         ));
         return;
     }
-    let voters: Vec<&str> = db.iter().chain(arbiters.iter()).copied().collect();
+    // An arbiter on a db host is reported above; count each host's vote once here.
+    let extra_arbiters = arbiters.iter().filter(|a| !db.contains(a));
+    let voters: Vec<&str> = db.iter().chain(extra_arbiters).copied().collect();
     if let Some(problem) = quorum_problem(&voters) {
         problems.push(problem);
     }
@@ -384,7 +392,10 @@ fn quorum_problem(voters: &[&str]) -> Option<Problem> {
         };
         return Some(Problem::new(
             "hosts",
-            format!("Galera has {n} voter(s) ({names}), fewer than 3: {arithmetic}"),
+            format!(
+                "Galera has {n} voter{} ({names}), fewer than 3: {arithmetic}",
+                if n == 1 { "" } else { "s" }
+            ),
             hint,
         ));
     }

@@ -1,0 +1,207 @@
+//! Every rendered HAProxy, keepalived, nginx, MariaDB, nftables and shell file passes the real
+//! daemon's own checker, installed from Debian's packages (`.ci/run` installs them).
+//!
+//! keepalived and nginx look at the machine while checking (interfaces must exist, nginx binds
+//! its listen addresses), so they run in a private network and mount namespace (`unshare`) that
+//! has eth0/eth1 and allows non-local binds, like a lab host. Needs root, as CI has.
+
+use minicloud::inventory::{self, Inventory};
+use minicloud::render::{self, Checker, HostFile, dir::write_render_dir, nginx_test_config};
+use minicloud::secrets::Secrets;
+use std::path::Path;
+use std::process::Command;
+
+/// Set up a lab-host-like network namespace, then run the command given as "$@".
+const NETNS_PRELUDE: &str = "set -e
+ip link set lo up
+ip link add eth0 type veth peer name eth1
+ip link set eth0 up
+ip link set eth1 up
+sysctl -qw net.ipv4.ip_nonlocal_bind=1
+if [ -n \"$KEEPALIVED_DIR\" ]; then mount --bind \"$KEEPALIVED_DIR\" /etc/keepalived; fi
+exec \"$@\"";
+
+fn inventories() -> Vec<(String, Inventory)> {
+    let mut list: Vec<(String, Inventory)> = [
+        "inventory/example.yml",
+        "examples/mini-cloud.yml",
+        "examples/oncall-roster.yml",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            f.to_string(),
+            inventory::load(Path::new(f)).unwrap_or_else(|e| panic!("{e}")),
+        )
+    })
+    .collect();
+    // The mariabackup SST variant adds the SST credentials file.
+    let text = std::fs::read_to_string("inventory/example.yml").unwrap();
+    let variant =
+        inventory::parse(&text.replace("sst_method: rsync", "sst_method: mariabackup")).unwrap();
+    assert!(inventory::validate(&variant).is_empty());
+    list.push(("example.yml with mariabackup".into(), variant));
+    list
+}
+
+fn require_tools() {
+    for tool in [
+        "haproxy",
+        "keepalived",
+        "nginx",
+        "mariadbd",
+        "nft",
+        "unshare",
+    ] {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .unwrap();
+        assert!(
+            found.status.success(),
+            "{tool} is not installed: run .ci/run, or apt-get install haproxy keepalived nginx-light \
+             mariadb-server galera-4 nftables util-linux"
+        );
+    }
+}
+
+/// Run the file's checker; Err holds the command and its output.
+fn check(
+    file: &HostFile,
+    checker: Checker,
+    host_root: &Path,
+    scratch: &Path,
+) -> Result<(), String> {
+    let on_disk = host_root.join(file.path.trim_start_matches('/'));
+    let mut command = match checker {
+        Checker::Keepalived => {
+            let mut cmd = netns_command(&Checker::Keepalived.command(file.path));
+            cmd.env("KEEPALIVED_DIR", on_disk.parent().unwrap());
+            cmd
+        }
+        Checker::Nginx => {
+            let wrapper = scratch.join("nginx.conf");
+            let scratch_dir = scratch.to_str().unwrap();
+            std::fs::write(
+                &wrapper,
+                nginx_test_config(on_disk.to_str().unwrap(), scratch_dir),
+            )
+            .unwrap();
+            netns_command(&Checker::Nginx.command(wrapper.to_str().unwrap()))
+        }
+        other => {
+            let argv = other.command(on_disk.to_str().unwrap());
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]);
+            cmd
+        }
+    };
+    let out = command.output().map_err(|e| format!("{command:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} exited {}\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn netns_command(argv: &[String]) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--net", "--mount", "sh", "-c", NETNS_PRELUDE, "sh"])
+        .args(argv);
+    cmd.env("KEEPALIVED_DIR", "");
+    cmd
+}
+
+#[test]
+fn rendered_configs_pass_the_daemons_own_checkers() {
+    require_tools();
+    let mut failures = Vec::new();
+    let mut checked = std::collections::BTreeMap::<String, usize>::new();
+    for (label, inv) in inventories() {
+        let rendered = render::render_all(&inv, &Secrets::masked()).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("rendered");
+        write_render_dir(&out, &rendered).unwrap();
+        for (host, files) in &rendered {
+            for file in files {
+                let Some(checker) = file.checker else {
+                    continue;
+                };
+                let scratch = tempfile::tempdir().unwrap();
+                *checked.entry(format!("{checker:?}")).or_default() += 1;
+                if let Err(err) = check(file, checker, &out.join(host), scratch.path()) {
+                    failures.push(format!("{label}: {host}: {}: {err}", file.path));
+                }
+            }
+        }
+    }
+    eprintln!("files checked per checker: {checked:?}");
+    assert!(
+        failures.is_empty(),
+        "{} file(s) failed their checker:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    for checker in [
+        "Haproxy",
+        "Keepalived",
+        "Nginx",
+        "Mariadb",
+        "Nftables",
+        "Shell",
+    ] {
+        assert!(
+            checked.get(checker).copied().unwrap_or(0) > 0,
+            "no file was checked by {checker}"
+        );
+    }
+}
+
+#[test]
+fn a_broken_config_is_caught_by_its_checker() {
+    require_tools();
+    // Guards the harness itself: a checker that passes everything would make the test above empty.
+    let mut caught = std::collections::BTreeSet::new();
+    for (_, inv) in inventories() {
+        let mut rendered = render::render_all(&inv, &Secrets::masked()).unwrap();
+        for file in rendered.values_mut().flatten() {
+            file.content.push_str(match file.checker {
+                Some(Checker::Haproxy) => "\nbackend broken\n    balance no-such-algorithm\n",
+                Some(Checker::Keepalived) => "\nvrrp_instance broken {\n    interface eth9\n}\n",
+                Some(Checker::Mariadb) => "\n[mysqld]\nno_such_option = 1\n",
+                Some(Checker::Nftables) => "\nno such statement\n",
+                Some(Checker::Shell) => "\nif then fi\n",
+                Some(Checker::Nginx) => "\nno_such_directive on;\n",
+                _ => "",
+            });
+        }
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("rendered");
+        write_render_dir(&out, &rendered).unwrap();
+        for (host, files) in &rendered {
+            for file in files {
+                let Some(checker) = file.checker else {
+                    continue;
+                };
+                let scratch = tempfile::tempdir().unwrap();
+                assert!(
+                    check(file, checker, &out.join(host), scratch.path()).is_err(),
+                    "{host} {} passed although broken",
+                    file.path
+                );
+                caught.insert(format!("{checker:?}"));
+            }
+        }
+    }
+    assert_eq!(
+        caught.len(),
+        6,
+        "every kind of checker must have caught a broken file: {caught:?}"
+    );
+}

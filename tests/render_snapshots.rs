@@ -1,0 +1,80 @@
+//! Snapshot tests of every rendered file for the reference inventory and both original systems.
+//! A change to any template or to the context shows up here as a reviewable diff.
+
+use minicloud::{inventory, render, secrets::Secrets};
+use std::path::Path;
+
+const INVENTORIES: &[(&str, &str)] = &[
+    ("example", "inventory/example.yml"),
+    ("mini_cloud", "examples/mini-cloud.yml"),
+    ("oncall_roster", "examples/oncall-roster.yml"),
+];
+
+fn snapshot_name(host: &str, path: &str) -> String {
+    format!("{host}{}", path.replace(['/', '.'], "_"))
+}
+
+#[test]
+fn every_rendered_file_matches_its_snapshot() {
+    for (label, file) in INVENTORIES {
+        let inv = inventory::load(Path::new(file)).unwrap_or_else(|e| panic!("{e}"));
+        let rendered = render::render_all(&inv, &Secrets::masked()).unwrap();
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(format!("snapshots/{label}"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| {
+            let mut table = String::new();
+            for (host, files) in &rendered {
+                for f in files {
+                    table.push_str(&format!(
+                        "{host} {} {:o} {}:{} checker={:?} unit={} secret={}\n",
+                        f.path, f.mode, f.owner, f.group, f.checker, f.unit, f.secret
+                    ));
+                    insta::assert_snapshot!(snapshot_name(host, f.path), f.content);
+                }
+            }
+            // Which host gets which file, with owner, mode and checker.
+            insta::assert_snapshot!("file_table", table);
+        });
+    }
+}
+
+#[test]
+fn masked_render_holds_no_secret_value() {
+    let inv = inventory::load(Path::new("inventory/example.yml")).unwrap();
+    let secrets = Secrets {
+        roster_db_password: "roster-pw-XYZZY".into(),
+        sst_password: "sst-pw-XYZZY".into(),
+        haproxy_stats_password: "stats-pw-XYZZY".into(),
+    };
+    let real = render::render_all(&inv, &secrets).unwrap();
+    let with_secret: Vec<_> = real
+        .values()
+        .flatten()
+        .filter(|f| f.content.contains("XYZZY"))
+        .collect();
+    assert!(
+        !with_secret.is_empty(),
+        "secrets must reach the files that need them"
+    );
+    for f in with_secret {
+        assert!(
+            f.secret,
+            "{} holds a secret but is not marked secret",
+            f.path
+        );
+        assert_eq!(
+            f.mode & 0o004,
+            0,
+            "{} holds a secret but is world-readable",
+            f.path
+        );
+    }
+    let masked = render::render_all(&inv, &Secrets::masked()).unwrap();
+    assert!(
+        masked
+            .values()
+            .flatten()
+            .all(|f| !f.content.contains("XYZZY"))
+    );
+}

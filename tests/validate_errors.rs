@@ -1,0 +1,263 @@
+//! `minicloud validate` on broken inventories: each problem gives its exact message (snapshot),
+//! all problems come out at once, and the exit code is 2.
+
+use assert_cmd::Command;
+use std::fs;
+
+/// A small valid inventory; each case breaks it with one text replacement.
+const BASE: &str = r#"name: t
+networks:
+  frontend: 10.9.1.0/24
+  backend: 10.9.2.0/24
+hosts:
+  lb1:
+    roles: [lb]
+    addresses: {frontend: 10.9.1.11}
+  app1:
+    roles: [app, arbiter]
+    addresses: {frontend: 10.9.1.21, backend: 10.9.2.21}
+  db1:
+    roles: [db]
+    addresses: {backend: 10.9.2.31}
+  db2:
+    roles: [db]
+    addresses: {backend: 10.9.2.32}
+services:
+  frontend_vip: {address: 10.9.1.100, virtual_router_id: 51}
+  db_vip: {address: 10.9.2.100, virtual_router_id: 52}
+"#;
+
+/// Run `minicloud validate` on `text`; returns (exit code, stderr with the temp path hidden).
+fn validate(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.yml");
+    fs::write(&file, text).unwrap();
+    let out = Command::cargo_bin("minicloud")
+        .unwrap()
+        .args(["validate", "-i"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr)
+        .unwrap()
+        .replace(&*dir.path().to_string_lossy(), "<dir>");
+    (out.status.code().unwrap(), stderr)
+}
+
+fn broken(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "case does not apply: {from}");
+    BASE.replacen(from, to, 1)
+}
+
+#[test]
+fn base_inventory_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.yml");
+    fs::write(&file, BASE).unwrap();
+    Command::cargo_bin("minicloud")
+        .unwrap()
+        .args(["validate", "-i"])
+        .arg(&file)
+        .assert()
+        .success();
+}
+
+macro_rules! case {
+    ($name:ident, $text:expr) => {
+        #[test]
+        fn $name() {
+            let (code, stderr) = validate(&$text);
+            assert_eq!(code, 2, "{stderr}");
+            insta::assert_snapshot!(stderr);
+        }
+    };
+}
+
+case!(
+    unknown_key,
+    broken("    roles: [lb]", "    roles: [lb]\n    rolez: [lb]")
+);
+case!(
+    unknown_role,
+    broken(
+        "roles: [db]\n    addresses: {backend: 10.9.2.32}",
+        "roles: [dbb]\n    addresses: {backend: 10.9.2.32}"
+    )
+);
+case!(duplicate_host_name, broken("  db2:", "  db1:"));
+case!(malformed_address, broken("10.9.1.11", "10.9.1.311"));
+case!(yaml_syntax, broken("hosts:", "hosts: ["));
+case!(missing_file_key, broken("name: t\n", ""));
+case!(
+    duplicate_address,
+    broken("backend: 10.9.2.32", "backend: 10.9.2.31")
+);
+case!(
+    address_outside_network,
+    broken("backend: 10.9.2.32", "backend: 10.9.3.32")
+);
+case!(
+    missing_network_address,
+    broken(
+        "addresses: {frontend: 10.9.1.21, backend: 10.9.2.21}",
+        "addresses: {frontend: 10.9.1.21}"
+    )
+);
+case!(
+    vip_outside_network,
+    broken("address: 10.9.1.100", "address: 10.9.2.150")
+);
+case!(
+    vip_equals_host_address,
+    broken("address: 10.9.1.100", "address: 10.9.1.11")
+);
+case!(
+    duplicate_virtual_router_id,
+    broken("virtual_router_id: 52", "virtual_router_id: 51")
+);
+case!(
+    no_lb_hosts,
+    broken("roles: [lb]", "roles: [app]").replace(
+        "{frontend: 10.9.1.11}",
+        "{frontend: 10.9.1.11, backend: 10.9.2.11}"
+    )
+);
+case!(
+    no_app_hosts,
+    broken("roles: [app, arbiter]", "roles: [arbiter]")
+);
+case!(
+    no_db_hosts,
+    BASE.replace("roles: [db]", "roles: [arbiter]")
+        .replace("roles: [app, arbiter]", "roles: [app]")
+);
+case!(two_voters, broken("roles: [app, arbiter]", "roles: [app]"));
+case!(
+    four_voters,
+    broken(
+        "roles: [lb]\n    addresses: {frontend: 10.9.1.11}",
+        "roles: [lb, arbiter]\n    addresses: {frontend: 10.9.1.11, backend: 10.9.2.11}"
+    )
+);
+case!(
+    arbiter_on_db_host,
+    broken("roles: [db]", "roles: [db, arbiter]")
+);
+case!(
+    aerospike_replication_factor_above_node_count,
+    BASE.replace("roles: [db]", "roles: [aerospike]")
+        .replace("roles: [app, arbiter]", "roles: [app]")
+        .replace(
+            "  db_vip: {address: 10.9.2.100, virtual_router_id: 52}\n",
+            "  database: aerospike\n  aerospike: {replication_factor: 3}\n"
+        )
+);
+case!(
+    every_problem_at_once,
+    BASE.replace("backend: 10.9.2.32", "backend: 10.9.3.32")
+        .replace("virtual_router_id: 52", "virtual_router_id: 51")
+        .replace("frontend: 10.9.1.21", "frontend: 10.9.1.11")
+);
+
+#[test]
+fn unreadable_file_is_an_error_with_exit_2() {
+    let out = Command::cargo_bin("minicloud")
+        .unwrap()
+        .args(["validate", "-i", "/nonexistent/inv.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("/nonexistent/inv.yml") && stderr.contains("cannot read the inventory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn render_refuses_a_folder_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+    let out = Command::cargo_bin("minicloud")
+        .unwrap()
+        .args([
+            "render",
+            "-i",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/inventory/example.yml"),
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing may be written next to it"
+    );
+}
+
+#[test]
+fn render_replaces_its_own_output_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rendered");
+    let inv = concat!(env!("CARGO_MANIFEST_DIR"), "/inventory/example.yml");
+    for _ in 0..2 {
+        Command::cargo_bin("minicloud")
+            .unwrap()
+            .args(["render", "-i", inv, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+    }
+    let haproxy = fs::read_to_string(out.join("lb1/etc/haproxy/haproxy.cfg")).unwrap();
+    assert!(haproxy.contains("server app2 10.231.50.22:8080 check"));
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec!["rendered"],
+        "no staging folders left behind"
+    );
+}
+
+#[test]
+fn render_prints_one_file_and_names_unknown_hosts() {
+    let inv = concat!(env!("CARGO_MANIFEST_DIR"), "/inventory/example.yml");
+    let out = Command::cargo_bin("minicloud")
+        .unwrap()
+        .args([
+            "render",
+            "-i",
+            inv,
+            "--host",
+            "app1",
+            "--file",
+            "/etc/default/garb",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("GALERA_NODES=\"10.231.60.31:4567 10.231.60.32:4567\"")
+    );
+    let out = Command::cargo_bin("minicloud")
+        .unwrap()
+        .args(["render", "-i", inv, "--host", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("no host \"nope\"")
+    );
+}
