@@ -1,0 +1,330 @@
+//! SSH transport: one verified, authenticated connection per host, many commands over it.
+//!
+//! Host keys are always checked against a known_hosts file: an unknown key fails with its
+//! fingerprint and how to accept it, a changed key always fails. Commands run on channels of
+//! the one connection, at most [`MAX_CHANNELS`] at a time (OpenSSH's MaxSessions is 10).
+
+use anyhow::{Context, Result, anyhow, bail};
+use russh::client;
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelMsg, Disconnect};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Channels open at once on one connection.
+pub const MAX_CHANNELS: usize = 8;
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Inventory name, for messages.
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    /// Private key file.
+    pub key: PathBuf,
+    pub known_hosts: PathBuf,
+    /// Record an unknown host key instead of failing (`--accept-new-host-keys`). A changed key
+    /// fails regardless.
+    pub accept_new_host_key: bool,
+    pub connect_timeout: Duration,
+}
+
+impl Target {
+    fn label(&self) -> String {
+        format!("{} ({}:{})", self.name, self.address, self.port)
+    }
+}
+
+/// What the host-key check found, kept so a refused handshake can be explained.
+#[derive(Debug, Clone)]
+enum HostKeyVerdict {
+    Known,
+    Learned,
+    Unknown { fingerprint: String },
+    Changed { line: usize, fingerprint: String },
+    Unreadable(String),
+    Certificate,
+}
+
+struct Verifier {
+    address: String,
+    port: u16,
+    known_hosts: PathBuf,
+    accept_new: bool,
+    verdict: Arc<Mutex<Option<HostKeyVerdict>>>,
+}
+
+impl Verifier {
+    fn judge(&self, key: &PublicKey) -> HostKeyVerdict {
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        let known = if self.known_hosts.exists() {
+            russh::keys::check_known_hosts_path(&self.address, self.port, key, &self.known_hosts)
+        } else {
+            Ok(false)
+        };
+        match known {
+            Ok(true) => HostKeyVerdict::Known,
+            Ok(false) if self.accept_new => {
+                match russh::keys::known_hosts::learn_known_hosts_path(
+                    &self.address,
+                    self.port,
+                    key,
+                    &self.known_hosts,
+                ) {
+                    Ok(()) => HostKeyVerdict::Learned,
+                    Err(err) => HostKeyVerdict::Unreadable(err.to_string()),
+                }
+            }
+            Ok(false) => HostKeyVerdict::Unknown { fingerprint },
+            Err(russh::keys::Error::KeyChanged { line }) => {
+                HostKeyVerdict::Changed { line, fingerprint }
+            }
+            Err(err) => HostKeyVerdict::Unreadable(err.to_string()),
+        }
+    }
+}
+
+impl client::Handler for Verifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let verdict = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => self.judge(key),
+            PublicKeyOrCertificate::Certificate(_) => HostKeyVerdict::Certificate,
+        };
+        let accepted = matches!(verdict, HostKeyVerdict::Known | HostKeyVerdict::Learned);
+        *self.verdict.lock().expect("verdict lock") = Some(verdict);
+        Ok(accepted)
+    }
+}
+
+/// The result of one command.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub status: u32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The last lines of stderr, for error messages.
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        let text = String::from_utf8_lossy(&self.stderr);
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// An open, verified, authenticated connection to one host.
+pub struct Connection {
+    handle: client::Handle<Verifier>,
+    target: Target,
+    channels: Semaphore,
+}
+
+/// Expand a leading `~/` to the home directory.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_owned(),
+    }
+}
+
+impl Connection {
+    /// Connect, verify the host key and authenticate with the key file.
+    pub async fn open(target: &Target) -> Result<Connection> {
+        let label = target.label();
+        let key_path = expand_home(&target.key);
+        let key = russh::keys::load_secret_key(&key_path, None).with_context(|| {
+            format!(
+                "cannot load the SSH key {} for {label}; hint: check the path (ssh.key in the inventory) \
+                 and that the key has no passphrase",
+                key_path.display()
+            )
+        })?;
+        let config = Arc::new(client::Config {
+            // Keepalives notice a dead peer; an inactivity timeout would cut idle healthy sessions.
+            keepalive_interval: Some(Duration::from_secs(5)),
+            keepalive_max: 3,
+            ..Default::default()
+        });
+        let verdict = Arc::new(Mutex::new(None));
+        let verifier = Verifier {
+            address: target.address.clone(),
+            port: target.port,
+            known_hosts: expand_home(&target.known_hosts),
+            accept_new: target.accept_new_host_key,
+            verdict: verdict.clone(),
+        };
+        let addr = (target.address.as_str(), target.port);
+        let connect = client::connect(config, addr, verifier);
+        let mut handle = match tokio::time::timeout(target.connect_timeout, connect).await {
+            Err(_) => bail!(
+                "{label}: no answer within {} s; hint: is the host up and is its address right?",
+                target.connect_timeout.as_secs()
+            ),
+            Ok(Err(err)) => {
+                let verdict = verdict.lock().expect("verdict lock").clone();
+                return Err(handshake_error(target, err, verdict));
+            }
+            Ok(Ok(handle)) => handle,
+        };
+        let hash = handle
+            .best_supported_rsa_hash()
+            .await
+            .context("negotiating the key's hash")?
+            .flatten();
+        let auth = handle
+            .authenticate_publickey(
+                &target.user,
+                PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+            )
+            .await
+            .with_context(|| format!("{label}: authentication failed"))?;
+        if !auth.success() {
+            bail!(
+                "{label}: the host refused key {} for user {}; hint: is the public key in that user's \
+                 ~/.ssh/authorized_keys?",
+                key_path.display(),
+                target.user
+            );
+        }
+        Ok(Connection {
+            handle,
+            target: target.clone(),
+            channels: Semaphore::new(MAX_CHANNELS),
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Run a shell command and collect its output.
+    pub async fn run(&self, command: &str) -> Result<Output> {
+        self.run_with_stdin(command, &[]).await
+    }
+
+    /// Run a shell command with `stdin` as its standard input.
+    pub async fn run_with_stdin(&self, command: &str, stdin: &[u8]) -> Result<Output> {
+        let _permit = self
+            .channels
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        let label = self.target.label();
+        let mut channel = self
+            .handle
+            .channel_open_session()
+            .await
+            .with_context(|| format!("{label}: cannot open a session"))?;
+        channel
+            .exec(true, command)
+            .await
+            .with_context(|| format!("{label}: cannot start `{command}`"))?;
+        if !stdin.is_empty() {
+            channel
+                .data(stdin)
+                .await
+                .with_context(|| format!("{label}: sending input to `{command}`"))?;
+        }
+        channel.eof().await.ok();
+        let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
+        // Read to the end: a channel left unread stalls the whole connection.
+        while let Some(msg) = channel.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    stderr.extend_from_slice(
+                        format!("killed by signal {signal_name:?}\n").as_bytes(),
+                    );
+                    status = Some(128);
+                }
+                _ => {}
+            }
+        }
+        let status =
+            status.ok_or_else(|| anyhow!("{label}: `{command}` ended without an exit status"))?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Run a command that must succeed; its error names host, command and stderr's last lines.
+    pub async fn check(&self, command: &str) -> Result<Output> {
+        let out = self.run(command).await?;
+        if !out.success() {
+            bail!(
+                "{}: `{command}` exited {}: {}",
+                self.target.label(),
+                out.status,
+                out.stderr_tail(5)
+            );
+        }
+        Ok(out)
+    }
+
+    pub async fn close(self) {
+        let _ = self
+            .handle
+            .disconnect(Disconnect::ByApplication, "", "en")
+            .await;
+    }
+}
+
+fn handshake_error(
+    target: &Target,
+    err: russh::Error,
+    verdict: Option<HostKeyVerdict>,
+) -> anyhow::Error {
+    let label = target.label();
+    let known_hosts = target.known_hosts.display();
+    match verdict {
+        Some(HostKeyVerdict::Unknown { fingerprint }) => anyhow!(
+            "{label}: unknown host key {fingerprint} (not in {known_hosts}); hint: check the \
+             fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run \
+             again with --accept-new-host-keys to record it"
+        ),
+        Some(HostKeyVerdict::Changed { line, fingerprint }) => anyhow!(
+            "{label}: HOST KEY CHANGED: the host now shows {fingerprint}, which differs from line \
+             {line} of {known_hosts}; refusing to connect (this is what a man-in-the-middle looks \
+             like); hint: if the host was reinstalled, remove that line and connect again"
+        ),
+        Some(HostKeyVerdict::Unreadable(why)) => {
+            anyhow!("{label}: cannot check the host key against {known_hosts}: {why}")
+        }
+        Some(HostKeyVerdict::Certificate) => {
+            anyhow!(
+                "{label}: the host offered an SSH certificate; minicloud verifies plain host keys only"
+            )
+        }
+        _ => {
+            let hint = match &err {
+                russh::Error::IO(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    "; hint: nothing listens on that port: is sshd running, is ssh.port right?"
+                }
+                _ => "",
+            };
+            anyhow!("{label}: cannot connect: {err}{hint}")
+        }
+    }
+}
