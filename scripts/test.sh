@@ -2,36 +2,19 @@
 # The project's test command (README): installs what the tests need on a fresh Debian 12
 # machine, then runs formatting, lint and every test.
 #
-# The tests run the daemons' own config checkers (haproxy, keepalived, nginx, mariadbd, nft)
-# inside private namespaces, so this needs root.
+# Needs root: the tests run the daemons' own config checkers in private namespaces, and the lab
+# test brings up Docker containers that boot systemd (it takes over the machine's lab and
+# removes it at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/setup-host.sh
 
-# Debian packages whose checkers the tests run, and the tools they use to set up namespaces.
-PACKAGES=(haproxy keepalived nginx-light mariadb-server galera-4 nftables iproute2 util-linux)
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "error: the tests need root (they install Debian packages and use network namespaces)" >&2
-    echo "hint: run it as root, e.g. sudo $0" >&2
-    exit 2
-fi
-
-missing=()
-for package in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "==> installing ${missing[*]}"
-    # Debian starts services on install; the tests only need the checkers, so hold the starts
-    # (with a policy-rc.d of our own, removed after, unless the machine already has one).
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
-        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+require_root "the test suite"
+# The daemons whose config checkers the tests run, namespace tools, and the lab's substrate.
+ensure_packages haproxy keepalived nginx-light mariadb-server galera-4 nftables iproute2 util-linux \
+    docker.io debootstrap tar
+ensure_dockerd
+ensure_inotify
 
 echo "==> cargo fmt --check"
 cargo fmt --check

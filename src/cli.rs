@@ -1,11 +1,12 @@
 //! The command line: what each command takes and does, in one place.
 
-use crate::inventory;
+use crate::inventory::{self, Net};
+use crate::lab::{self, Lab, LabDir};
 
 use crate::render;
 use crate::secrets::Secrets;
 use anyhow::{Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,11 +60,85 @@ pub enum Command {
         #[arg(long, requires = "host")]
         file: Option<String>,
     },
+    /// Local lab hosts: Docker containers that boot systemd and sshd like small VMs.
+    ///
+    /// `lab up` writes an inventory for them (.minicloud/lab/inventory.yml, or under
+    /// MINICLOUD_LAB_DIR) that every other command can use. Needs root and a running dockerd.
+    #[command(
+        after_help = "Examples:\n  minicloud lab up\n  minicloud lab status\n  \
+                            minicloud lab kill db1 && minicloud lab start db1\n  \
+                            minicloud lab partition db2 --network backend && minicloud lab heal db2 --network backend\n  \
+                            minicloud lab down"
+    )]
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Create or repair the lab: networks, hosts, SSH key, known_hosts, inventory.
+    ///
+    /// Idempotent: a healthy host is left alone, a stopped one started, a missing or outdated
+    /// one (re)created, hosts no longer listed removed. The base image is built once (a minute
+    /// or two, from Debian's packages) and reused while its recipe is unchanged.
+    Up {
+        /// Hosts by kind and number: lbN (HAProxy), appN (roster; app1 also garbd when the db
+        /// hosts are even), dbN (Galera), asN (Aerospike).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "lb1,lb2,app1,app2,db1,db2"
+        )]
+        hosts: Vec<String>,
+    },
+    /// Remove every container and network the lab created, and its local files (the image stays).
+    Down,
+    /// List the lab's hosts: container running, reachable over SSH. Exit 1 when one is not.
+    Status,
+    /// Stop a host cleanly (systemd shuts its services down).
+    Stop { host: String },
+    /// Kill a host (SIGKILL to the container): nothing gets to shut down.
+    Kill { host: String },
+    /// Start a stopped or killed host and wait until it has booted.
+    Start { host: String },
+    /// Cut a host's link to one network, as if its cable were pulled.
+    Partition {
+        host: String,
+        #[arg(long, value_enum)]
+        network: NetworkArg,
+    },
+    /// Restore a host's link cut by `partition`.
+    Heal {
+        host: String,
+        #[arg(long, value_enum)]
+        network: NetworkArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NetworkArg {
+    Frontend,
+    Backend,
+}
+
+impl From<NetworkArg> for Net {
+    fn from(arg: NetworkArg) -> Net {
+        match arg {
+            NetworkArg::Frontend => Net::Frontend,
+            NetworkArg::Backend => Net::Backend,
+        }
+    }
 }
 
 /// Run one command; `Err` is an error the user sees with its causes (exit 2).
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Lab { command } => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(run_lab(command))
+        }
         Command::Validate { inventory } => {
             let inv = inventory::load(&inventory)?;
             println!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len());
@@ -113,4 +188,113 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn run_lab(command: LabCommand) -> Result<ExitCode> {
+    if !is_root() {
+        bail!(
+            "the lab needs root (Docker, debootstrap and network links); hint: run it as root, e.g. with sudo"
+        );
+    }
+    let lab = Lab::open(LabDir::from_env()?).await?;
+    match command {
+        LabCommand::Up { hosts } => {
+            let actions = lab.up(&hosts).await?;
+            for (host, action) in &actions {
+                let what = match action {
+                    lab::HostAction::LeftAlone => "healthy, left alone".to_string(),
+                    lab::HostAction::Started => "was stopped: started".to_string(),
+                    lab::HostAction::Created => "created".to_string(),
+                    lab::HostAction::Recreated(why) => format!("recreated ({why})"),
+                };
+                println!("{host:<8} {what}");
+            }
+            println!(
+                "lab ready: {} hosts reachable over SSH; inventory: {}",
+                actions.len(),
+                lab.dir.inventory().display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Down => {
+            let (containers, networks) = lab.down().await?;
+            println!(
+                "removed {} containers and {} networks; the base image stays",
+                containers.len(),
+                networks.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Status => {
+            let rows = lab.status().await?;
+            println!("{:<8} {:<10} {:<30} ssh", "host", "container", "addresses");
+            let mut healthy = true;
+            for row in &rows {
+                let addresses: Vec<String> = row
+                    .addresses
+                    .iter()
+                    .map(|(net, a)| format!("{}={a}", net.key()))
+                    .collect();
+                let ssh = match &row.ssh {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => format!("unreachable: {e}"),
+                };
+                healthy &= row.running && row.ssh.is_ok();
+                let state = if row.running { "running" } else { "stopped" };
+                println!(
+                    "{:<8} {state:<10} {:<30} {ssh}",
+                    row.name,
+                    addresses.join(" ")
+                );
+            }
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        LabCommand::Stop { host } => lab
+            .stop(&host)
+            .await
+            .map(|_| done(&format!("{host} stopped"))),
+        LabCommand::Kill { host } => lab
+            .kill(&host)
+            .await
+            .map(|_| done(&format!("{host} killed"))),
+        LabCommand::Start { host } => lab
+            .start(&host)
+            .await
+            .map(|_| done(&format!("{host} started and booted"))),
+        LabCommand::Partition { host, network } => {
+            lab.partition(&host, network.into()).await.map(|_| {
+                done(&format!(
+                    "{host} cut off the {} network",
+                    Net::from(network).key()
+                ))
+            })
+        }
+        LabCommand::Heal { host, network } => lab.heal(&host, network.into()).await.map(|_| {
+            done(&format!(
+                "{host} back on the {} network",
+                Net::from(network).key()
+            ))
+        }),
+    }
+}
+
+fn done(message: &str) -> ExitCode {
+    println!("{message}");
+    ExitCode::SUCCESS
+}
+
+/// Effective user id 0, read from /proc so no C bindings are needed.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
 }

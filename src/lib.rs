@@ -3,6 +3,9 @@
 //! Library root; the `minicloud` binary is a thin shell over [`cli::run`].
 
 pub mod cli;
+pub mod files;
 pub mod inventory;
+pub mod lab;
 pub mod render;
 pub mod secrets;
+pub mod ssh;

@@ -5,6 +5,7 @@
 //! its listen addresses), so they run in a private network and mount namespace (`unshare`) that
 //! has eth0/eth1 and allows non-local binds, like a lab host. Needs root, as CI has.
 
+use indexmap::IndexMap;
 use minicloud::inventory::{self, Inventory};
 use minicloud::render::{self, Checker, HostFile, dir::write_render_dir, nginx_test_config};
 use minicloud::secrets::Secrets;
@@ -118,6 +119,27 @@ fn netns_command(argv: &[String]) -> Command {
     cmd
 }
 
+/// Write `rendered` to disk and run every file's checker: (host, path, checker, outcome).
+fn check_all(
+    rendered: &IndexMap<String, Vec<HostFile>>,
+) -> Vec<(String, &'static str, Checker, Result<(), String>)> {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("rendered");
+    write_render_dir(&out, rendered).unwrap();
+    let mut results = Vec::new();
+    for (host, files) in rendered {
+        for file in files {
+            let Some(checker) = file.checker else {
+                continue;
+            };
+            let scratch = tempfile::tempdir().unwrap();
+            let outcome = check(file, checker, &out.join(host), scratch.path());
+            results.push((host.clone(), file.path, checker, outcome));
+        }
+    }
+    results
+}
+
 #[test]
 fn rendered_configs_pass_the_daemons_own_checkers() {
     require_tools();
@@ -125,19 +147,10 @@ fn rendered_configs_pass_the_daemons_own_checkers() {
     let mut checked = std::collections::BTreeMap::<String, usize>::new();
     for (label, inv) in inventories() {
         let rendered = render::render_all(&inv, &Secrets::masked()).unwrap();
-        let work = tempfile::tempdir().unwrap();
-        let out = work.path().join("rendered");
-        write_render_dir(&out, &rendered).unwrap();
-        for (host, files) in &rendered {
-            for file in files {
-                let Some(checker) = file.checker else {
-                    continue;
-                };
-                let scratch = tempfile::tempdir().unwrap();
-                *checked.entry(format!("{checker:?}")).or_default() += 1;
-                if let Err(err) = check(file, checker, &out.join(host), scratch.path()) {
-                    failures.push(format!("{label}: {host}: {}: {err}", file.path));
-                }
+        for (host, path, checker, outcome) in check_all(&rendered) {
+            *checked.entry(format!("{checker:?}")).or_default() += 1;
+            if let Err(err) = outcome {
+                failures.push(format!("{label}: {host}: {path}: {err}"));
             }
         }
     }
@@ -178,25 +191,15 @@ fn a_broken_config_is_caught_by_its_checker() {
                 Some(Checker::Nftables) => "\nno such statement\n",
                 Some(Checker::Shell) => "\nif then fi\n",
                 Some(Checker::Nginx) => "\nno_such_directive on;\n",
-                _ => "",
+                None => "",
             });
         }
-        let work = tempfile::tempdir().unwrap();
-        let out = work.path().join("rendered");
-        write_render_dir(&out, &rendered).unwrap();
-        for (host, files) in &rendered {
-            for file in files {
-                let Some(checker) = file.checker else {
-                    continue;
-                };
-                let scratch = tempfile::tempdir().unwrap();
-                assert!(
-                    check(file, checker, &out.join(host), scratch.path()).is_err(),
-                    "{host} {} passed although broken",
-                    file.path
-                );
-                caught.insert(format!("{checker:?}"));
-            }
+        for (host, path, checker, outcome) in check_all(&rendered) {
+            assert!(
+                outcome.is_err(),
+                "{host} {path} passed its {checker:?} check although broken"
+            );
+            caught.insert(format!("{checker:?}"));
         }
     }
     assert_eq!(

@@ -1,0 +1,232 @@
+//! The lab end to end, on real Docker containers booting systemd and sshd: bring it up, reach
+//! every host over SSH with the generated key and a verified host key, check each host's
+//! networks, kill and restart a host, partition and heal one, and tear it all down.
+//!
+//! This test takes over the machine's lab (it runs `lab up` and ends with `lab down`). It
+//! needs root and a running dockerd, as `scripts/test.sh` sets up. Traffic goes only to the
+//! lab's own containers on the lab's own networks.
+
+use assert_cmd::Command;
+use minicloud::lab::{self, LabDir, topology};
+use minicloud::ssh::{Connection, Target};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn lab_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/lab-test")
+}
+
+fn minicloud(args: &[&str]) -> std::process::Output {
+    let out = Command::cargo_bin("minicloud")
+        .unwrap()
+        .env("MINICLOUD_LAB_DIR", lab_dir())
+        .args(args)
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ minicloud {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn must(args: &[&str]) -> String {
+    let out = minicloud(args);
+    assert!(out.status.success(), "minicloud {} failed", args.join(" "));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn target(host: &topology::LabHost) -> Target {
+    let dir = LabDir { root: lab_dir() };
+    Target {
+        name: host.name.clone(),
+        address: host.ssh_address().to_string(),
+        port: 22,
+        user: "root".into(),
+        key: dir.key(),
+        known_hosts: dir.known_hosts(),
+        accept_new_host_key: false,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+async fn run(host: &topology::LabHost, command: &str) -> minicloud::ssh::Output {
+    let conn = Connection::open(&target(host))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let out = conn.run(command).await.unwrap();
+    conn.close().await;
+    out
+}
+
+/// Whether `from` reaches `address` on TCP port 22 (both lab hosts).
+async fn reaches(from: &topology::LabHost, address: &str) -> bool {
+    run(from, &format!("nc -z -w 2 {address} 22"))
+        .await
+        .success()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lab_lifecycle() {
+    if std::env::var_os("MINICLOUD_SKIP_LAB_TESTS").is_some() {
+        eprintln!("SKIPPED: MINICLOUD_SKIP_LAB_TESTS is set; the lab test did not run");
+        return;
+    }
+    let up = tokio::task::spawn_blocking(|| must(&["lab", "up"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        up.matches('\n').count(),
+        7,
+        "one line per host and a summary:\n{up}"
+    );
+    let names: Vec<String> = topology::DEFAULT_HOSTS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let hosts = topology::plan_hosts(&names).unwrap();
+    let by_name = |name: &str| hosts.iter().find(|h| h.name == name).unwrap().clone();
+
+    // Every host: SSH with the lab key and verified host key; systemd up; exactly its networks.
+    for host in &hosts {
+        let state = run(host, "systemctl is-system-running").await.stdout_text();
+        assert!(
+            matches!(state.trim(), "running" | "degraded"),
+            "{}: systemd is {state}",
+            host.name
+        );
+        let addrs = lab::parse_ipv4_addrs(&run(host, "ip -o -4 addr show").await.stdout_text());
+        let expected: Vec<(String, String)> = host
+            .networks()
+            .iter()
+            .enumerate()
+            .map(|(i, (_, a))| (format!("eth{i}"), a.to_string()))
+            .collect();
+        assert_eq!(addrs, expected, "{} sees the wrong networks", host.name);
+        let sudo = run(host, "su deploy -c 'sudo -n true' && echo sudo-ok")
+            .await
+            .stdout_text();
+        assert_eq!(
+            sudo.trim(),
+            "sudo-ok",
+            "{}: the non-root user must have sudo",
+            host.name
+        );
+    }
+    // Network separation: an lb host has no way onto the backend.
+    let (lb1, db1, db2) = (by_name("lb1"), by_name("db1"), by_name("db2"));
+    assert!(
+        reaches(&db1, "10.231.60.32").await,
+        "db1 must reach db2 on the backend"
+    );
+    assert!(
+        !reaches(&lb1, "10.231.60.31").await,
+        "lb1 must not reach the backend network"
+    );
+
+    // A second `lab up` leaves a healthy lab alone, quickly.
+    let again = tokio::task::spawn_blocking(|| must(&["lab", "up"]))
+        .await
+        .unwrap();
+    assert_eq!(again.matches("healthy, left alone").count(), 6, "{again}");
+
+    // Host keys are verified: a changed key and an unknown key both refuse to connect.
+    let scratch = tempfile::tempdir().unwrap();
+    let mut wrong = target(&db1);
+    wrong.known_hosts = scratch.path().join("known_hosts");
+    let other_key = std::fs::read_to_string(lab_dir().join("known_hosts")).unwrap();
+    let db2_key = other_key
+        .lines()
+        .find(|l| l.starts_with("10.231.60.32 "))
+        .unwrap();
+    std::fs::write(
+        &wrong.known_hosts,
+        db2_key.replacen("10.231.60.32", "10.231.60.31", 1) + "\n",
+    )
+    .unwrap();
+    let err = Connection::open(&wrong)
+        .await
+        .err()
+        .expect("a changed host key must fail")
+        .to_string();
+    assert!(
+        err.contains("HOST KEY CHANGED") && err.contains("line 1"),
+        "{err}"
+    );
+    std::fs::write(&wrong.known_hosts, "").unwrap();
+    let err = Connection::open(&wrong)
+        .await
+        .err()
+        .expect("an unknown host key must fail")
+        .to_string();
+    assert!(
+        err.contains("unknown host key SHA256:") && err.contains("--accept-new-host-keys"),
+        "{err}"
+    );
+    wrong.accept_new_host_key = true;
+    Connection::open(&wrong)
+        .await
+        .expect("--accept-new-host-keys records the key")
+        .close()
+        .await;
+    let learned = std::fs::read_to_string(&wrong.known_hosts).unwrap();
+    assert!(
+        learned
+            .lines()
+            .any(|l| l.starts_with("10.231.60.31 ssh-ed25519 ")),
+        "{learned}"
+    );
+
+    // Kill a host: unreachable; start it: back, with the same verified host key.
+    must(&["lab", "kill", "db2"]);
+    assert!(
+        !reaches(&db1, "10.231.60.32").await,
+        "a killed host must not answer"
+    );
+    let status = minicloud(&["lab", "status"]);
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "status must say the lab is not healthy"
+    );
+    assert!(String::from_utf8_lossy(&status.stdout).contains("container not running"));
+    must(&["lab", "start", "db2"]);
+    assert!(run(&db2, "true").await.success());
+
+    // Partition db2 from the backend, then heal it.
+    must(&["lab", "partition", "db2", "--network", "backend"]);
+    assert!(
+        !reaches(&db1, "10.231.60.32").await,
+        "a partitioned host must not be reachable"
+    );
+    must(&["lab", "heal", "db2", "--network", "backend"]);
+    assert!(
+        reaches(&db1, "10.231.60.32").await,
+        "a healed host must be reachable again"
+    );
+    assert_eq!(minicloud(&["lab", "status"]).status.code(), Some(0));
+
+    // Down removes exactly what up created.
+    must(&["lab", "down"]);
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let label = format!("label={}", lab::LABEL);
+    assert_eq!(
+        docker(&["ps", "-aq", "--filter", &label]).trim(),
+        "",
+        "containers left behind"
+    );
+    assert_eq!(
+        docker(&["network", "ls", "-q", "--filter", &label]).trim(),
+        "",
+        "networks left behind"
+    );
+    assert!(!lab_dir().join("inventory.yml").exists());
+}
