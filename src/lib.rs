@@ -7,5 +7,6 @@ pub mod files;
 pub mod inventory;
 pub mod lab;
 pub mod render;
+pub mod roster;
 pub mod secrets;
 pub mod ssh;

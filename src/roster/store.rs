@@ -1,0 +1,308 @@
+//! Storage of roster entries: the [`Store`] trait the API uses, and MariaDB (Galera) behind it.
+//!
+//! A Galera failover shows up as lost connections, "node not ready" (1047) and certification
+//! conflicts (1213) for a few seconds. Those are retried with backoff inside a bounded budget,
+//! so a short failover is invisible to clients and a long one fails cleanly instead of hanging.
+
+use super::metrics::Metrics;
+use super::model::Entry;
+use chrono::NaiveDate;
+use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
+use sqlx::{Executor, MySql};
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why a store operation failed.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The day already has a different entry (create).
+    Conflict(Entry),
+    /// The database did not answer within the retry budget, or refused for a reason retrying
+    /// cannot fix.
+    Unavailable(String),
+}
+
+/// Outcome of an upsert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Created,
+    Updated,
+}
+
+/// What the API needs from storage. Every write is safe to retry.
+pub trait Store: Send + Sync + 'static {
+    fn list(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    fn get(
+        &self,
+        date: NaiveDate,
+    ) -> impl Future<Output = Result<Option<Entry>, StoreError>> + Send;
+    /// Insert; an identical existing entry counts as created (a retried request), a different
+    /// one is a conflict.
+    fn create(&self, entry: &Entry) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn upsert(&self, entry: &Entry) -> impl Future<Output = Result<Upsert, StoreError>> + Send;
+    /// Whether the day had an entry.
+    fn delete(&self, date: NaiveDate) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The database answers through the pool.
+    fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// MariaDB errors a failover causes, worth another try: deadlock / certification conflict,
+/// WSREP not ready, lock wait timeout, server shutting down, connection killed, server gone,
+/// connection lost.
+const RETRYABLE: [u16; 7] = [1213, 1047, 1205, 1053, 1927, 2006, 2013];
+const DUPLICATE_KEY: u16 = 1062;
+const UNKNOWN_VARIABLE: u16 = 1193;
+
+/// How long and how often to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub budget: Duration,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        // Covers a DB VIP move (3 x advert_int plus the track script's fall) with room to spare,
+        // and stays well under HAProxy's server timeout.
+        RetryPolicy {
+            budget: Duration::from_secs(8),
+            first_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(1000),
+        }
+    }
+}
+
+fn mysql_number(err: &sqlx::Error) -> Option<u16> {
+    match err {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .map(|e| e.number()),
+        _ => None,
+    }
+}
+
+/// Whether another attempt may succeed.
+fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(_) => mysql_number(err).is_some_and(|n| RETRYABLE.contains(&n)),
+        _ => false,
+    }
+}
+
+pub struct MariaDbStore {
+    pool: MySqlPool,
+    metrics: Arc<Metrics>,
+    retry: RetryPolicy,
+}
+
+impl MariaDbStore {
+    /// A pool to `url`; connects lazily, so the app starts (and answers /healthz) before the
+    /// database does.
+    pub fn connect_lazy(
+        url: &str,
+        pool_size: u32,
+        metrics: Arc<Metrics>,
+        retry: RetryPolicy,
+    ) -> Result<Self, String> {
+        let options =
+            MySqlConnectOptions::from_str(url).map_err(|e| format!("bad database URL: {e}"))?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(pool_size)
+            // Short: while the DB VIP moves, connects hang; better to retry soon than wait long.
+            .acquire_timeout(Duration::from_secs(1))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // Reads wait until this node has applied every write the cluster committed
+                    // before them: read-after-write holds across nodes. Servers without wsrep
+                    // do not know the variable, and need no waiting.
+                    match conn.execute("SET SESSION wsrep_sync_wait = 1").await {
+                        Err(e) if mysql_number(&e) != Some(UNKNOWN_VARIABLE) => Err(e),
+                        _ => Ok(()),
+                    }
+                })
+            })
+            .connect_lazy_with(options);
+        Ok(MariaDbStore {
+            pool,
+            metrics,
+            retry,
+        })
+    }
+
+    /// Create or update the schema, retried until the database answers or `budget` runs out.
+    pub async fn migrate(&self, budget: Duration) -> Result<(), String> {
+        let started = Instant::now();
+        let mut backoff = self.retry.first_backoff;
+        loop {
+            // Two app nodes may migrate at once; the statements are idempotent, and a loser of
+            // the race sees the migration applied on its next try.
+            match sqlx::migrate!("./migrations").run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if started.elapsed() < budget => {
+                    tracing::warn!(error = %e, "schema migration failed, retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.retry.max_backoff);
+                }
+                Err(e) => return Err(format!("schema migration failed: {e}")),
+            }
+        }
+    }
+
+    /// Run `op` until it succeeds, fails for good, or the retry budget is spent.
+    async fn retrying<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, sqlx::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        let started = Instant::now();
+        let mut backoff = self.retry.first_backoff;
+        loop {
+            match op().await {
+                Ok(value) => return Ok(value),
+                Err(err) => {
+                    self.metrics.db_errors.inc();
+                    if !is_transient(&err) || started.elapsed() + backoff > self.retry.budget {
+                        tracing::warn!(operation = what, error = %err, "database operation failed");
+                        return Err(err);
+                    }
+                    self.metrics.db_retries.inc();
+                    tracing::info!(operation = what, error = %err, backoff_ms = backoff.as_millis() as u64, "retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.retry.max_backoff);
+                }
+            }
+        }
+    }
+}
+
+fn unavailable(err: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+const LIST: &str = "SELECT day, name, team, contact, note FROM roster_entries WHERE day BETWEEN ? AND ? ORDER BY day";
+const GET: &str = "SELECT day, name, team, contact, note FROM roster_entries WHERE day = ?";
+
+impl Store for MariaDbStore {
+    async fn list(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Entry>, StoreError> {
+        self.retrying("list", || {
+            sqlx::query_as::<MySql, Entry>(LIST)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+        })
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn get(&self, date: NaiveDate) -> Result<Option<Entry>, StoreError> {
+        self.retrying("get", || {
+            sqlx::query_as::<MySql, Entry>(GET)
+                .bind(date)
+                .fetch_optional(&self.pool)
+        })
+        .await
+        .map_err(unavailable)
+    }
+
+    async fn create(&self, entry: &Entry) -> Result<(), StoreError> {
+        let inserted = self
+            .retrying("create", || {
+                sqlx::query("INSERT INTO roster_entries (day, name, team, contact, note) VALUES (?, ?, ?, ?, ?)")
+                    .bind(entry.date)
+                    .bind(&entry.name)
+                    .bind(&entry.team)
+                    .bind(&entry.contact)
+                    .bind(&entry.note)
+                    .execute(&self.pool)
+            })
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if mysql_number(&err) == Some(DUPLICATE_KEY) => {
+                match self.get(entry.date).await? {
+                    // Our own earlier attempt committed before its connection dropped: same request.
+                    Some(existing) if existing == *entry => Ok(()),
+                    Some(existing) => Err(StoreError::Conflict(existing)),
+                    None => Err(StoreError::Unavailable(
+                        "the entry vanished while being created; try again".into(),
+                    )),
+                }
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn upsert(&self, entry: &Entry) -> Result<Upsert, StoreError> {
+        // UPDATE first, INSERT when the day has no row. (A single INSERT .. ON DUPLICATE KEY
+        // UPDATE cannot tell "created" from "unchanged": with CLIENT_FOUND_ROWS both report 1.)
+        let update = || {
+            sqlx::query(
+                "UPDATE roster_entries SET name = ?, team = ?, contact = ?, note = ? WHERE day = ?",
+            )
+            .bind(&entry.name)
+            .bind(&entry.team)
+            .bind(&entry.contact)
+            .bind(&entry.note)
+            .bind(entry.date)
+            .execute(&self.pool)
+        };
+        if self
+            .retrying("upsert", update)
+            .await
+            .map_err(unavailable)?
+            .rows_affected()
+            > 0
+        {
+            return Ok(Upsert::Updated);
+        }
+        let inserted = self
+            .retrying("upsert", || {
+                sqlx::query("INSERT INTO roster_entries (day, name, team, contact, note) VALUES (?, ?, ?, ?, ?)")
+                    .bind(entry.date)
+                    .bind(&entry.name)
+                    .bind(&entry.team)
+                    .bind(&entry.contact)
+                    .bind(&entry.note)
+                    .execute(&self.pool)
+            })
+            .await;
+        match inserted {
+            Ok(_) => Ok(Upsert::Created),
+            // The row exists (unchanged by our UPDATE, or created meanwhile by another request):
+            // apply this request's values over it.
+            Err(err) if mysql_number(&err) == Some(DUPLICATE_KEY) => {
+                self.retrying("upsert", update).await.map_err(unavailable)?;
+                Ok(Upsert::Updated)
+            }
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+
+    async fn delete(&self, date: NaiveDate) -> Result<bool, StoreError> {
+        let result = self
+            .retrying("delete", || {
+                sqlx::query("DELETE FROM roster_entries WHERE day = ?")
+                    .bind(date)
+                    .execute(&self.pool)
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+}

@@ -1,0 +1,453 @@
+//! The roster API against a real MariaDB server (Debian's mariadb-server), started by this test
+//! in a throwaway data folder on a loopback port: every endpoint, every error code, concurrent
+//! writes to one day, and the database going away (answers 503 within the retry budget).
+
+use minicloud::roster::api::{AppState, router};
+use minicloud::roster::metrics::Metrics;
+use minicloud::roster::store::{MariaDbStore, RetryPolicy};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A MariaDB server of our own, killed when dropped.
+struct MariaDb {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl MariaDb {
+    fn start() -> MariaDb {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let status = Command::new("mariadb-install-db")
+            .args(["--no-defaults", "--user=root", "--skip-test-db"])
+            .arg(format!("--datadir={}", data.display()))
+            .stdout(Stdio::null())
+            .status()
+            .expect("mariadb-install-db (apt-get install mariadb-server; scripts/test.sh does)");
+        assert!(status.success(), "mariadb-install-db failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("mariadbd")
+            .args([
+                "--no-defaults",
+                "--user=root",
+                "--bind-address=127.0.0.1",
+                "--skip-log-bin",
+            ])
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", dir.path().join("sock").display()))
+            .arg(format!("--port={port}"))
+            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+            .arg(format!(
+                "--log-error={}",
+                dir.path().join("error.log").display()
+            ))
+            .spawn()
+            .expect("mariadbd");
+        let db = MariaDb { child, dir, port };
+        let started = Instant::now();
+        while !db.sql("SELECT 1").status.success() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "MariaDB did not start: {}",
+                db.error_log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // The app's user, over TCP with a password, like on a real app node.
+        let setup = db.sql("CREATE USER 'roster'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON *.* TO 'roster'@'127.0.0.1';");
+        assert!(
+            setup.status.success(),
+            "{}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+        db
+    }
+
+    /// Run SQL as root over the server's socket.
+    fn sql(&self, statements: &str) -> std::process::Output {
+        Command::new("mariadb")
+            .args(["--no-defaults", "--user=root", "-e", statements])
+            .arg(format!(
+                "--socket={}",
+                self.dir.path().join("sock").display()
+            ))
+            .output()
+            .unwrap()
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("mysql://roster:pw@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A roster app on a loopback port, on its own fresh database.
+struct App {
+    base: String,
+    http: reqwest::Client,
+}
+
+async fn start_app(db: &MariaDb, database: &str, budget: Duration) -> App {
+    assert!(
+        db.sql(&format!("CREATE DATABASE {database}"))
+            .status
+            .success()
+    );
+    let metrics = Arc::new(Metrics::default());
+    let retry = RetryPolicy {
+        budget,
+        ..RetryPolicy::default()
+    };
+    let store = MariaDbStore::connect_lazy(&db.url(database), 5, metrics.clone(), retry).unwrap();
+    store.migrate(Duration::from_secs(20)).await.unwrap();
+    let app = router(Arc::new(AppState {
+        store,
+        metrics,
+        node: "test-node".into(),
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    App {
+        base,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    }
+}
+
+impl App {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn roster_api_on_real_mariadb() {
+    let db = MariaDb::start();
+    let app = start_app(&db, "roster_api", Duration::from_secs(4)).await;
+
+    // Health, readiness, metrics, page.
+    let (status, body, headers) = app.send("GET", "/healthz", None).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, Value::String("ok\n".into()))
+    );
+    assert_eq!(headers["x-served-by"], "test-node");
+    let (status, body, _) = app.send("GET", "/readyz", None).await;
+    assert_eq!((status, &body["status"]), (StatusCode::OK, &json!("ready")));
+    let (status, page, _) = app.send("GET", "/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("served by <strong id=\"node\">test-node</strong>")
+    );
+
+    // Create, read, conflict, idempotent retry of the same create.
+    let ada = json!({"date": "2026-12-24", "name": "Ada", "team": "SRE", "contact": "+1 555 0100", "note": "holiday"});
+    let (status, body, headers) = app.send("POST", "/api/v1/roster", Some(ada.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(headers["location"], "/api/v1/roster/2026-12-24");
+    assert_eq!(body, ada);
+    assert_eq!(
+        app.send("GET", "/api/v1/roster/2026-12-24", None).await.1,
+        ada
+    );
+    let (status, body, _) = app.send("POST", "/api/v1/roster", Some(ada.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "an identical create is a retried request: {body}"
+    );
+    let (status, body, _) = app
+        .send(
+            "POST",
+            "/api/v1/roster",
+            Some(json!({"date": "2026-12-24", "name": "Bob"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["existing"]["name"], "Ada");
+    let (status, body, _) = app.send("GET", "/api/v1/roster/2026-12-25", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body["error"].as_str().unwrap().contains("2026-12-25"));
+
+    // Bad input: 422 with a message naming the field.
+    for (input, field) in [
+        (json!({"date": "2026-13-01", "name": "A"}), Some("date")),
+        (json!({"date": "24.12.2026", "name": "A"}), Some("date")),
+        (json!({"name": "A"}), Some("date")),
+        (json!({"date": "2026-12-26", "name": "  "}), Some("name")),
+        (json!({"date": "2026-12-26"}), Some("name")),
+        (
+            json!({"date": "2026-12-26", "name": "x".repeat(101)}),
+            Some("name"),
+        ),
+        (
+            json!({"date": "2026-12-26", "name": "A", "note": "x".repeat(501)}),
+            Some("note"),
+        ),
+        (
+            json!({"date": "2026-12-26", "name": "A", "colour": "red"}),
+            None,
+        ),
+        (json!(["not", "an", "object"]), None),
+    ] {
+        let (status, body, _) = app
+            .send("POST", "/api/v1/roster", Some(input.clone()))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{input} -> {body}"
+        );
+        assert!(body["error"].is_string(), "{body}");
+        assert_eq!(
+            body.get("field").and_then(Value::as_str),
+            field,
+            "{input} -> {body}"
+        );
+    }
+    let raw = app
+        .http
+        .post(format!("{}/api/v1/roster", app.base))
+        .body("{not json")
+        .header("content-type", "application/json");
+    assert_eq!(
+        raw.send().await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        app.send("GET", "/api/v1/roster/not-a-date", None).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // PUT: create then update (idempotent), body date must match the path.
+    let carol = json!({"name": "Carol", "team": "DB"});
+    let (status, body, _) = app
+        .send("PUT", "/api/v1/roster/2026-12-27", Some(carol.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for _ in 0..2 {
+        let (status, body, _) = app
+            .send(
+                "PUT",
+                "/api/v1/roster/2026-12-27",
+                Some(json!({"name": "Carol B"})),
+            )
+            .await;
+        assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("Carol B")));
+    }
+    assert_eq!(
+        app.send("GET", "/api/v1/roster/2026-12-27", None).await.1["team"],
+        Value::Null
+    );
+    let (status, _, _) = app
+        .send(
+            "PUT",
+            "/api/v1/roster/2026-12-27",
+            Some(json!({"date": "2026-12-28", "name": "X"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.send("PUT", "/api/v1/roster/2026-02-30", Some(carol))
+            .await
+            .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // List: range, order, bounds.
+    let (status, list, _) = app
+        .send("GET", "/api/v1/roster?from=2026-12-01&to=2026-12-31", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dates: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates, vec!["2026-12-24", "2026-12-27"]);
+    let (_, list, _) = app
+        .send("GET", "/api/v1/roster?from=2026-12-25&to=2026-12-26", None)
+        .await;
+    assert_eq!(list, json!([]));
+    for bad in [
+        "?from=2026-12-31&to=2026-12-01",
+        "?from=2026-01-01&to=2027-06-01",
+        "?from=yesterday",
+        "?color=red",
+    ] {
+        let (status, body, _) = app.send("GET", &format!("/api/v1/roster{bad}"), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad} -> {body}");
+    }
+    assert_eq!(
+        app.send("GET", "/api/v1/roster", None).await.0,
+        StatusCode::OK
+    );
+
+    // "today".
+    assert_eq!(
+        app.send("GET", "/api/v1/roster/today", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.send("PUT", "/api/v1/roster/today", Some(json!({"name": "Dan"})))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.send("GET", "/api/v1/roster/today", None).await.1["name"],
+        "Dan"
+    );
+
+    // DELETE is idempotent.
+    assert_eq!(
+        app.send("DELETE", "/api/v1/roster/2026-12-24", None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.send("GET", "/api/v1/roster/2026-12-24", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.send("DELETE", "/api/v1/roster/2026-12-24", None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.send("GET", "/nope", None).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Concurrent writes to one day: exactly one create wins, the rest conflict; PUTs all land.
+    let creates = (0..20).map(|i| {
+        app.send(
+            "POST",
+            "/api/v1/roster",
+            Some(json!({"date": "2027-01-05", "name": format!("P{i}")})),
+        )
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        19,
+        "{statuses:?}"
+    );
+    let puts = (0..20).map(|i| {
+        app.send(
+            "PUT",
+            "/api/v1/roster/2027-01-06",
+            Some(json!({"name": format!("Q{i}")})),
+        )
+    });
+    let results = futures_util::future::join_all(puts).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.0 == StatusCode::OK || r.0 == StatusCode::CREATED),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    let winner = app.send("GET", "/api/v1/roster/2027-01-06", None).await.1["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(winner.starts_with('Q'), "{winner}");
+
+    // Metrics count requests by route and status.
+    let (_, metrics, _) = app.send("GET", "/metrics", None).await;
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains(
+            r#"roster_http_requests_total{method="POST",route="/api/v1/roster",status="409"} 20"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("roster_http_request_duration_seconds_bucket"));
+
+    // The database goes away: answers are a clean 503 within the retry budget, /healthz stays up.
+    drop(db);
+    let started = Instant::now();
+    let (status, body, _) = app.send("GET", "/api/v1/roster/2026-12-27", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}: must fail cleanly, not hang",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.send("GET", "/readyz", None).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(app.send("GET", "/healthz", None).await.0, StatusCode::OK);
+    let (_, metrics, _) = app.send("GET", "/metrics", None).await;
+    let retries = metrics
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("roster_db_retries_total"))
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        retries, "roster_db_retries_total 0",
+        "the outage must have been retried"
+    );
+}
