@@ -1,5 +1,6 @@
 //! The command line: what each command takes and does, in one place.
 
+use crate::converge;
 use crate::inventory::{self, Net};
 use crate::lab::{self, Lab, LabDir};
 
@@ -60,6 +61,29 @@ pub enum Command {
         #[arg(long, requires = "host")]
         file: Option<String>,
     },
+    /// Converge the hosts to the inventory: install, configure, start, in quorum-safe order.
+    ///
+    /// Reads every host first (nothing changes unless all answer), then: packages, the Galera
+    /// tier (bootstrap from the most advanced node or join one node at a time, each gated on
+    /// Synced), the DB VIP, garbd, the roster app (rolling, each gated on /healthz), HAProxy and
+    /// keepalived (backup before the VIP holder), and checks that the VIP serves. Only what
+    /// differs is touched: a second run changes nothing. Exit 0 converged, 2 failed.
+    #[command(
+        after_help = "Examples:\n  minicloud up                      (the lab's inventory)\n  \
+                            minicloud up -i prod.yml --accept-new-host-keys\n  minicloud up --json"
+    )]
+    Up {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what `up` would change on each host, with a diff of every file; changes nothing.
+    Plan {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
     /// Local lab hosts: Docker containers that boot systemd and sshd like small VMs.
     ///
     /// `lab up` writes an inventory for them (.minicloud/lab/inventory.yml, or under
@@ -74,6 +98,38 @@ pub enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+}
+
+/// Which inventory, and how to reach its hosts.
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// Inventory file (default: the lab's, .minicloud/lab/inventory.yml or under MINICLOUD_LAB_DIR).
+    #[arg(short, long, env = "MINICLOUD_INVENTORY")]
+    pub inventory: Option<PathBuf>,
+    /// Record host keys not yet in known_hosts (after you checked their fingerprints). A
+    /// changed key is refused regardless.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// The roster binary to ship to app hosts (default: `roster` beside this program, or
+    /// MINICLOUD_ROSTER_BIN).
+    #[arg(long)]
+    pub roster_binary: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn inventory_path(&self) -> Result<PathBuf> {
+        match &self.inventory {
+            Some(path) => Ok(path.clone()),
+            None => Ok(LabDir::from_env()?.inventory()),
+        }
+    }
+
+    fn options(&self) -> converge::Options {
+        converge::Options {
+            accept_new_host_keys: self.accept_new_host_keys,
+            roster_binary: self.roster_binary.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +191,49 @@ impl From<NetworkArg> for Net {
 /// Run one command; `Err` is an error the user sees with its causes (exit 2).
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Up { target, json } => {
+            let path = target.inventory_path()?;
+            let inv = inventory::load(&path)?;
+            let report = tokio::runtime::Runtime::new()?.block_on(converge::up(
+                &inv,
+                &path,
+                &target.options(),
+            ))?;
+            print_up_report(&report, json)?;
+            Ok(if report.failed.is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Plan { target } => {
+            let path = target.inventory_path()?;
+            let inv = inventory::load(&path)?;
+            let plan = tokio::runtime::Runtime::new()?.block_on(converge::plan(
+                &inv,
+                &path,
+                &target.options(),
+            ))?;
+            let mut changes = 0;
+            for (host, lines) in &plan {
+                if lines.is_empty() {
+                    println!("{host}: no change");
+                    continue;
+                }
+                changes += 1;
+                println!("{host}:");
+                for line in lines {
+                    for text in line.trim_end().lines() {
+                        println!("  {text}");
+                    }
+                }
+            }
+            println!(
+                "plan: {changes} of {} hosts would change (nothing was changed)",
+                plan.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lab { command } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(run_lab(command))
@@ -297,4 +396,33 @@ fn is_root() -> bool {
                 .map(|l| l.split_whitespace().nth(2) == Some("0"))
         })
         .unwrap_or(false)
+}
+
+fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    let changed = report.changed_hosts();
+    let total = report.changes.len();
+    for (host, changes) in &report.changes {
+        if changes.is_empty() {
+            println!("{host:<10} unchanged");
+        } else {
+            println!(
+                "{host:<10} {} change(s): {}",
+                changes.len(),
+                changes.join("; ")
+            );
+        }
+    }
+    let failed = usize::from(report.failed.is_some());
+    println!(
+        "{changed} changed, {} unchanged, {failed} failed",
+        total - changed
+    );
+    if let Some(why) = &report.failed {
+        eprintln!("error: {why}\nThe next `minicloud up` continues from where this one stopped.");
+    }
+    Ok(())
 }

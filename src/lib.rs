@@ -3,7 +3,10 @@
 //! Library root; the `minicloud` binary is a thin shell over [`cli::run`].
 
 pub mod cli;
+pub mod converge;
+pub mod facts;
 pub mod files;
+pub mod galera;
 pub mod inventory;
 pub mod lab;
 pub mod render;

@@ -1,10 +1,17 @@
 //! Secrets the rendered files need (database passwords, the HAProxy stats password).
 //!
-//! They never live in the inventory. Offline rendering uses masked values so that rendered
-//! files can be shown, diffed and checked without revealing anything.
+//! They never live in the inventory: `up` generates them once into a file of their own beside
+//! it (mode 0600) and reuses them. Offline rendering uses masked values so that rendered files
+//! can be shown, diffed and checked without revealing anything.
+
+use anyhow::{Context, Result};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// Every secret the stack uses.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Secrets {
     /// MariaDB password of the roster app's user.
     pub roster_db_password: String,
@@ -25,5 +32,84 @@ impl Secrets {
             sst_password: MASK.into(),
             haproxy_stats_password: MASK.into(),
         }
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    /// Never print a value, even in a debug dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets { .. }")
+    }
+}
+
+/// Where the secrets of the inventory at `inventory` live: `<name>.secrets.yml` beside it.
+pub fn secrets_path(inventory: &Path) -> PathBuf {
+    let stem = inventory
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "inventory".into());
+    inventory.with_file_name(format!("{stem}.secrets.yml"))
+}
+
+fn generate() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+impl Secrets {
+    /// Read the secrets file, or create it with new random values (mode 0600, written whole).
+    pub fn load_or_generate(path: &Path) -> Result<Secrets> {
+        if path.exists() {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return serde_norway::from_str(&text).with_context(|| {
+                format!("{} is not a minicloud secrets file; hint: fix it, or move it away to generate new secrets", path.display())
+            });
+        }
+        let secrets = Secrets {
+            roster_db_password: generate(),
+            sst_password: generate(),
+            haproxy_stats_password: generate(),
+        };
+        let text = format!(
+            "# minicloud secrets, generated on first `up`. Keep this file private (mode 0600).\n{}",
+            serde_norway::to_string(&secrets)?
+        );
+        crate::files::write_atomic(path, text.as_bytes(), 0o600)?;
+        Ok(secrets)
+    }
+
+    /// Every secret value, to keep them out of output.
+    pub fn values(&self) -> [&str; 3] {
+        [
+            &self.roster_db_password,
+            &self.sst_password,
+            &self.haproxy_stats_password,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn generated_once_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = secrets_path(&dir.path().join("lab.yml"));
+        assert!(path.ends_with("lab.secrets.yml"));
+        let first = Secrets::load_or_generate(&path).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(Secrets::load_or_generate(&path).unwrap(), first);
+        assert_ne!(first.roster_db_password, first.sst_password);
+        assert_eq!(first.roster_db_password.len(), 32);
+        assert!(!format!("{first:?}").contains(&first.roster_db_password));
     }
 }

@@ -1,0 +1,215 @@
+//! Shell commands `up` runs on hosts, built as plain strings by pure functions so they can be
+//! read and tested as text. All of them run as root (see `session`).
+
+use crate::facts::sh_quote;
+use crate::render::Checker;
+
+/// Install packages without letting Debian start their services with default configs (a
+/// policy-rc.d of our own holds the starts, and goes away after, unless one was already there).
+/// apt lists are refreshed only when the install cannot find a package.
+pub fn install_packages(packages: &[&str]) -> String {
+    let list = packages.join(" ");
+    format!(
+        "set -e\n\
+         hold=\n\
+         if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; hold=1; fi\n\
+         trap '[ -n \"$hold\" ] && rm -f /usr/sbin/policy-rc.d' EXIT\n\
+         export DEBIAN_FRONTEND=noninteractive\n\
+         apt-get install -y -q --no-install-recommends {list} || {{ apt-get update -q && apt-get install -y -q --no-install-recommends {list}; }}\n"
+    )
+}
+
+/// Write stdin to `path` atomically: a temp file beside it gets owner and mode, passes the
+/// daemon's checker, and only then replaces the old file. nginx checks its whole configuration,
+/// so its site file is checked in place and the old one restored when the check fails.
+pub fn put_file(
+    path: &str,
+    mode: u32,
+    owner: &str,
+    group: &str,
+    checker: Option<Checker>,
+) -> String {
+    let (dir, name) = path.rsplit_once('/').expect("absolute path");
+    let dir = if dir.is_empty() { "/" } else { dir };
+    let tmp = format!("{dir}/.{name}.minicloud-new");
+    let q = |s: &str| sh_quote(s);
+    let mut script = format!(
+        "set -e\nmkdir -p {dir}\ncat > {tmp}\nchmod {mode:o} {tmp}\nchown {owner}:{group} {tmp}\n",
+        dir = q(dir),
+        tmp = q(&tmp),
+    );
+    match checker {
+        Some(Checker::Nginx) => {
+            let backup = format!("{dir}/.{name}.minicloud-old");
+            script.push_str(&format!(
+                "if [ -e {path} ]; then cp -p {path} {backup}; fi\nmv -f {tmp} {path}\n\
+                 if ! nginx -t -q 2>&1; then if [ -e {backup} ]; then mv -f {backup} {path}; else rm -f {path}; fi; \
+                 echo 'nginx -t refused the new file; the old one is back' >&2; exit 3; fi\nrm -f {backup}\n",
+                path = q(path),
+                backup = q(&backup),
+                tmp = q(&tmp),
+            ));
+        }
+        Some(checker) => {
+            let check: Vec<String> = checker.command(&tmp).iter().map(|a| q(a)).collect();
+            script.push_str(&format!(
+                "if ! out=$({check} 2>&1); then rm -f {tmp}; printf '%s\\n' \"$out\" >&2; \
+                 echo '{checker:?} check refused the new {path}; the old file is untouched' >&2; exit 3; fi\n\
+                 mv -f {tmp} {qpath}\n",
+                check = check.join(" "),
+                tmp = q(&tmp),
+                qpath = q(path),
+            ));
+        }
+        None => script.push_str(&format!("mv -f {} {}\n", q(&tmp), q(path))),
+    }
+    script
+}
+
+/// HTTP GET from the host itself (bash's /dev/tcp: no curl needed); prints the status code.
+pub fn http_status(address: &str, port: u16, path: &str) -> String {
+    format!(
+        "timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port} && printf \"GET {path} HTTP/1.0\\r\\nHost: {address}\\r\\n\\r\\n\" >&3 && head -n 1 <&3' | awk '{{print $2}}'"
+    )
+}
+
+/// Galera status of the local node, over the root socket.
+pub fn wsrep_status() -> String {
+    format!(
+        "timeout 10 mariadb -N -B -e {}",
+        sh_quote(crate::galera::STATUS_SQL)
+    )
+}
+
+/// Recover the last committed position of a crashed node (prints the `Recovered position` line).
+pub fn wsrep_recover() -> &'static str {
+    "log=$(mktemp); runuser -u mysql -- mariadbd --wsrep-recover --log-error=\"$log\" >/dev/null 2>&1 || true; \
+     grep 'Recovered position' \"$log\"; rm -f \"$log\""
+}
+
+/// Mark this node as the one allowed to bootstrap, then start a new cluster from it.
+pub fn bootstrap_cluster() -> &'static str {
+    "set -e\nif [ -f /var/lib/mysql/grastate.dat ]; then sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat; fi\n\
+     galera_new_cluster\n"
+}
+
+/// Stop a mariadb that cannot finish starting (a non-Primary node waits forever, and a plain
+/// stop then hangs for TimeoutStopSec).
+pub fn kill_mariadb() -> &'static str {
+    "systemctl kill -s KILL mariadb 2>/dev/null || true; systemctl stop mariadb 2>/dev/null || true; systemctl reset-failed mariadb 2>/dev/null || true"
+}
+
+/// SQL for the roster's database and user (one per app host address), and the SST user:
+/// idempotent, and a changed password is applied. Run it with `mariadb --batch` and this on
+/// stdin, never on a command line (a process list would show a password).
+pub fn database_users(
+    database: &str,
+    user: &str,
+    app_addresses: &[String],
+    password: &str,
+    sst: Option<(&str, &str)>,
+) -> String {
+    let pw = password.replace('\'', "''");
+    let mut sql = format!("CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4;\n");
+    for address in app_addresses {
+        sql.push_str(&format!(
+            "CREATE USER IF NOT EXISTS '{user}'@'{address}' IDENTIFIED BY '{pw}';\n\
+             ALTER USER '{user}'@'{address}' IDENTIFIED BY '{pw}';\n\
+             GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON `{database}`.* TO '{user}'@'{address}';\n"
+        ));
+    }
+    if let Some((sst_user, sst_password)) = sst {
+        let pw = sst_password.replace('\'', "''");
+        sql.push_str(&format!(
+            "CREATE USER IF NOT EXISTS '{sst_user}'@'localhost' IDENTIFIED BY '{pw}';\n\
+             ALTER USER '{sst_user}'@'localhost' IDENTIFIED BY '{pw}';\n\
+             GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO '{sst_user}'@'localhost';\n"
+        ));
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_files_only_replace_the_old_one_after_the_check() {
+        let cmd = put_file(
+            "/etc/haproxy/haproxy.cfg",
+            0o640,
+            "root",
+            "haproxy",
+            Some(Checker::Haproxy),
+        );
+        let check = cmd
+            .find("'haproxy' '-c'")
+            .expect("runs haproxy -c on the temp file");
+        let mv = cmd
+            .find("mv -f '/etc/haproxy/.haproxy.cfg.minicloud-new' '/etc/haproxy/haproxy.cfg'")
+            .unwrap();
+        assert!(check < mv);
+        assert!(cmd.contains("chmod 640 ") && cmd.contains("chown root:haproxy "));
+    }
+
+    #[test]
+    fn a_refused_file_leaves_the_old_one() {
+        // Run the real command with a checker that refuses (sh -n on broken shell).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("check.sh");
+        std::fs::write(&path, "echo old\n").unwrap();
+        let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let group = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-gn")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let cmd = put_file(
+            path.to_str().unwrap(),
+            0o755,
+            &me,
+            group.trim(),
+            Some(Checker::Shell),
+        );
+        let run = |input: &str| {
+            let mut child = std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        };
+        let refused = run("if then fi\n");
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("old file is untouched"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "echo old\n");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        assert!(run("echo new\n").status.success());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "echo new\n");
+    }
+
+    #[test]
+    fn database_users_sql_quotes_passwords() {
+        let sql = database_users(
+            "roster",
+            "roster",
+            &["10.0.0.1".into()],
+            "s3cr'et",
+            Some(("sst", "x")),
+        );
+        assert!(sql.contains("IDENTIFIED BY 's3cr''et'"));
+        assert!(sql.contains("TO 'roster'@'10.0.0.1'"));
+        assert!(sql.contains(
+            "GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'sst'@'localhost'"
+        ));
+    }
+}

@@ -1,0 +1,533 @@
+//! `minicloud up` and `minicloud plan`: bring hosts in line with the inventory, touching only
+//! what differs, in the order that keeps quorum. The orchestration (which hosts, in which order,
+//! and the gate that must hold before going on) lives here; what to change on one host comes
+//! from `desired`, how to run it from `commands` and `session`, the db tier from `db`.
+//!
+//! Order: connect to every host and read its facts (no change yet; any unreachable host stops
+//! everything here) → packages → db tier (bootstrap or join one node at a time, DB VIP) →
+//! arbiters → app tier (rolling) → lb tier (backup before the VIP holder) → the VIP answers.
+
+pub mod commands;
+mod db;
+pub mod desired;
+pub mod session;
+
+use crate::facts::HostFacts;
+use crate::inventory::{Inventory, Net, Role};
+use crate::render;
+use crate::secrets::Secrets;
+use crate::ssh::{self, Connection};
+use anyhow::{Context, Result, bail};
+use desired::{FileChange, HostDiff, Managed};
+use futures_util::future::try_join_all;
+use indexmap::IndexMap;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use session::{Session, gate};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How to run `up` / `plan`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub accept_new_host_keys: bool,
+    /// The roster binary to ship; default: `roster` beside this executable.
+    pub roster_binary: Option<PathBuf>,
+}
+
+/// What `up` did, per host.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Report {
+    /// Host → the changes made there, in order.
+    pub changes: IndexMap<String, Vec<String>>,
+    /// The host and step that failed, if one did.
+    pub failed: Option<String>,
+}
+
+impl Report {
+    pub fn changed_hosts(&self) -> usize {
+        self.changes.values().filter(|c| !c.is_empty()).count()
+    }
+}
+
+/// Everything one `up` run works with.
+pub(crate) struct Stack<'a> {
+    pub inv: &'a Inventory,
+    pub secrets: Secrets,
+    pub sessions: IndexMap<String, Session>,
+    pub facts: IndexMap<String, HostFacts>,
+    pub diffs: IndexMap<String, HostDiff>,
+    report: Mutex<Report>,
+    progress: ProgressBar,
+}
+
+impl Stack<'_> {
+    /// Record (and show) a change on a host.
+    pub fn changed(&self, host: &str, what: impl Into<String>) {
+        let what = what.into();
+        self.progress.println(format!("  {host}: {what}"));
+        self.report
+            .lock()
+            .expect("report lock")
+            .changes
+            .entry(host.to_string())
+            .or_default()
+            .push(what);
+    }
+
+    pub fn step(&self, message: impl Into<String>) {
+        self.progress.set_message(message.into());
+    }
+
+    pub fn session(&self, host: &str) -> &Session {
+        &self.sessions[host]
+    }
+
+    pub fn hosts_with(&self, role: Role) -> Vec<&str> {
+        self.inv.hosts_with(role)
+    }
+
+    /// Files of `host` that differ from its facts and feed `unit`, or any when `unit` is None.
+    pub fn changed_files(&self, host: &str, unit: Option<&str>) -> Vec<&Managed> {
+        self.diffs[host]
+            .files
+            .iter()
+            .map(|(f, _)| f)
+            .filter(|f| unit.is_none_or(|u| f.unit == u))
+            .collect()
+    }
+
+    /// Upload `host`'s differing files that feed `unit`; returns whether any was written.
+    pub async fn put_changed(&self, host: &str, unit: &str) -> Result<bool> {
+        let files = self.changed_files(host, Some(unit));
+        for file in &files {
+            self.step(format!("{host}: writing {}", file.path));
+            self.session(host).put(file).await?;
+            self.changed(host, format!("wrote {}", file.path));
+        }
+        Ok(!files.is_empty())
+    }
+
+    /// Start a unit that is not running, or apply changed inputs with `on_change` (reload or restart).
+    pub async fn ensure_unit(
+        &self,
+        host: &str,
+        unit: &str,
+        changed: bool,
+        on_change: &str,
+    ) -> Result<()> {
+        let state = self.facts[host].unit(&format!("{unit}.service"));
+        let session = self.session(host);
+        if !state.is_active() {
+            session.systemctl("enable --now", unit).await?;
+            self.changed(host, format!("started {unit}"));
+        } else if changed {
+            session.systemctl(on_change, unit).await?;
+            self.changed(host, format!("{on_change}ed {unit}"));
+        }
+        if state.enabled != "enabled" && state.is_active() {
+            session.systemctl("enable", unit).await?;
+            self.changed(host, format!("enabled {unit}"));
+        }
+        Ok(())
+    }
+}
+
+/// The SSH target of an inventory host: its frontend address if it has one, else its backend one.
+pub fn ssh_target(inv: &Inventory, host: &str, accept_new: bool) -> ssh::Target {
+    let entry = &inv.hosts[host];
+    let address = entry
+        .addresses
+        .frontend
+        .or(entry.addresses.backend)
+        .expect("validated: a host has an address");
+    let home_known_hosts = PathBuf::from("~/.ssh/known_hosts");
+    ssh::Target {
+        name: host.to_string(),
+        address: address.to_string(),
+        port: entry.ssh.port.unwrap_or(inv.ssh.port),
+        user: entry
+            .ssh
+            .user
+            .clone()
+            .unwrap_or_else(|| inv.ssh.user.clone()),
+        key: entry
+            .ssh
+            .key
+            .clone()
+            .or_else(|| inv.ssh.key.clone())
+            .unwrap_or_else(|| PathBuf::from("~/.ssh/id_ed25519")),
+        known_hosts: inv.ssh.known_hosts.clone().unwrap_or(home_known_hosts),
+        accept_new_host_key: accept_new,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+fn roster_binary(opts: &Options) -> Result<Arc<Vec<u8>>> {
+    let path = match (
+        &opts.roster_binary,
+        std::env::var_os("MINICLOUD_ROSTER_BIN"),
+    ) {
+        (Some(path), _) => path.clone(),
+        (None, Some(path)) => PathBuf::from(path),
+        (None, None) => std::env::current_exe()?.with_file_name("roster"),
+    };
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "cannot read the roster binary to ship ({}); hint: build it (cargo build --bin roster, or the static \
+             build scripts/lab.sh makes) and pass --roster-binary PATH or set MINICLOUD_ROSTER_BIN",
+            path.display()
+        )
+    })?;
+    Ok(Arc::new(bytes))
+}
+
+/// Connect to every host and read its facts: nothing changes on any host before all answer.
+async fn prepare<'a>(
+    inv: &'a Inventory,
+    inventory_path: &Path,
+    opts: &Options,
+    progress: ProgressBar,
+) -> Result<Stack<'a>> {
+    let secrets = Secrets::load_or_generate(&crate::secrets::secrets_path(inventory_path))?;
+    let rendered = render::render_all(inv, &secrets)?;
+    let binary = if inv.hosts_with(Role::App).is_empty() {
+        None
+    } else {
+        Some(roster_binary(opts)?)
+    };
+    let mut files: IndexMap<String, Vec<Managed>> = IndexMap::new();
+    for (host, host_files) in &rendered {
+        // The firewall file is rendered, but applying it (with its dead-man switch) is not
+        // part of `up` yet: writing it without applying it would only mislead.
+        let mut managed: Vec<Managed> = host_files
+            .iter()
+            .filter(|f| f.template != "firewall.nft")
+            .map(Managed::from_rendered)
+            .collect();
+        if let Some(binary) = &binary
+            && inv.hosts[host].has(Role::App)
+        {
+            managed.insert(0, Managed::roster_binary(binary.clone()));
+        }
+        files.insert(host.clone(), managed);
+    }
+    progress.set_message(format!("connecting to {} hosts", inv.hosts.len()));
+    let connections = try_join_all(inv.hosts.keys().map(|host| async move {
+        let conn = Connection::open(&ssh_target(inv, host, opts.accept_new_host_keys)).await?;
+        Ok::<_, anyhow::Error>((host.clone(), Session::new(host, conn)))
+    }))
+    .await
+    .context("nothing was changed on any host")?;
+    let sessions: IndexMap<String, Session> = connections.into_iter().collect();
+    progress.set_message("reading facts");
+    let facts: Vec<(String, HostFacts)> = try_join_all(sessions.iter().map(|(host, session)| {
+        let packages = desired::packages(inv, host);
+        let paths: Vec<&str> = files[host].iter().map(|f| f.path.as_str()).collect();
+        async move {
+            Ok::<_, anyhow::Error>((
+                host.clone(),
+                session.facts(&packages, &paths, desired::UNITS).await?,
+            ))
+        }
+    }))
+    .await
+    .context("nothing was changed on any host")?;
+    let facts: IndexMap<String, HostFacts> = facts.into_iter().collect();
+    for (host, host_facts) in &facts {
+        if host_facts.arch != "x86_64" && binary.is_some() && inv.hosts[host].has(Role::App) {
+            bail!(
+                "{host} is {}: the roster binary is built for x86_64; nothing was changed",
+                host_facts.arch
+            );
+        }
+    }
+    let diffs = facts
+        .iter()
+        .map(|(host, f)| (host.clone(), desired::host_diff(inv, host, &files[host], f)))
+        .collect();
+    Ok(Stack {
+        inv,
+        secrets,
+        sessions,
+        facts,
+        diffs,
+        report: Mutex::new(Report::default()),
+        progress,
+    })
+}
+
+fn spinner() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(150));
+    bar
+}
+
+/// Converge every host to the inventory. On failure the report says what was done before it.
+pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Report> {
+    let progress = spinner();
+    let stack = prepare(inv, inventory_path, opts, progress.clone()).await?;
+    let outcome = converge(&stack).await;
+    progress.finish_and_clear();
+    let mut report = stack.report.into_inner().expect("report lock");
+    for host in inv.hosts.keys() {
+        report.changes.entry(host.clone()).or_default();
+    }
+    if let Err(err) = outcome {
+        report.failed = Some(format!("{err:#}"));
+    }
+    Ok(report)
+}
+
+async fn converge(stack: &Stack<'_>) -> Result<()> {
+    install_packages(stack).await?;
+    apply_sysctl(stack).await?;
+    if !stack.hosts_with(Role::Db).is_empty() {
+        db::converge_db(stack).await?;
+        converge_arbiters(stack).await?;
+    }
+    converge_apps(stack).await?;
+    converge_frontend(stack).await?;
+    Ok(())
+}
+
+async fn install_packages(stack: &Stack<'_>) -> Result<()> {
+    try_join_all(
+        stack
+            .diffs
+            .iter()
+            .filter(|(_, d)| !d.packages.is_empty())
+            .map(|(host, diff)| async move {
+                stack.step(format!("{host}: installing {}", diff.packages.join(" ")));
+                stack
+                    .session(host)
+                    .must(
+                        "installing packages",
+                        &commands::install_packages(&diff.packages),
+                    )
+                    .await?;
+                stack.changed(host, format!("installed {}", diff.packages.join(" ")));
+                Ok::<_, anyhow::Error>(())
+            }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Hosts that may have to bind a VIP they do not hold need net.ipv4.ip_nonlocal_bind=1; the
+/// running value is changed only when it is not already 1.
+async fn apply_sysctl(stack: &Stack<'_>) -> Result<()> {
+    try_join_all(stack.sessions.keys().map(|host| async move {
+        if stack.put_changed(host, "").await? {
+            let apply = "[ \"$(cat /proc/sys/net/ipv4/ip_nonlocal_bind)\" = 1 ] || sysctl -q -p /etc/sysctl.d/60-minicloud.conf";
+            stack.session(host).must("applying sysctl", apply).await?;
+        }
+        Ok::<_, anyhow::Error>(())
+    }))
+    .await?;
+    Ok(())
+}
+
+async fn converge_arbiters(stack: &Stack<'_>) -> Result<()> {
+    let arbiters = stack.hosts_with(Role::Arbiter);
+    let expected = (stack.hosts_with(Role::Db).len() + arbiters.len()) as u32;
+    let mut touched = false;
+    for host in &arbiters {
+        stack.step(format!("{host}: garbd"));
+        let changed = stack.put_changed(host, "garb").await?;
+        let active = stack.facts[*host].unit("garb.service").is_active();
+        if changed || !active {
+            // garbd can only join a Primary component: the db tier is up by now.
+            stack.session(host).systemctl("enable", "garb").await?;
+            stack.session(host).systemctl("restart", "garb").await?;
+            stack.changed(
+                host,
+                if active {
+                    "restarted garb"
+                } else {
+                    "started garb"
+                },
+            );
+            touched = true;
+        }
+    }
+    if touched {
+        let db1 = stack.hosts_with(Role::Db)[0];
+        gate(
+            &format!("Galera cluster size {expected} (db hosts + arbiters)"),
+            Duration::from_secs(60),
+            || db::size_state(stack, db1, expected),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// App hosts one at a time: each must answer /healthz before the next is touched.
+async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
+    let apps = stack.hosts_with(Role::App);
+    let port = stack.inv.services.roster.port;
+    for host in &apps {
+        let session = stack.session(host);
+        stack.step(format!("{host}: roster"));
+        let unit_changed = stack
+            .changed_files(host, Some("roster"))
+            .iter()
+            .any(|f| f.path.ends_with(".service"));
+        if !stack.changed_files(host, Some("roster")).is_empty() {
+            session.must("creating the roster user", "id roster >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roster").await?;
+        }
+        let changed = stack.put_changed(host, "roster").await?;
+        if changed {
+            let version = session
+                .run(&format!("{} --version", desired::ROSTER_PATH))
+                .await?;
+            if !version.success() {
+                bail!(
+                    "{host}: the roster binary does not run there: {}; hint: ship a static build (scripts/lab.sh shows how)",
+                    version.stderr_tail(3)
+                );
+            }
+        }
+        if unit_changed {
+            session.systemctl("daemon-reload", "").await?;
+        }
+        stack
+            .ensure_unit(host, "roster", changed, "restart")
+            .await?;
+        if changed || !stack.facts[*host].unit("roster.service").is_active() {
+            let listen = if stack.inv.services.nginx.enabled {
+                "127.0.0.1".to_string()
+            } else {
+                addr(stack.inv, host, Net::Frontend)
+            };
+            gate(
+                &format!("{host}'s roster to answer /healthz"),
+                Duration::from_secs(30),
+                || async {
+                    let status = session.http_status(&listen, port, "/healthz").await;
+                    Ok((status != "200").then(|| format!("HTTP status {status:?}")))
+                },
+            )
+            .await?;
+        }
+    }
+    if let Some(first) = apps.first()
+        && stack
+            .report
+            .lock()
+            .expect("report lock")
+            .changes
+            .values()
+            .any(|c| !c.is_empty())
+    {
+        let listen = if stack.inv.services.nginx.enabled {
+            "127.0.0.1".to_string()
+        } else {
+            addr(stack.inv, first, Net::Frontend)
+        };
+        let session = stack.session(first);
+        gate(
+            &format!("{first}'s roster to reach its database (/readyz)"),
+            Duration::from_secs(90),
+            || async {
+                let status = session.http_status(&listen, port, "/readyz").await;
+                Ok((status != "200").then(|| format!("HTTP status {status:?}")))
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn addr(inv: &Inventory, host: &str, net: Net) -> String {
+    inv.address(host, net)
+        .map(|a| a.to_string())
+        .unwrap_or_default()
+}
+
+/// HAProxy and keepalived on the VIP holders: the backups first, the current VIP holder last,
+/// then the VIP must answer.
+async fn converge_frontend(stack: &Stack<'_>) -> Result<()> {
+    let vip = stack.inv.services.frontend_vip.address.to_string();
+    let mut holders = stack.inv.frontend_vip_holders();
+    holders.sort_by_key(|h| stack.facts[*h].has_address(&vip));
+    let mut touched = false;
+    for host in &holders {
+        stack.step(format!("{host}: frontend"));
+        let service = if stack.inv.is_web_pair() {
+            "nginx"
+        } else {
+            "haproxy"
+        };
+        let changed = stack.put_changed(host, service).await?;
+        stack.ensure_unit(host, service, changed, "reload").await?;
+        let keepalived_changed = stack.put_changed(host, "keepalived").await?;
+        stack
+            .ensure_unit(host, "keepalived", keepalived_changed, "reload")
+            .await?;
+        touched |= changed
+            || keepalived_changed
+            || !stack.facts[*host].unit("keepalived.service").is_active();
+    }
+    if touched {
+        let port = if stack.inv.is_web_pair() {
+            stack.inv.services.nginx.port
+        } else {
+            stack.inv.services.haproxy.port
+        };
+        let session = stack.session(holders[0]);
+        gate(
+            &format!("the frontend VIP {vip}:{port} to serve the roster"),
+            Duration::from_secs(30),
+            || async {
+                let status = session.http_status(&vip, port, "/healthz").await;
+                Ok((status != "200").then(|| format!("HTTP status {status:?}")))
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What `up` would do, per host, without changing anything.
+pub async fn plan(
+    inv: &Inventory,
+    inventory_path: &Path,
+    opts: &Options,
+) -> Result<IndexMap<String, Vec<String>>> {
+    let progress = spinner();
+    let stack = prepare(inv, inventory_path, opts, progress.clone()).await?;
+    let mut out = IndexMap::new();
+    for (host, diff) in &stack.diffs {
+        let mut lines = Vec::new();
+        if !diff.packages.is_empty() {
+            lines.push(format!("install {}", diff.packages.join(" ")));
+        }
+        for (file, change) in &diff.files {
+            let old = if *change == FileChange::Content && file.text && !file.secret {
+                Some(
+                    stack
+                        .session(host)
+                        .must(
+                            "reading a file",
+                            &format!("cat {}", crate::facts::sh_quote(&file.path)),
+                        )
+                        .await?
+                        .stdout_text(),
+                )
+            } else {
+                None
+            };
+            lines.push(desired::describe_change(file, change, old.as_deref()));
+        }
+        lines.extend(db::plan_notes(&stack, host));
+        out.insert(host.clone(), lines);
+    }
+    progress.finish_and_clear();
+    Ok(out)
+}

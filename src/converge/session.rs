@@ -1,0 +1,139 @@
+//! One host during `up`: its SSH connection, commands as root (sudo for a non-root user),
+//! atomic file uploads, and gates that wait for a condition with a deadline.
+
+use super::commands;
+use super::desired::Managed;
+use crate::facts::{self, HostFacts, sh_quote};
+use crate::ssh::{Connection, Output};
+use anyhow::{Result, bail};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+pub struct Session {
+    pub name: String,
+    pub conn: Connection,
+    root: bool,
+}
+
+impl Session {
+    pub fn new(name: &str, conn: Connection) -> Session {
+        let root = conn.target().user == "root";
+        Session {
+            name: name.to_string(),
+            conn,
+            root,
+        }
+    }
+
+    /// The command as root: as is for root, through `sudo -n` for another user.
+    fn as_root(&self, script: &str) -> String {
+        if self.root {
+            script.to_string()
+        } else {
+            format!("sudo -n sh -c {}", sh_quote(script))
+        }
+    }
+
+    pub async fn run(&self, script: &str) -> Result<Output> {
+        self.conn.run(&self.as_root(script)).await
+    }
+
+    /// Run as root; a non-zero exit is an error naming host, step and the end of stderr.
+    pub async fn must(&self, step: &str, script: &str) -> Result<Output> {
+        self.must_with_stdin(step, script, &[]).await
+    }
+
+    pub async fn must_with_stdin(&self, step: &str, script: &str, stdin: &[u8]) -> Result<Output> {
+        let out = self
+            .conn
+            .run_with_stdin(&self.as_root(script), stdin)
+            .await?;
+        if !out.success() {
+            let command = script
+                .lines()
+                .find(|l| !l.trim().is_empty() && *l != "set -e")
+                .unwrap_or(script);
+            bail!(
+                "{}: {step} failed (exit {}) running `{}`:\n{}",
+                self.name,
+                out.status,
+                command.trim(),
+                out.stderr_tail(8)
+            );
+        }
+        Ok(out)
+    }
+
+    pub async fn facts(
+        &self,
+        packages: &[&str],
+        files: &[&str],
+        units: &[&str],
+    ) -> Result<HostFacts> {
+        let out = self
+            .must(
+                "reading facts",
+                &facts::gather_command(packages, files, units),
+            )
+            .await?;
+        Ok(facts::parse(&out.stdout_text()))
+    }
+
+    /// Upload a managed file atomically (checked by its daemon's checker before it replaces the old).
+    pub async fn put(&self, file: &Managed) -> Result<()> {
+        let script = commands::put_file(
+            &file.path,
+            file.mode,
+            &file.owner,
+            &file.group,
+            file.checker,
+        );
+        self.must_with_stdin(&format!("writing {}", file.path), &script, &file.content)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn systemctl(&self, action: &str, unit: &str) -> Result<()> {
+        self.must(
+            &format!("systemctl {action} {unit}"),
+            &format!("systemctl {action} {unit}"),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// HTTP status code of a GET made from this host ("" when nothing answered).
+    pub async fn http_status(&self, address: &str, port: u16, path: &str) -> String {
+        match self
+            .conn
+            .run(&commands::http_status(address, port, path))
+            .await
+        {
+            Ok(out) => out.stdout_text().trim().to_string(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// Wait until `check` says yes (Ok(None)), or fail after `timeout` with what it last said.
+///
+/// `check` returns `Ok(None)` when the condition holds, `Ok(Some(state))` with the state seen
+/// while waiting, or `Err` for a failure that waiting cannot fix.
+pub async fn gate<F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<String>>>,
+{
+    let started = Instant::now();
+    loop {
+        let last = check().await?;
+        let Some(state) = last else { return Ok(()) };
+        if started.elapsed() > timeout {
+            bail!(
+                "gave up after {} s waiting for {what} (last seen: {state})",
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

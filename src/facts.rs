@@ -1,0 +1,254 @@
+//! Facts: what a host looks like now, read with ONE batched shell command per host (a round
+//! trip per check would make a no-op `up` slow) and a pure parser of its output.
+
+use crate::galera::{self, GraState, WsrepStatus};
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+/// A managed file as it is on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    pub mode: u32,
+    pub owner: String,
+    pub group: String,
+    pub sha256: String,
+}
+
+/// A systemd unit as it is on the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitState {
+    /// `active`, `inactive`, `failed`, `activating`, ...
+    pub active: String,
+    /// `enabled`, `disabled`, `masked`, empty when not installed.
+    pub enabled: String,
+    pub loaded: bool,
+    /// When it last became active (monotonic µs): a restart changes it.
+    pub active_since: u64,
+}
+
+impl UnitState {
+    pub fn is_active(&self) -> bool {
+        self.active == "active"
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostFacts {
+    pub arch: String,
+    /// `debian 12`.
+    pub os: String,
+    pub installed: HashSet<String>,
+    pub files: HashMap<String, FileState>,
+    pub units: HashMap<String, UnitState>,
+    /// Galera status when mariadb runs and answers.
+    pub wsrep: Option<WsrepStatus>,
+    pub grastate: Option<GraState>,
+    pub gvwstate: bool,
+    /// (interface, IPv4 address).
+    pub addresses: Vec<(String, String)>,
+}
+
+impl HostFacts {
+    pub fn unit(&self, name: &str) -> UnitState {
+        self.units.get(name).cloned().unwrap_or_default()
+    }
+
+    pub fn has_address(&self, address: &str) -> bool {
+        self.addresses.iter().any(|(_, a)| a == address)
+    }
+}
+
+/// Quote for a POSIX shell: `'...'` with embedded quotes escaped.
+pub fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The one command that reads every fact `up`, `plan` and `status` need from a host.
+pub fn gather_command(packages: &[&str], files: &[&str], units: &[&str]) -> String {
+    let join = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| sh_quote(i))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut script = String::new();
+    let _ = writeln!(
+        script,
+        "echo '@@os'; uname -m; (. /etc/os-release && echo \"$ID $VERSION_ID\")"
+    );
+    let _ = writeln!(
+        script,
+        "echo '@@packages'; dpkg-query -W -f='${{Package}} ${{db:Status-Abbrev}}\\n' {} 2>/dev/null",
+        join(packages)
+    );
+    let _ = writeln!(
+        script,
+        "echo '@@files'; for f in {}; do if [ -f \"$f\" ]; then printf '%s ' \"$(stat -c '%a %U %G' \"$f\")\"; sha256sum \"$f\"; fi; done",
+        join(files)
+    );
+    let _ = writeln!(
+        script,
+        "echo '@@units'; systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState -p ActiveEnterTimestampMonotonic {} 2>/dev/null",
+        join(units)
+    );
+    let _ = writeln!(
+        script,
+        "echo '@@wsrep'; if systemctl is-active -q mariadb 2>/dev/null; then timeout 5 mariadb -N -B -e {} 2>/dev/null; fi",
+        sh_quote(galera::STATUS_SQL)
+    );
+    let _ = writeln!(
+        script,
+        "echo '@@grastate'; cat /var/lib/mysql/grastate.dat 2>/dev/null"
+    );
+    let _ = writeln!(
+        script,
+        "echo '@@gvwstate'; test -e /var/lib/mysql/gvwstate.dat && echo yes"
+    );
+    let _ = writeln!(script, "echo '@@addrs'; ip -o -4 addr show");
+    script.push_str("true\n");
+    script
+}
+
+/// Parse the output of [`gather_command`].
+pub fn parse(output: &str) -> HostFacts {
+    let mut sections: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut current = "";
+    for line in output.lines() {
+        if let Some(name) = line.strip_prefix("@@") {
+            current = name;
+            sections.entry(current).or_default();
+        } else {
+            sections.entry(current).or_default().push(line);
+        }
+    }
+    let section = |name: &str| sections.get(name).cloned().unwrap_or_default();
+    let os = section("os");
+    let mut facts = HostFacts {
+        arch: os.first().unwrap_or(&"").to_string(),
+        os: os.get(1).unwrap_or(&"").to_string(),
+        ..Default::default()
+    };
+    for line in section("packages") {
+        // `ii ` = desired install, currently installed.
+        if let Some((name, status)) = line.split_once(' ')
+            && status.starts_with("ii")
+        {
+            facts.installed.insert(name.to_string());
+        }
+    }
+    for line in section("files") {
+        // "644 root root <sha256>  /path"
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [mode, owner, group, sha, path] = fields[..] {
+            let Ok(mode) = u32::from_str_radix(mode, 8) else {
+                continue;
+            };
+            facts.files.insert(
+                path.to_string(),
+                FileState {
+                    mode,
+                    owner: owner.into(),
+                    group: group.into(),
+                    sha256: sha.into(),
+                },
+            );
+        }
+    }
+    facts.units = parse_units(&section("units"));
+    facts.wsrep = galera::parse_wsrep_status(&section("wsrep").join("\n"));
+    facts.grastate = galera::parse_grastate(&section("grastate").join("\n"));
+    facts.gvwstate = section("gvwstate").contains(&"yes");
+    facts.addresses = crate::lab::parse_ipv4_addrs(&section("addrs").join("\n"));
+    facts
+}
+
+/// `systemctl show` blocks (blank-line separated `Key=Value` lines) by unit id.
+fn parse_units(lines: &[&str]) -> HashMap<String, UnitState> {
+    let mut units = HashMap::new();
+    for block in lines.split(|l| l.trim().is_empty()) {
+        let values: HashMap<&str, &str> = block.iter().filter_map(|l| l.split_once('=')).collect();
+        let Some(id) = values.get("Id") else { continue };
+        units.insert(
+            id.to_string(),
+            UnitState {
+                active: values.get("ActiveState").unwrap_or(&"").to_string(),
+                enabled: values.get("UnitFileState").unwrap_or(&"").to_string(),
+                loaded: values.get("LoadState") == Some(&"loaded"),
+                active_since: values
+                    .get("ActiveEnterTimestampMonotonic")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            },
+        );
+    }
+    units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Output recorded from a lab db host with Galera running.
+    const DB_HOST: &str = "@@os\nx86_64\ndebian 12\n@@packages\nmariadb-server ii \ngalera-4 ii \nkeepalived ii \nhaproxy un \n\
+@@files\n644 root root 3f1e0c6f2b9d4a55e2f0c1d1b3a4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2  /etc/mysql/mariadb.conf.d/60-galera.cnf\n\
+@@units\nId=mariadb.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\nActiveEnterTimestampMonotonic=123456789\n\n\
+Id=mariadb.socket\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\nActiveEnterTimestampMonotonic=0\n\n\
+Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActiveEnterTimestampMonotonic=0\n\
+@@wsrep\nwsrep_cluster_size\t3\nwsrep_cluster_status\tPrimary\nwsrep_last_committed\t17\nwsrep_local_state_comment\tSynced\n\
+@@grastate\n# GALERA saved state\nversion: 2.1\nuuid:    9b1c0d2e-aaaa-11ef-8000-0242ac110002\nseqno:   -1\nsafe_to_bootstrap: 0\n\
+@@gvwstate\nyes\n@@addrs\n1: lo    inet 127.0.0.1/8 scope host lo\n60: eth0@if61    inet 10.231.60.31/24 brd 10.231.60.255 scope global eth0\n\
+60: eth0@if61    inet 10.231.60.100/24 scope global secondary eth0\n";
+
+    #[test]
+    fn a_db_host_is_read_whole() {
+        let facts = parse(DB_HOST);
+        assert_eq!(
+            (facts.arch.as_str(), facts.os.as_str()),
+            ("x86_64", "debian 12")
+        );
+        assert!(facts.installed.contains("galera-4") && !facts.installed.contains("haproxy"));
+        let cnf = &facts.files["/etc/mysql/mariadb.conf.d/60-galera.cnf"];
+        assert_eq!((cnf.mode, cnf.owner.as_str()), (0o644, "root"));
+        assert!(facts.unit("mariadb.service").is_active());
+        assert_eq!(facts.unit("mariadb.service").active_since, 123456789);
+        assert!(!facts.unit("garb.service").loaded);
+        assert_eq!(facts.unit("nothing.service"), UnitState::default());
+        assert!(facts.wsrep.as_ref().unwrap().is_synced_primary());
+        assert_eq!(facts.grastate.as_ref().unwrap().seqno, -1);
+        assert!(facts.gvwstate);
+        assert!(facts.has_address("10.231.60.100"));
+    }
+
+    #[test]
+    fn a_bare_host_has_no_facts_beyond_its_os() {
+        let facts = parse(
+            "@@os\nx86_64\ndebian 12\n@@packages\n@@files\n@@units\n@@wsrep\n@@grastate\n@@gvwstate\n@@addrs\n",
+        );
+        assert!(
+            facts.installed.is_empty()
+                && facts.files.is_empty()
+                && facts.wsrep.is_none()
+                && facts.grastate.is_none()
+        );
+    }
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn the_command_asks_for_what_it_is_given() {
+        let cmd = gather_command(
+            &["haproxy"],
+            &["/etc/haproxy/haproxy.cfg"],
+            &["haproxy.service"],
+        );
+        assert!(
+            cmd.contains("'haproxy'")
+                && cmd.contains("'/etc/haproxy/haproxy.cfg'")
+                && cmd.contains("'haproxy.service'")
+        );
+    }
+}

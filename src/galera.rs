@@ -1,0 +1,226 @@
+//! Galera cluster state as minicloud reads it, and the quorum-safe decision of which node may
+//! bootstrap a new cluster. Pure: parsers of what MariaDB prints, and the choice over them.
+
+use std::collections::HashMap;
+
+/// `SHOW GLOBAL STATUS` wsrep variables of a running node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WsrepStatus {
+    /// `Primary` when this node is in the component that has quorum.
+    pub cluster_status: String,
+    pub cluster_size: u32,
+    /// `Synced`, `Donor/Desynced`, `Joining`, ...
+    pub local_state: String,
+    pub last_committed: i64,
+}
+
+impl WsrepStatus {
+    pub fn is_synced_primary(&self) -> bool {
+        self.cluster_status == "Primary" && self.local_state == "Synced"
+    }
+}
+
+/// The SQL whose output [`parse_wsrep_status`] reads.
+pub const STATUS_SQL: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', \
+     'wsrep_cluster_size', 'wsrep_local_state_comment', 'wsrep_last_committed')";
+
+/// Parse `mariadb -N -B -e STATUS_SQL` (name TAB value lines). None when the node is not a
+/// Galera node (no wsrep variables).
+pub fn parse_wsrep_status(output: &str) -> Option<WsrepStatus> {
+    let values: HashMap<&str, &str> = output
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let cluster_status = values.get("wsrep_cluster_status")?.to_string();
+    Some(WsrepStatus {
+        cluster_status,
+        cluster_size: values
+            .get("wsrep_cluster_size")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        local_state: values
+            .get("wsrep_local_state_comment")
+            .unwrap_or(&"")
+            .to_string(),
+        last_committed: values
+            .get("wsrep_last_committed")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1),
+    })
+}
+
+/// What `grastate.dat` says about a stopped node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraState {
+    pub uuid: String,
+    /// -1 after a crash: the position must be recovered with `--wsrep-recover`.
+    pub seqno: i64,
+    pub safe_to_bootstrap: bool,
+}
+
+pub fn parse_grastate(text: &str) -> Option<GraState> {
+    let mut uuid = None;
+    let mut seqno = None;
+    let mut safe = false;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        match key.trim() {
+            "uuid" => uuid = Some(value.trim().to_string()),
+            "seqno" => seqno = value.trim().parse().ok(),
+            "safe_to_bootstrap" => safe = value.trim() == "1",
+            _ => {}
+        }
+    }
+    Some(GraState {
+        uuid: uuid?,
+        seqno: seqno?,
+        safe_to_bootstrap: safe,
+    })
+}
+
+/// `Recovered position: UUID:SEQNO` from a `mariadbd --wsrep-recover` log.
+pub fn parse_recovered_position(log: &str) -> Option<(String, i64)> {
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("Recovered position:"))?;
+    let position = line.split("Recovered position:").nth(1)?.trim();
+    let (uuid, seqno) = position.rsplit_once(':')?;
+    Some((uuid.to_string(), seqno.trim().parse().ok()?))
+}
+
+/// A stopped db node's claim to be the most advanced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePosition {
+    pub host: String,
+    /// Position from grastate, or recovered when grastate said -1; None when unknown.
+    pub seqno: Option<i64>,
+    pub safe_to_bootstrap: bool,
+    /// The node has never been part of a cluster (fresh install: no grastate).
+    pub fresh: bool,
+}
+
+/// Which node should bootstrap a new cluster when none is running.
+///
+/// The one with the highest committed seqno: any other would throw away transactions the
+/// cluster acknowledged. On a tie, the one marked `safe_to_bootstrap` (the last to leave after
+/// a clean shutdown), then inventory order. Fresh nodes only when every node is fresh. A node
+/// whose position is unknown blocks the choice: guessing could lose data.
+pub fn choose_bootstrap(nodes: &[NodePosition]) -> Result<&NodePosition, String> {
+    if nodes.is_empty() {
+        return Err("no db hosts".into());
+    }
+    if nodes.iter().all(|n| n.fresh) {
+        return Ok(&nodes[0]);
+    }
+    if let Some(unknown) = nodes.iter().find(|n| !n.fresh && n.seqno.is_none()) {
+        return Err(format!(
+            "the last committed position of {} is unknown (grastate.dat says -1 and --wsrep-recover found none); \
+             refusing to guess which node is the most advanced",
+            unknown.host
+        ));
+    }
+    let best = nodes
+        .iter()
+        .filter(|n| !n.fresh)
+        .enumerate()
+        // max_by_key keeps the last of equals: rank earlier inventory entries higher.
+        .max_by_key(|(index, n)| (n.seqno, n.safe_to_bootstrap, std::cmp::Reverse(*index)))
+        .map(|(_, n)| n)
+        .expect("at least one node that is not fresh");
+    Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(host: &str, seqno: Option<i64>, safe: bool) -> NodePosition {
+        NodePosition {
+            host: host.into(),
+            seqno,
+            safe_to_bootstrap: safe,
+            fresh: false,
+        }
+    }
+
+    #[test]
+    fn status_is_parsed() {
+        let out = "wsrep_cluster_size\t3\nwsrep_cluster_status\tPrimary\nwsrep_last_committed\t42\nwsrep_local_state_comment\tSynced\n";
+        let status = parse_wsrep_status(out).unwrap();
+        assert!(status.is_synced_primary());
+        assert_eq!((status.cluster_size, status.last_committed), (3, 42));
+        assert_eq!(parse_wsrep_status(""), None);
+    }
+
+    #[test]
+    fn grastate_is_parsed() {
+        let text = "# GALERA saved state\nversion: 2.1\nuuid:    6a8b1c2d-0000-11ef-9f3e-1a2b3c4d5e6f\nseqno:   -1\nsafe_to_bootstrap: 0\n";
+        let state = parse_grastate(text).unwrap();
+        assert_eq!((state.seqno, state.safe_to_bootstrap), (-1, false));
+        assert!(parse_grastate("version: 2.1\n").is_none());
+    }
+
+    #[test]
+    fn recovered_position_is_parsed() {
+        let log = "2026-11-23 13:00:01 0 [Note] InnoDB: ...\n2026-11-23 13:00:02 0 [Note] WSREP: Recovered position: 6a8b1c2d-0000-11ef-9f3e-1a2b3c4d5e6f:1234\n";
+        assert_eq!(
+            parse_recovered_position(log),
+            Some(("6a8b1c2d-0000-11ef-9f3e-1a2b3c4d5e6f".into(), 1234))
+        );
+        assert_eq!(parse_recovered_position("nothing"), None);
+    }
+
+    #[test]
+    fn bootstrap_from_the_most_advanced_node_never_a_stale_one() {
+        let nodes = [node("db1", Some(10), true), node("db2", Some(12), false)];
+        assert_eq!(
+            choose_bootstrap(&nodes).unwrap().host,
+            "db2",
+            "the higher seqno wins over safe_to_bootstrap"
+        );
+        let tie = [node("db1", Some(12), false), node("db2", Some(12), true)];
+        assert_eq!(
+            choose_bootstrap(&tie).unwrap().host,
+            "db2",
+            "on a tie, the safe one"
+        );
+        let tie = [node("db1", Some(12), false), node("db2", Some(12), false)];
+        assert_eq!(
+            choose_bootstrap(&tie).unwrap().host,
+            "db1",
+            "then inventory order"
+        );
+    }
+
+    #[test]
+    fn unknown_positions_block_the_choice() {
+        let nodes = [node("db1", Some(10), true), node("db2", None, false)];
+        assert!(choose_bootstrap(&nodes).unwrap_err().contains("db2"));
+    }
+
+    #[test]
+    fn a_fresh_cluster_bootstraps_from_the_first_node_and_fresh_nodes_never_win_otherwise() {
+        let fresh = |h: &str| NodePosition {
+            host: h.into(),
+            seqno: None,
+            safe_to_bootstrap: false,
+            fresh: true,
+        };
+        assert_eq!(
+            choose_bootstrap(&[fresh("db1"), fresh("db2")])
+                .unwrap()
+                .host,
+            "db1"
+        );
+        assert_eq!(
+            choose_bootstrap(&[fresh("db1"), node("db2", Some(3), false)])
+                .unwrap()
+                .host,
+            "db2"
+        );
+    }
+}
