@@ -318,9 +318,20 @@ fn handshake_error(
             )
         }
         _ => {
+            use std::io::ErrorKind;
             let hint = match &err {
-                russh::Error::IO(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                russh::Error::IO(io) if io.kind() == ErrorKind::ConnectionRefused => {
                     "; hint: nothing listens on that port: is sshd running, is ssh.port right?"
+                }
+                russh::Error::IO(io)
+                    if matches!(
+                        io.kind(),
+                        ErrorKind::HostUnreachable
+                            | ErrorKind::NetworkUnreachable
+                            | ErrorKind::TimedOut
+                    ) =>
+                {
+                    "; hint: is the host up and is its address right?"
                 }
                 _ => "",
             };

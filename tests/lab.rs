@@ -6,59 +6,34 @@
 //! needs root and a running dockerd, as `scripts/test.sh` sets up. Traffic goes only to the
 //! lab's own containers on the lab's own networks.
 
-use assert_cmd::Command;
-use minicloud::lab::{self, LabDir, topology};
-use minicloud::ssh::{Connection, Target};
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
-fn lab_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/lab-test")
+use common::LabTest;
+use minicloud::lab::{self, topology};
+use minicloud::ssh::Connection;
+
+fn lab() -> LabTest {
+    LabTest::new("lab-test")
+}
+
+fn lab_dir() -> std::path::PathBuf {
+    lab().dir
 }
 
 fn minicloud(args: &[&str]) -> std::process::Output {
-    let out = Command::cargo_bin("minicloud")
-        .unwrap()
-        .env("MINICLOUD_LAB_DIR", lab_dir())
-        .args(args)
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ minicloud {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    lab().minicloud(args)
 }
 
 fn must(args: &[&str]) -> String {
-    let out = minicloud(args);
-    assert!(out.status.success(), "minicloud {} failed", args.join(" "));
-    String::from_utf8(out.stdout).unwrap()
+    lab().must(args)
 }
 
-fn target(host: &topology::LabHost) -> Target {
-    let dir = LabDir { root: lab_dir() };
-    Target {
-        name: host.name.clone(),
-        address: host.ssh_address().to_string(),
-        port: 22,
-        user: "root".into(),
-        key: dir.key(),
-        known_hosts: dir.known_hosts(),
-        accept_new_host_key: false,
-        connect_timeout: Duration::from_secs(10),
-    }
+fn target(host: &topology::LabHost) -> minicloud::ssh::Target {
+    lab().target(host)
 }
 
 async fn run(host: &topology::LabHost, command: &str) -> minicloud::ssh::Output {
-    let conn = Connection::open(&target(host))
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    let out = conn.run(command).await.unwrap();
-    conn.close().await;
-    out
+    lab().run(host, command).await
 }
 
 /// Whether `from` reaches `address` on TCP port 22 (both lab hosts).
@@ -70,8 +45,7 @@ async fn reaches(from: &topology::LabHost, address: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lab_lifecycle() {
-    if std::env::var_os("MINICLOUD_SKIP_LAB_TESTS").is_some() {
-        eprintln!("SKIPPED: MINICLOUD_SKIP_LAB_TESTS is set; the lab test did not run");
+    if common::lab_tests_off() {
         return;
     }
     let up = tokio::task::spawn_blocking(|| must(&["lab", "up"]))

@@ -83,7 +83,8 @@ pub fn wsrep_status() -> String {
 
 /// Recover the last committed position of a crashed node (prints the `Recovered position` line).
 pub fn wsrep_recover() -> &'static str {
-    "log=$(mktemp); runuser -u mysql -- mariadbd --wsrep-recover --log-error=\"$log\" >/dev/null 2>&1 || true; \
+    // mariadbd runs as mysql here: the log file must be writable by it.
+    "log=$(mktemp); chown mysql:mysql \"$log\"; runuser -u mysql -- mariadbd --wsrep-recover --log-error=\"$log\" >/dev/null 2>&1 || true; \
      grep 'Recovered position' \"$log\"; rm -f \"$log\""
 }
 

@@ -154,24 +154,39 @@ pub fn host_diff(inv: &Inventory, host: &str, files: &[Managed], facts: &HostFac
     }
 }
 
-/// A unified diff of a file for `plan`; secrets and binaries are described, never shown.
-pub fn describe_change(file: &Managed, change: &FileChange, old: Option<&str>) -> String {
+/// A unified diff of a file for `plan`. Every value in `secrets` is masked on both sides, so a
+/// file holding a password still shows its other changes; binaries are only described.
+pub fn describe_change(
+    file: &Managed,
+    change: &FileChange,
+    old: Option<&str>,
+    secrets: &[&str],
+) -> String {
+    let mask = |text: &str| {
+        secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(text.to_string(), |t, s| t.replace(s, crate::secrets::MASK))
+    };
+    let new = mask(&String::from_utf8_lossy(&file.content));
     match change {
         FileChange::Metadata => format!(
             "{}: mode/owner to {:o} {}:{}\n",
             file.path, file.mode, file.owner, file.group
         ),
-        _ if file.secret => format!(
-            "{}: content differs (holds a secret: not shown)\n",
-            file.path
-        ),
         _ if !file.text => format!("{}: new build (sha256 {})\n", file.path, &file.sha256[..12]),
-        FileChange::Missing => diff_text(&file.path, "", &String::from_utf8_lossy(&file.content)),
-        FileChange::Content => diff_text(
-            &file.path,
-            old.unwrap_or(""),
-            &String::from_utf8_lossy(&file.content),
-        ),
+        FileChange::Missing => diff_text(&file.path, "", &new),
+        FileChange::Content => {
+            let old = mask(old.unwrap_or(""));
+            if old == new {
+                format!(
+                    "{}: a secret in it changed (values are never shown)\n",
+                    file.path
+                )
+            } else {
+                diff_text(&file.path, &old, &new)
+            }
+        }
     }
 }
 
@@ -238,14 +253,32 @@ mod tests {
     #[test]
     fn diffs_show_text_but_never_secrets() {
         let file = managed("/etc/a.conf", "timeout 5s\n", false);
-        let diff = describe_change(&file, &FileChange::Content, Some("timeout 3s\n"));
+        let diff = describe_change(&file, &FileChange::Content, Some("timeout 3s\n"), &[]);
         assert!(
             diff.contains("-timeout 3s") && diff.contains("+timeout 5s"),
             "{diff}"
         );
-        let secret = managed("/etc/s.env", "PASSWORD=hunter2\n", true);
-        let diff = describe_change(&secret, &FileChange::Content, Some("PASSWORD=previous-pw\n"));
-        assert!(!diff.contains("hunter2") && !diff.contains("previous-pw"), "{diff}");
+        let secret = managed("/etc/s.env", "PASSWORD=hunter2\nPORT=2\n", true);
+        let diff = describe_change(
+            &secret,
+            &FileChange::Content,
+            Some("PASSWORD=hunter2\nPORT=1\n"),
+            &["hunter2"],
+        );
+        assert!(
+            diff.contains("+PORT=2") && !diff.contains("hunter2"),
+            "{diff}"
+        );
+        let rotated = describe_change(
+            &secret,
+            &FileChange::Content,
+            Some("PASSWORD=previous-pw\nPORT=2\n"),
+            &["hunter2", "previous-pw"],
+        );
+        assert!(
+            rotated.contains("a secret in it changed") && !rotated.contains("hunter2"),
+            "{rotated}"
+        );
     }
 
     #[test]

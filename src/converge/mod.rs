@@ -56,6 +56,7 @@ pub(crate) struct Stack<'a> {
     pub inv: &'a Inventory,
     pub secrets: Secrets,
     pub sessions: IndexMap<String, Session>,
+    pub files: IndexMap<String, Vec<Managed>>,
     pub facts: IndexMap<String, HostFacts>,
     pub diffs: IndexMap<String, HostDiff>,
     report: Mutex<Report>,
@@ -251,11 +252,24 @@ async fn prepare<'a>(
         inv,
         secrets,
         sessions,
+        files,
         facts,
         diffs,
         report: Mutex::new(Report::default()),
         progress,
     })
+}
+
+async fn read_facts(
+    inv: &Inventory,
+    host: &str,
+    session: &Session,
+    files: &[Managed],
+) -> Result<HostFacts> {
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    session
+        .facts(&desired::packages(inv, host), &paths, desired::UNITS)
+        .await
 }
 
 fn spinner() -> ProgressBar {
@@ -270,13 +284,19 @@ fn spinner() -> ProgressBar {
 /// Converge every host to the inventory. On failure the report says what was done before it.
 pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Report> {
     let progress = spinner();
-    let stack = prepare(inv, inventory_path, opts, progress.clone()).await?;
-    let outcome = converge(&stack).await;
+    let mut stack = prepare(inv, inventory_path, opts, progress.clone()).await?;
+    let outcome = match install_packages(&mut stack).await {
+        Ok(()) => converge(&stack).await,
+        Err(err) => Err(err),
+    };
     progress.finish_and_clear();
     let mut report = stack.report.into_inner().expect("report lock");
-    for host in inv.hosts.keys() {
-        report.changes.entry(host.clone()).or_default();
-    }
+    // Hosts in inventory order, whatever order their changes happened in.
+    report.changes = inv
+        .hosts
+        .keys()
+        .map(|h| (h.clone(), report.changes.swap_remove(h).unwrap_or_default()))
+        .collect();
     if let Err(err) = outcome {
         report.failed = Some(format!("{err:#}"));
     }
@@ -284,7 +304,6 @@ pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Resul
 }
 
 async fn converge(stack: &Stack<'_>) -> Result<()> {
-    install_packages(stack).await?;
     apply_sysctl(stack).await?;
     if !stack.hosts_with(Role::Db).is_empty() {
         db::converge_db(stack).await?;
@@ -295,26 +314,36 @@ async fn converge(stack: &Stack<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn install_packages(stack: &Stack<'_>) -> Result<()> {
-    try_join_all(
-        stack
+/// Install what is missing, then read those hosts' facts again: the packages brought units
+/// (enabled by Debian) and default files that every later decision must see.
+async fn install_packages(stack: &mut Stack<'_>) -> Result<()> {
+    let stack_ref = &*stack;
+    let installed: Vec<(String, HostFacts)> = try_join_all(
+        stack_ref
             .diffs
             .iter()
             .filter(|(_, d)| !d.packages.is_empty())
             .map(|(host, diff)| async move {
-                stack.step(format!("{host}: installing {}", diff.packages.join(" ")));
-                stack
-                    .session(host)
+                stack_ref.step(format!("{host}: installing {}", diff.packages.join(" ")));
+                let session = stack_ref.session(host);
+                session
                     .must(
                         "installing packages",
                         &commands::install_packages(&diff.packages),
                     )
                     .await?;
-                stack.changed(host, format!("installed {}", diff.packages.join(" ")));
-                Ok::<_, anyhow::Error>(())
+                stack_ref.changed(host, format!("installed {}", diff.packages.join(" ")));
+                let facts =
+                    read_facts(stack_ref.inv, host, session, &stack_ref.files[host]).await?;
+                Ok::<_, anyhow::Error>((host.clone(), facts))
             }),
     )
     .await?;
+    for (host, facts) in installed {
+        let diff = desired::host_diff(stack.inv, &host, &stack.files[&host], &facts);
+        stack.diffs.insert(host.clone(), diff);
+        stack.facts.insert(host, facts);
+    }
     Ok(())
 }
 
@@ -509,7 +538,7 @@ pub async fn plan(
             lines.push(format!("install {}", diff.packages.join(" ")));
         }
         for (file, change) in &diff.files {
-            let old = if *change == FileChange::Content && file.text && !file.secret {
+            let old = if *change == FileChange::Content && file.text {
                 Some(
                     stack
                         .session(host)
@@ -523,7 +552,12 @@ pub async fn plan(
             } else {
                 None
             };
-            lines.push(desired::describe_change(file, change, old.as_deref()));
+            lines.push(desired::describe_change(
+                file,
+                change,
+                old.as_deref(),
+                &stack.secrets.values(),
+            ));
         }
         lines.extend(db::plan_notes(&stack, host));
         out.insert(host.clone(), lines);

@@ -446,7 +446,12 @@ impl Lab {
             let out = self.engine.exec(container, &["sh", "-c", probe]).await;
             if let Ok(out) = &out {
                 let lines: Vec<&str> = out.stdout.lines().collect();
-                let booted = matches!(lines.first(), Some(&"running") | Some(&"degraded"));
+                // "starting" counts once sshd runs: a host whose mariadb hangs in `activating`
+                // (a Galera node waiting for peers after a total outage) never gets further.
+                let booted = matches!(
+                    lines.first(),
+                    Some(&"running") | Some(&"degraded") | Some(&"starting")
+                );
                 if booted && lines.last() == Some(&"active") {
                     return Ok(());
                 }

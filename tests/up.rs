@@ -1,0 +1,416 @@
+//! `minicloud up` and `plan` end to end on the lab's real hosts (sshd, systemd, MariaDB Galera,
+//! garbd, HAProxy, keepalived, the roster app):
+//!
+//! - from bare hosts: the VIP serves the roster page, Galera is Primary at full size with every
+//!   node Synced, garbd joined, the DB VIP sits on a Synced node, both HAProxys run;
+//! - a second `up` changes nothing and restarts no service;
+//! - one changed setting: `plan` shows exactly that diff on the lb hosts, `up` reloads only HAProxy;
+//! - an unknown host key, a changed host key, an unreachable host: clear error, nothing changed;
+//! - a total outage (stale db2, crashed db1, garbd's host down): `up` bootstraps from the most
+//!   advanced node and every row written before is still there.
+//!
+//! Takes over the machine's lab (up at the start, down at the end); needs root and dockerd.
+
+mod common;
+
+use common::LabTest;
+use minicloud::lab::topology::{self, LabHost};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const VIP: &str = "http://10.231.50.100";
+const UNITS: &str = "haproxy keepalived mariadb garb roster";
+
+fn hosts() -> Vec<LabHost> {
+    topology::plan_hosts(
+        &topology::DEFAULT_HOSTS
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
+}
+
+fn host(name: &str) -> LabHost {
+    hosts().into_iter().find(|h| h.name == name).unwrap()
+}
+
+/// `up --json` with the test's roster binary; returns (exit code, report).
+fn up(lab: &LabTest, inventory: Option<&Path>) -> (i32, Value) {
+    let mut args = vec![
+        "up",
+        "--json",
+        "--roster-binary",
+        env!("CARGO_BIN_EXE_roster"),
+    ];
+    let inventory_arg;
+    if let Some(path) = inventory {
+        inventory_arg = path.to_str().unwrap().to_string();
+        args.extend(["-i", &inventory_arg]);
+    }
+    let out = lab.minicloud(&args);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap(), report)
+}
+
+fn changes(report: &Value, host: &str) -> Vec<String> {
+    report["changes"][host]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// When each unit last became active, per host: a restart changes it, a reload does not.
+async fn start_times(lab: &LabTest) -> BTreeMap<String, String> {
+    let mut times = BTreeMap::new();
+    for h in hosts() {
+        let out = lab.run(&h, &format!("for u in {UNITS}; do echo \"$u $(systemctl show -p ActiveEnterTimestampMonotonic --value $u)\"; done")).await;
+        times.insert(h.name.clone(), out.stdout_text());
+    }
+    times
+}
+
+async fn galera(lab: &LabTest, name: &str) -> String {
+    let sql = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_cluster_size','wsrep_local_state_comment')";
+    lab.run(
+        &host(name),
+        &format!("mariadb -N -B -e \"{sql}\" | sort | tr '\\t\\n' '= '"),
+    )
+    .await
+    .stdout_text()
+}
+
+async fn http(
+    client: &reqwest::Client,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, String) {
+    let mut request = client.request(
+        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+        format!("{VIP}{path}"),
+    );
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    match request.send().await {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        ),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+/// The indented lines under `host:` in plan output.
+fn plan_section(plan: &str, host: &str) -> String {
+    let heading = format!("{host}:");
+    plan.lines()
+        .skip_while(|l| *l != heading)
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A copy of the lab inventory (and its secrets) with HAProxy's client timeout set.
+fn variant(
+    lab: &LabTest,
+    dir: &Path,
+    name: &str,
+    timeout_ms: u32,
+    edit: impl Fn(String) -> String,
+) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(lab.dir.join("inventory.yml")).unwrap();
+    let text = text.replace(
+        "  haproxy:\n",
+        &format!("  haproxy:\n    timeout_client_ms: {timeout_ms}\n"),
+    );
+    let path = dir.join(format!("{name}.yml"));
+    std::fs::write(&path, edit(text)).unwrap();
+    std::fs::copy(
+        lab.dir.join("inventory.secrets.yml"),
+        dir.join(format!("{name}.secrets.yml")),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn up_converges_the_lab_quorum_safely() {
+    if common::lab_tests_off() {
+        return;
+    }
+    let lab = LabTest::new("up-test");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    // Bare hosts: whatever lab there was goes first.
+    tokio::task::block_in_place(|| {
+        lab.must(&["lab", "down"]);
+        lab.must(&["lab", "up"]);
+    });
+
+    // From bare hosts to a working stack.
+    let (code, report) = tokio::task::block_in_place(|| up(&lab, None));
+    assert_eq!(code, 0, "{report:#}");
+    assert!(report["failed"].is_null());
+    let (status, page) = http(&client, "GET", "/", None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("served by"), "{page}");
+    for db in ["db1", "db2"] {
+        assert_eq!(
+            galera(&lab, db).await.trim(),
+            "wsrep_cluster_size=3 wsrep_cluster_status=Primary wsrep_local_state_comment=Synced"
+        );
+    }
+    let mut vip_holders = Vec::new();
+    for db in ["db1", "db2"] {
+        if lab
+            .run(&host(db), "ip -o -4 addr show")
+            .await
+            .stdout_text()
+            .contains("10.231.60.100/")
+        {
+            vip_holders.push(db);
+        }
+    }
+    assert_eq!(
+        vip_holders.len(),
+        1,
+        "the DB VIP must sit on exactly one db host: {vip_holders:?}"
+    );
+    for lb in ["lb1", "lb2"] {
+        assert!(
+            lab.run(&host(lb), "systemctl is-active haproxy keepalived")
+                .await
+                .success(),
+            "{lb}"
+        );
+    }
+    assert!(
+        lab.run(&host("app1"), "systemctl is-active garb")
+            .await
+            .success()
+    );
+    let (status, body) = http(
+        &client,
+        "PUT",
+        "/api/v1/roster/2027-04-01",
+        Some(serde_json::json!({"name": "first"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    // A second run: nothing changed, nothing restarted.
+    let before = start_times(&lab).await;
+    let (code, report) = tokio::task::block_in_place(|| up(&lab, None));
+    assert_eq!(code, 0);
+    for h in hosts() {
+        assert_eq!(
+            changes(&report, &h.name),
+            Vec::<String>::new(),
+            "{}: {report:#}",
+            h.name
+        );
+    }
+    assert_eq!(
+        start_times(&lab).await,
+        before,
+        "a no-op up must restart no service"
+    );
+
+    // One changed setting: plan shows exactly that diff, on the lb hosts only; up reloads only HAProxy.
+    let scratch = tempfile::tempdir().unwrap();
+    let changed = variant(&lab, scratch.path(), "changed", 45000, |t| t);
+    let plan = lab.must(&[
+        "plan",
+        "-i",
+        changed.to_str().unwrap(),
+        "--roster-binary",
+        env!("CARGO_BIN_EXE_roster"),
+    ]);
+    for lb in ["lb1", "lb2"] {
+        let section = plan_section(&plan, lb);
+        assert!(
+            section.contains("-    timeout client 30000ms")
+                && section.contains("+    timeout client 45000ms"),
+            "{plan}"
+        );
+    }
+    assert_eq!(
+        plan.matches("-    timeout").count(),
+        2,
+        "only the one line, on the two lb hosts:\n{plan}"
+    );
+    for quiet in ["app1", "app2", "db1", "db2"] {
+        assert!(plan.contains(&format!("{quiet}: no change")), "{plan}");
+    }
+    assert!(plan.contains("2 of 6 hosts would change"));
+    assert_eq!(start_times(&lab).await, before, "plan must change nothing");
+    let (code, report) = tokio::task::block_in_place(|| up(&lab, Some(&changed)));
+    assert_eq!(code, 0, "{report:#}");
+    for lb in ["lb1", "lb2"] {
+        assert_eq!(
+            changes(&report, lb),
+            vec!["wrote /etc/haproxy/haproxy.cfg", "reloaded haproxy"]
+        );
+    }
+    for quiet in ["app1", "app2", "db1", "db2"] {
+        assert!(changes(&report, quiet).is_empty(), "{report:#}");
+    }
+    assert_eq!(
+        start_times(&lab).await,
+        before,
+        "a reload keeps every unit running"
+    );
+
+    // Connection problems stop `up` before it changes anything on any host.
+    let pending = |name: &str, edit: &dyn Fn(String) -> String| {
+        variant(&lab, scratch.path(), name, 60000, edit)
+    };
+    let empty_known_hosts = scratch.path().join("empty_known_hosts");
+    std::fs::write(&empty_known_hosts, "").unwrap();
+    let known_hosts = std::fs::read_to_string(lab.dir.join("known_hosts")).unwrap();
+    let db1_key = known_hosts
+        .lines()
+        .find(|l| l.starts_with("10.231.60.31 "))
+        .unwrap()
+        .split_once(' ')
+        .unwrap()
+        .1
+        .to_string();
+    let forged: String = known_hosts
+        .lines()
+        .map(|l| {
+            if l.starts_with("10.231.50.11 ") {
+                format!("10.231.50.11 {db1_key}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let forged_known_hosts = scratch.path().join("forged_known_hosts");
+    std::fs::write(&forged_known_hosts, forged).unwrap();
+    let lab_known_hosts = lab.dir.join("known_hosts").to_str().unwrap().to_string();
+    let cases: Vec<(std::path::PathBuf, &str)> = vec![
+        (
+            pending("unknown", &|t| {
+                t.replace(&lab_known_hosts, empty_known_hosts.to_str().unwrap())
+            }),
+            "unknown host key SHA256:",
+        ),
+        (
+            pending("forged", &|t| {
+                t.replace(&lab_known_hosts, forged_known_hosts.to_str().unwrap())
+            }),
+            "lb1 (10.231.50.11:22): HOST KEY CHANGED",
+        ),
+        (
+            pending("unreachable", &|t| {
+                t.replace("hosts:\n", "hosts:\n  lb3:\n    roles: [lb]\n    addresses:\n      frontend: 10.231.50.19\n")
+            }),
+            "is the host up and is its address right?",
+        ),
+    ];
+    for (inventory, expected) in &cases {
+        let out = lab.minicloud(&[
+            "up",
+            "-i",
+            inventory.to_str().unwrap(),
+            "--roster-binary",
+            env!("CARGO_BIN_EXE_roster"),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.contains("nothing was changed on any host"),
+            "{stderr}"
+        );
+    }
+    let replan = lab.must(&[
+        "plan",
+        "-i",
+        changed.to_str().unwrap(),
+        "--roster-binary",
+        env!("CARGO_BIN_EXE_roster"),
+    ]);
+    assert!(
+        replan.contains("0 of 6 hosts would change"),
+        "a failed up must not have touched any host:\n{replan}"
+    );
+
+    // Total outage: db2 stale (clean stop), more writes on db1, then db1 and garbd's host crash.
+    let mut written = vec!["2027-04-01".to_string()];
+    for day in ["2027-04-02", "2027-04-03"] {
+        assert_eq!(
+            http(
+                &client,
+                "PUT",
+                &format!("/api/v1/roster/{day}"),
+                Some(serde_json::json!({"name": "both"}))
+            )
+            .await
+            .0,
+            201
+        );
+        written.push(day.into());
+    }
+    lab.must(&["lab", "stop", "db2"]);
+    for day in ["2027-04-04", "2027-04-05", "2027-04-06"] {
+        let (status, body) = http(
+            &client,
+            "PUT",
+            &format!("/api/v1/roster/{day}"),
+            Some(serde_json::json!({"name": "db1 only"})),
+        )
+        .await;
+        assert_eq!(
+            status, 201,
+            "db1 + garbd keep quorum while db2 is down: {body}"
+        );
+        written.push(day.into());
+    }
+    lab.must(&["lab", "kill", "db1"]);
+    lab.must(&["lab", "kill", "app1"]);
+    for h in ["app1", "db2", "db1"] {
+        lab.must(&["lab", "start", h]);
+    }
+    let (code, report) = tokio::task::block_in_place(|| up(&lab, None));
+    assert_eq!(code, 0, "{report:#}");
+    let db1_changes = changes(&report, "db1").join("; ");
+    assert!(
+        db1_changes.contains("bootstrapped the Galera cluster (most advanced node"),
+        "must bootstrap from db1, never the stale db2: {report:#}"
+    );
+    for db in ["db1", "db2"] {
+        assert_eq!(
+            galera(&lab, db).await.trim(),
+            "wsrep_cluster_size=3 wsrep_cluster_status=Primary wsrep_local_state_comment=Synced"
+        );
+    }
+    let (status, list) = http(
+        &client,
+        "GET",
+        "/api/v1/roster?from=2027-04-01&to=2027-04-30",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let dates: Vec<String> = serde_json::from_str::<Vec<Value>>(&list)
+        .unwrap()
+        .iter()
+        .map(|e| e["date"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        dates, written,
+        "every row written before the outage must still be there"
+    );
+
+    lab.must(&["lab", "down"]);
+}
