@@ -24,8 +24,8 @@ pub struct Target {
     pub address: String,
     pub port: u16,
     pub user: String,
-    /// Private key file.
-    pub key: PathBuf,
+    /// Private key file; None asks the ssh-agent (SSH_AUTH_SOCK).
+    pub key: Option<PathBuf>,
     pub known_hosts: PathBuf,
     /// Record an unknown host key instead of failing (`--accept-new-host-keys`). A changed key
     /// fails regardless.
@@ -149,14 +149,6 @@ impl Connection {
     /// Connect, verify the host key and authenticate with the key file.
     pub async fn open(target: &Target) -> Result<Connection> {
         let label = target.label();
-        let key_path = expand_home(&target.key);
-        let key = russh::keys::load_secret_key(&key_path, None).with_context(|| {
-            format!(
-                "cannot load the SSH key {} for {label}; hint: check the path (ssh.key in the inventory) \
-                 and that the key has no passphrase",
-                key_path.display()
-            )
-        })?;
         let config = Arc::new(client::Config {
             // Keepalives notice a dead peer; an inactivity timeout would cut idle healthy sessions.
             keepalive_interval: Some(Duration::from_secs(5)),
@@ -184,26 +176,7 @@ impl Connection {
             }
             Ok(Ok(handle)) => handle,
         };
-        let hash = handle
-            .best_supported_rsa_hash()
-            .await
-            .context("negotiating the key's hash")?
-            .flatten();
-        let auth = handle
-            .authenticate_publickey(
-                &target.user,
-                PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-            )
-            .await
-            .with_context(|| format!("{label}: authentication failed"))?;
-        if !auth.success() {
-            bail!(
-                "{label}: the host refused key {} for user {}; hint: is the public key in that user's \
-                 ~/.ssh/authorized_keys?",
-                key_path.display(),
-                target.user
-            );
-        }
+        authenticate(&mut handle, target).await?;
         Ok(Connection {
             handle,
             target: target.clone(),
@@ -289,6 +262,67 @@ impl Connection {
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
     }
+}
+
+/// Log in with the key file, or with each identity the ssh-agent holds.
+async fn authenticate(handle: &mut client::Handle<Verifier>, target: &Target) -> Result<()> {
+    let label = target.label();
+    let hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .context("negotiating the key's hash")?
+        .flatten();
+    if let Some(key) = &target.key {
+        let key_path = expand_home(key);
+        let private = russh::keys::load_secret_key(&key_path, None).with_context(|| {
+            format!(
+                "cannot load the SSH key {} for {label}; hint: check the path (ssh.key in the inventory) \
+                 and that the key has no passphrase (or leave ssh.key out to use the ssh-agent)",
+                key_path.display()
+            )
+        })?;
+        let auth = handle
+            .authenticate_publickey(
+                &target.user,
+                PrivateKeyWithHashAlg::new(Arc::new(private), hash),
+            )
+            .await
+            .with_context(|| format!("{label}: authentication failed"))?;
+        if !auth.success() {
+            bail!(
+                "{label}: the host refused key {} for user {}; hint: is the public key in that user's \
+                 ~/.ssh/authorized_keys?",
+                key_path.display(),
+                target.user
+            );
+        }
+        return Ok(());
+    }
+    let mut agent = russh::keys::agent::client::AgentClient::connect_env().await.map_err(|e| {
+        anyhow!(
+            "{label}: no ssh.key in the inventory and no ssh-agent to ask ({e}); hint: set ssh.key, or \
+             start ssh-agent and ssh-add your key"
+        )
+    })?;
+    let identities = agent
+        .request_identities()
+        .await
+        .with_context(|| format!("{label}: asking the ssh-agent for keys"))?;
+    for identity in &identities {
+        let key = identity.public_key().into_owned();
+        let auth = handle
+            .authenticate_publickey_with(&target.user, key, hash, &mut agent)
+            .await;
+        if matches!(auth, Ok(ref result) if result.success()) {
+            return Ok(());
+        }
+    }
+    bail!(
+        "{label}: the host refused all {} key(s) the ssh-agent holds for user {}; hint: ssh-add the right key, \
+         or set ssh.key",
+        identities.len(),
+        target.user
+    )
 }
 
 fn handshake_error(

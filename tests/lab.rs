@@ -71,7 +71,8 @@ async fn lab_lifecycle() {
             "{}: systemd is {state}",
             host.name
         );
-        let addrs = lab::parse_ipv4_addrs(&run(host, "ip -o -4 addr show").await.stdout_text());
+        let mut addrs = lab::parse_ipv4_addrs(&run(host, "ip -o -4 addr show").await.stdout_text());
+        addrs.sort();
         let expected: Vec<(String, String)> = host
             .networks()
             .iter()

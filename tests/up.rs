@@ -270,6 +270,97 @@ async fn up_converges_the_lab_quorum_safely() {
         "a reload keeps every unit running"
     );
 
+    // A non-root login with sudo, and keys from the ssh-agent, see the same converged stack.
+    let roster_bin = env!("CARGO_BIN_EXE_roster");
+    let as_deploy = variant(&lab, scratch.path(), "deploy", 45000, |t| {
+        t.replace("  user: root\n", "  user: deploy\n")
+    });
+    let plan = lab.must(&[
+        "plan",
+        "-i",
+        as_deploy.to_str().unwrap(),
+        "--roster-binary",
+        roster_bin,
+    ]);
+    assert!(plan.contains("0 of 6 hosts would change"), "{plan}");
+    let (code, report) = tokio::task::block_in_place(|| up(&lab, Some(&as_deploy)));
+    assert_eq!(
+        (
+            code,
+            report["changes"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(|c| c.as_array().unwrap().is_empty())
+        ),
+        (0, true),
+        "{report:#}"
+    );
+    let key_line = format!("  key: {}\n", lab.dir.join("id_ed25519").display());
+    let with_agent = variant(&lab, scratch.path(), "agent", 45000, |t| {
+        t.replace(&key_line, "")
+    });
+    assert!(
+        !std::fs::read_to_string(&with_agent)
+            .unwrap()
+            .contains("id_ed25519")
+    );
+    let socket = scratch.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(lab.dir.join("id_ed25519"))
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let out = lab.minicloud_with_env(
+        &[
+            "plan",
+            "-i",
+            with_agent.to_str().unwrap(),
+            "--roster-binary",
+            roster_bin,
+        ],
+        &[("SSH_AUTH_SOCK", socket.to_str().unwrap())],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 of 6 hosts would change"),
+        "the ssh-agent's key must be used"
+    );
+    let out = lab.minicloud_with_env(
+        &[
+            "plan",
+            "-i",
+            with_agent.to_str().unwrap(),
+            "--roster-binary",
+            roster_bin,
+        ],
+        &[("SSH_AUTH_SOCK", "/nonexistent")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no ssh.key in the inventory and no ssh-agent")
+    );
+
     // Connection problems stop `up` before it changes anything on any host.
     let pending = |name: &str, edit: &dyn Fn(String) -> String| {
         variant(&lab, scratch.path(), name, 60000, edit)

@@ -153,12 +153,7 @@ pub fn ssh_target(inv: &Inventory, host: &str, accept_new: bool) -> ssh::Target 
             .user
             .clone()
             .unwrap_or_else(|| inv.ssh.user.clone()),
-        key: entry
-            .ssh
-            .key
-            .clone()
-            .or_else(|| inv.ssh.key.clone())
-            .unwrap_or_else(|| PathBuf::from("~/.ssh/id_ed25519")),
+        key: entry.ssh.key.clone().or_else(|| inv.ssh.key.clone()),
         known_hosts: inv.ssh.known_hosts.clone().unwrap_or(home_known_hosts),
         accept_new_host_key: accept_new,
         connect_timeout: Duration::from_secs(10),

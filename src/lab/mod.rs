@@ -321,7 +321,7 @@ impl Lab {
             address: host.ssh_address().to_string(),
             port: 22,
             user: "root".into(),
-            key: self.dir.key(),
+            key: Some(self.dir.key()),
             known_hosts: self.dir.known_hosts(),
             accept_new_host_key: false,
             connect_timeout: Duration::from_secs(10),
@@ -481,7 +481,9 @@ impl Lab {
             .engine
             .exec(&container, &["ip", "-o", "-4", "addr", "show"])
             .await?;
-        let seen = parse_ipv4_addrs(&out.stdout);
+        // `ip` lists by interface index, which need not follow the names: compare as sets.
+        let mut seen = parse_ipv4_addrs(&out.stdout);
+        seen.sort();
         let expected: Vec<(String, String)> = host
             .networks()
             .iter()

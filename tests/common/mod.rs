@@ -23,12 +23,16 @@ impl LabTest {
 
     /// Run `minicloud ARGS` with this test's lab folder; prints what it said.
     pub fn minicloud(&self, args: &[&str]) -> std::process::Output {
-        let out = Command::cargo_bin("minicloud")
-            .unwrap()
-            .env("MINICLOUD_LAB_DIR", &self.dir)
-            .args(args)
-            .output()
-            .unwrap();
+        self.minicloud_with_env(args, &[])
+    }
+
+    pub fn minicloud_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let mut command = Command::cargo_bin("minicloud").unwrap();
+        command.env("MINICLOUD_LAB_DIR", &self.dir).args(args);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let out = command.output().unwrap();
         eprintln!(
             "$ minicloud {}\n{}{}",
             args.join(" "),
@@ -51,7 +55,7 @@ impl LabTest {
             address: host.ssh_address().to_string(),
             port: 22,
             user: "root".into(),
-            key: self.dir.join("id_ed25519"),
+            key: Some(self.dir.join("id_ed25519")),
             known_hosts: self.dir.join("known_hosts"),
             accept_new_host_key: false,
             connect_timeout: Duration::from_secs(10),
