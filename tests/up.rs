@@ -329,32 +329,19 @@ async fn up_converges_the_lab_quorum_safely() {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let out = lab.minicloud_with_env(
-        &[
-            "plan",
-            "-i",
-            with_agent.to_str().unwrap(),
-            "--roster-binary",
-            roster_bin,
-        ],
-        &[("SSH_AUTH_SOCK", socket.to_str().unwrap())],
-    );
+    let with_agent_str = with_agent.to_str().unwrap().to_string();
+    let plan_with_agent = |agent_socket: &str| {
+        let args = ["plan", "-i", &with_agent_str, "--roster-binary", roster_bin];
+        lab.minicloud_with_env(&args, &[("SSH_AUTH_SOCK", agent_socket)])
+    };
+    let out = plan_with_agent(socket.to_str().unwrap());
     let _ = agent.kill();
     let _ = agent.wait();
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("0 of 6 hosts would change"),
         "the ssh-agent's key must be used"
     );
-    let out = lab.minicloud_with_env(
-        &[
-            "plan",
-            "-i",
-            with_agent.to_str().unwrap(),
-            "--roster-binary",
-            roster_bin,
-        ],
-        &[("SSH_AUTH_SOCK", "/nonexistent")],
-    );
+    let out = plan_with_agent("/nonexistent");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)

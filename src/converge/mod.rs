@@ -26,7 +26,7 @@ use serde::Serialize;
 use session::{Session, gate};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How to run `up` / `plan`.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +43,8 @@ pub struct Report {
     pub changes: IndexMap<String, Vec<String>>,
     /// The host and step that failed, if one did.
     pub failed: Option<String>,
+    /// Wall time of each phase in seconds, in the order they ran.
+    pub phase_seconds: IndexMap<String, f64>,
 }
 
 impl Report {
@@ -75,6 +77,16 @@ impl Stack<'_> {
             .entry(host.to_string())
             .or_default()
             .push(what);
+    }
+
+    /// Record how long a phase took.
+    pub fn timed(&self, phase: &str, started: Instant) {
+        let seconds = started.elapsed().as_secs_f64();
+        self.report
+            .lock()
+            .expect("report lock")
+            .phase_seconds
+            .insert(phase.to_string(), seconds);
     }
 
     pub fn step(&self, message: impl Into<String>) {
@@ -279,9 +291,15 @@ fn spinner() -> ProgressBar {
 /// Converge every host to the inventory. On failure the report says what was done before it.
 pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Report> {
     let progress = spinner();
+    let started = Instant::now();
     let mut stack = prepare(inv, inventory_path, opts, progress.clone()).await?;
+    stack.timed("connect and read facts", started);
+    let started = Instant::now();
     let outcome = match install_packages(&mut stack).await {
-        Ok(()) => converge(&stack).await,
+        Ok(()) => {
+            stack.timed("packages", started);
+            converge(&stack).await
+        }
         Err(err) => Err(err),
     };
     progress.finish_and_clear();
@@ -299,13 +317,23 @@ pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Resul
 }
 
 async fn converge(stack: &Stack<'_>) -> Result<()> {
+    let started = Instant::now();
     apply_sysctl(stack).await?;
+    stack.timed("sysctl", started);
     if !stack.hosts_with(Role::Db).is_empty() {
+        let started = Instant::now();
         db::converge_db(stack).await?;
+        stack.timed("db tier", started);
+        let started = Instant::now();
         converge_arbiters(stack).await?;
+        stack.timed("arbiters", started);
     }
+    let started = Instant::now();
     converge_apps(stack).await?;
+    stack.timed("app tier", started);
+    let started = Instant::now();
     converge_frontend(stack).await?;
+    stack.timed("lb tier", started);
     Ok(())
 }
 
@@ -424,20 +452,16 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
             .ensure_unit(host, "roster", changed, "restart")
             .await?;
         if changed || !stack.facts[*host].unit("roster.service").is_active() {
-            let listen = if stack.inv.services.nginx.enabled {
-                "127.0.0.1".to_string()
-            } else {
-                addr(stack.inv, host, Net::Frontend)
-            };
-            gate(
-                &format!("{host}'s roster to answer /healthz"),
-                Duration::from_secs(30),
-                || async {
-                    let status = session.http_status(&listen, port, "/healthz").await;
-                    Ok((status != "200").then(|| format!("HTTP status {status:?}")))
-                },
-            )
-            .await?;
+            let listen = app_listen(stack.inv, host);
+            session
+                .wait_http_ok(
+                    &format!("{host}'s roster to answer /healthz"),
+                    &listen,
+                    port,
+                    "/healthz",
+                    Duration::from_secs(30),
+                )
+                .await?;
         }
     }
     if let Some(first) = apps.first()
@@ -449,23 +473,28 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
             .values()
             .any(|c| !c.is_empty())
     {
-        let listen = if stack.inv.services.nginx.enabled {
-            "127.0.0.1".to_string()
-        } else {
-            addr(stack.inv, first, Net::Frontend)
-        };
+        let listen = app_listen(stack.inv, first);
         let session = stack.session(first);
-        gate(
-            &format!("{first}'s roster to reach its database (/readyz)"),
-            Duration::from_secs(90),
-            || async {
-                let status = session.http_status(&listen, port, "/readyz").await;
-                Ok((status != "200").then(|| format!("HTTP status {status:?}")))
-            },
-        )
-        .await?;
+        session
+            .wait_http_ok(
+                &format!("{first}'s roster to reach its database (/readyz)"),
+                &listen,
+                port,
+                "/readyz",
+                Duration::from_secs(90),
+            )
+            .await?;
     }
     Ok(())
+}
+
+/// Where an app host's roster listens: loopback behind nginx, else its frontend address.
+fn app_listen(inv: &Inventory, host: &str) -> String {
+    if inv.services.nginx.enabled {
+        "127.0.0.1".to_string()
+    } else {
+        addr(inv, host, Net::Frontend)
+    }
 }
 
 fn addr(inv: &Inventory, host: &str, net: Net) -> String {
@@ -505,15 +534,15 @@ async fn converge_frontend(stack: &Stack<'_>) -> Result<()> {
             stack.inv.services.haproxy.port
         };
         let session = stack.session(holders[0]);
-        gate(
-            &format!("the frontend VIP {vip}:{port} to serve the roster"),
-            Duration::from_secs(30),
-            || async {
-                let status = session.http_status(&vip, port, "/healthz").await;
-                Ok((status != "200").then(|| format!("HTTP status {status:?}")))
-            },
-        )
-        .await?;
+        session
+            .wait_http_ok(
+                &format!("the frontend VIP {vip}:{port} to serve the roster"),
+                &vip,
+                port,
+                "/healthz",
+                Duration::from_secs(30),
+            )
+            .await?;
     }
     Ok(())
 }

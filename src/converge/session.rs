@@ -115,6 +115,24 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Wait until a GET made from this host answers 200.
+    pub async fn wait_http_ok(
+        &self,
+        what: &str,
+        address: &str,
+        port: u16,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        gate(what, timeout, || async {
+            let status = self.http_status(address, port, path).await;
+            Ok((status != "200").then(|| format!("HTTP status {status:?}")))
+        })
+        .await
+    }
+}
+
 /// Wait until `check` says yes (Ok(None)), or fail after `timeout` with what it last said.
 ///
 /// `check` returns `Ok(None)` when the condition holds, `Ok(Some(state))` with the state seen
