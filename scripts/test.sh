@@ -12,7 +12,7 @@ source scripts/setup-host.sh
 require_root "the test suite"
 # The daemons whose config checkers the tests run, namespace tools, and the lab's substrate.
 ensure_packages haproxy keepalived nginx-light mariadb-server galera-4 nftables iproute2 util-linux \
-    docker.io debootstrap tar openssh-client
+    docker.io debootstrap tar openssh-client chromium
 ensure_dockerd
 ensure_inotify
 

@@ -6,6 +6,8 @@
 //! - a second `up` changes nothing and restarts no service;
 //! - one changed setting: `plan` shows exactly that diff on the lb hosts, `up` reloads only HAProxy;
 //! - an unknown host key, a changed host key, an unreachable host: clear error, nothing changed;
+//! - the roster page, in headless Chromium through the frontend VIP: add, edit, delete an entry,
+//!   each visible through the API, and a refused add shown as an error on the page;
 //! - a total outage (stale db2, crashed db1, garbd's host down): `up` bootstraps from the most
 //!   advanced node and every row written before is still there.
 //!
@@ -104,6 +106,156 @@ async fn http(
         ),
         Err(e) => (0, e.to_string()),
     }
+}
+
+/// Headless Chromium (Debian's, no download), started with nothing talking to the outside.
+fn browser() -> headless_chrome::Browser {
+    use std::ffi::OsStr;
+    let options = headless_chrome::LaunchOptions {
+        path: Some("/usr/bin/chromium".into()),
+        sandbox: false,
+        headless: true,
+        window_size: Some((1200, 900)),
+        idle_browser_timeout: Duration::from_secs(120),
+        args: [
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ]
+        .iter()
+        .map(OsStr::new)
+        .collect(),
+        ..headless_chrome::LaunchOptions::default()
+    };
+    headless_chrome::Browser::new(options)
+        .expect("chromium (apt-get install chromium; scripts/test.sh does)")
+}
+
+/// Text of the roster row for `day` once `predicate` holds for it.
+fn wait_row(tab: &headless_chrome::Tab, day: &str, predicate: impl Fn(&str) -> bool) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let text = tab
+            .find_element(&format!("tr[data-date='{day}']"))
+            .and_then(|row| row.get_inner_text())
+            .unwrap_or_default();
+        if predicate(&text) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "row {day} never matched; last: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+async fn api_name(client: &reqwest::Client, day: &str) -> Option<String> {
+    let (status, body) = http(client, "GET", &format!("/api/v1/roster/{day}"), None).await;
+    (status == 200).then(|| {
+        serde_json::from_str::<Value>(&body).unwrap()["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// Add, edit and delete an entry on the page; each change must show through the API.
+async fn browser_round_trip(lab: &LabTest, client: &reqwest::Client) {
+    let day = (chrono::Local::now().date_naive() + chrono::Duration::days(3)).to_string();
+    let browser = tokio::task::block_in_place(browser);
+    let tab = tokio::task::block_in_place(|| {
+        let tab = browser.new_tab().unwrap();
+        tab.navigate_to(&format!("{VIP}/"))
+            .unwrap()
+            .wait_until_navigated()
+            .unwrap();
+        let node = tab
+            .wait_for_element("#node")
+            .unwrap()
+            .get_inner_text()
+            .unwrap();
+        assert!(
+            node == "app1" || node == "app2",
+            "the page names the node that served it: {node:?}"
+        );
+        wait_row(&tab, &day, |t| t.contains("nobody yet"));
+        // Add.
+        tab.evaluate(
+            &format!("document.getElementById('date').value = '{day}'"),
+            false,
+        )
+        .unwrap();
+        tab.find_element("#name").unwrap().click().unwrap();
+        tab.type_str("Browser Ada").unwrap();
+        tab.find_element("#team").unwrap().click().unwrap();
+        tab.type_str("SRE").unwrap();
+        tab.find_element("#save").unwrap().click().unwrap();
+        wait_row(&tab, &day, |t| {
+            t.contains("Browser Ada") && t.contains("SRE")
+        });
+        tab
+    });
+    assert_eq!(api_name(client, &day).await.as_deref(), Some("Browser Ada"));
+    tokio::task::block_in_place(|| {
+        // Adding the same day again is refused, and the page says so.
+        tab.evaluate(
+            &format!("document.getElementById('date').value = '{day}'"),
+            false,
+        )
+        .unwrap();
+        tab.find_element("#name").unwrap().click().unwrap();
+        tab.type_str("Someone Else").unwrap();
+        tab.find_element("#save").unwrap().click().unwrap();
+        let error = tab.wait_for_element("#error").unwrap();
+        let started = std::time::Instant::now();
+        while !error
+            .get_inner_text()
+            .unwrap()
+            .contains("already has an entry")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no visible error for a refused add"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // Edit.
+        tab.evaluate("document.getElementById('entry-form').reset()", false)
+            .unwrap();
+        tab.find_element(&format!("tr[data-date='{day}'] button"))
+            .unwrap()
+            .click()
+            .unwrap();
+        tab.evaluate("document.getElementById('name').value = ''", false)
+            .unwrap();
+        tab.find_element("#name").unwrap().click().unwrap();
+        tab.type_str("Browser Bob").unwrap();
+        tab.find_element("#save").unwrap().click().unwrap();
+        wait_row(&tab, &day, |t| t.contains("Browser Bob"));
+    });
+    assert_eq!(api_name(client, &day).await.as_deref(), Some("Browser Bob"));
+    tokio::task::block_in_place(|| {
+        let png = tab
+            .capture_screenshot(
+                headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption::Png,
+                None,
+                None,
+                true,
+            )
+            .unwrap();
+        std::fs::write(lab.dir.join("roster-page.png"), png).unwrap();
+        // Delete (the page asks for confirmation; the test says yes).
+        tab.evaluate("window.confirm = () => true", false).unwrap();
+        tab.find_element(&format!("tr[data-date='{day}'] button:nth-of-type(2)"))
+            .unwrap()
+            .click()
+            .unwrap();
+        wait_row(&tab, &day, |t| t.contains("nobody yet"));
+    });
+    assert_eq!(api_name(client, &day).await, None);
 }
 
 /// The indented lines under `host:` in plan output.
@@ -206,6 +358,9 @@ async fn up_converges_the_lab_quorum_safely() {
     )
     .await;
     assert_eq!(status, 201, "{body}");
+
+    // The roster page in a real browser, through the frontend VIP.
+    browser_round_trip(&lab, &client).await;
 
     // A second run: nothing changed, nothing restarted.
     let before = start_times(&lab).await;
