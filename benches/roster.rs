@@ -1,0 +1,141 @@
+//! Benchmark of the roster app (run: `cargo bench --bench roster`, as root with dockerd; it
+//! takes over the machine's lab and removes it at the end).
+//!
+//! Requests/s and latency (p50, p99) for GET and PUT, direct to one app node and through the
+//! HAProxy VIP, beside an axum hello-world served in this process and measured with the same
+//! client in the same run, so the figures read as ratios. Printed, never asserted.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const WORKERS: usize = 16;
+const SECONDS: u64 = 8;
+
+fn minicloud(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_minicloud"))
+        .env(
+            "MINICLOUD_LAB_DIR",
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-lab"),
+        )
+        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
+        .args(args)
+        .output()
+        .expect("running minicloud");
+    assert!(
+        out.status.success(),
+        "minicloud {} failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Figures {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    failed: usize,
+}
+
+/// `WORKERS` clients, each sending requests back to back for `SECONDS`.
+async fn load(base: &str, method: &str, path_of: fn(usize, usize) -> String) -> Figures {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(WORKERS)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let started = Instant::now();
+    let workers = (0..WORKERS).map(|worker| {
+        let client = client.clone();
+        let base = base.to_string();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        tokio::spawn(async move {
+            let (mut latencies, mut failed, mut n) = (Vec::new(), 0, 0);
+            while Instant::now() < deadline {
+                let url = format!("{base}{}", path_of(worker, n));
+                let mut request = client.request(method.clone(), url);
+                if method == reqwest::Method::PUT {
+                    request =
+                        request.json(&serde_json::json!({"name": format!("bench {worker}-{n}")}));
+                }
+                let sent = Instant::now();
+                match request.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        latencies.push(sent.elapsed());
+                    }
+                    _ => failed += 1,
+                }
+                n += 1;
+            }
+            (latencies, failed)
+        })
+    });
+    let mut latencies = Vec::new();
+    let mut failed = 0;
+    for result in futures_util::future::join_all(workers).await {
+        let (l, f) = result.unwrap();
+        latencies.extend(l);
+        failed += f;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Figures {
+        per_second: latencies.len() as f64 / elapsed,
+        p50: at(0.5),
+        p99: at(0.99),
+        failed,
+    }
+}
+
+/// Days spread over a year so PUTs from different workers rarely touch the same row.
+fn day(worker: usize, n: usize) -> String {
+    let date = chrono::NaiveDate::from_ymd_opt(2028, 1, 1).unwrap()
+        + chrono::Duration::days(((worker * 31 + n) % 360) as i64);
+    format!("/api/v1/roster/{date}")
+}
+
+fn main() {
+    minicloud(&["lab", "down"]);
+    minicloud(&["lab", "up"]);
+    minicloud(&["up"]);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let hello = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hello_base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, hello).await.unwrap() });
+        let baseline = load(&hello_base, "GET", |_, _| "/".into()).await;
+        // Seed the days the GETs read.
+        load("http://10.231.50.101:8080", "PUT", day).await;
+        println!("| target | req/s | p50 ms | p99 ms | failed | req/s × hello-world |");
+        println!("| --- | --- | --- | --- | --- | --- |");
+        let row = |name: &str, f: &Figures| {
+            println!(
+                "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.2} |",
+                f.per_second,
+                f.p50.as_secs_f64() * 1e3,
+                f.p99.as_secs_f64() * 1e3,
+                f.failed,
+                f.per_second / baseline.per_second
+            )
+        };
+        row("axum hello-world, in process (baseline)", &baseline);
+        for (name, base) in [("app1 direct", "http://10.231.50.101:8080"), ("HAProxy VIP", "http://10.231.50.100")] {
+            row(&format!("GET {name}"), &load(base, "GET", day).await);
+            row(&format!("PUT {name}"), &load(base, "PUT", day).await);
+        }
+        println!("({WORKERS} concurrent clients, {SECONDS} s each, on this {}-core machine alongside the lab)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    });
+    minicloud(&["lab", "down"]);
+}
