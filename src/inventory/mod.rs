@@ -257,7 +257,7 @@ pub enum DatabaseKind {
     Aerospike,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Haproxy {
     /// Port the frontend listens on (on the frontend VIP).
@@ -272,6 +272,8 @@ pub struct Haproxy {
     pub check_rise: u32,
     /// How many times a failed connection is retried (on another node, with `option redispatch`).
     pub retries: u32,
+    /// Templates see the rendered stats listener (with its address and password) instead.
+    #[serde(skip_serializing)]
     pub stats: Option<Stats>,
 }
 

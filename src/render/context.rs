@@ -31,15 +31,10 @@ pub struct HostContext {
 
 #[derive(Debug, Serialize)]
 pub struct HaproxyContext {
+    /// Port, timeouts, checks and retries, as the inventory gives them.
+    #[serde(flatten)]
+    pub settings: crate::inventory::Haproxy,
     pub vip: Ipv4Addr,
-    pub port: u16,
-    pub timeout_connect_ms: u32,
-    pub timeout_client_ms: u32,
-    pub timeout_server_ms: u32,
-    pub check_interval_ms: u32,
-    pub check_fall: u32,
-    pub check_rise: u32,
-    pub retries: u32,
     pub backends: Vec<Backend>,
     pub stats: Option<StatsContext>,
 }
@@ -204,15 +199,8 @@ fn haproxy_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HaproxyCon
         })
         .collect();
     HaproxyContext {
+        settings: h.clone(),
         vip: inv.services.frontend_vip.address,
-        port: h.port,
-        timeout_connect_ms: h.timeout_connect_ms,
-        timeout_client_ms: h.timeout_client_ms,
-        timeout_server_ms: h.timeout_server_ms,
-        check_interval_ms: h.check_interval_ms,
-        check_fall: h.check_fall,
-        check_rise: h.check_rise,
-        retries: h.retries,
         backends,
         stats: h.stats.as_ref().map(|stats| StatsContext {
             bind: addr(inv, host, Net::Frontend),

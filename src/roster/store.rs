@@ -156,6 +156,24 @@ impl MariaDbStore {
         }
     }
 
+    /// INSERT the entry (retried like every operation); a duplicate day comes back as the error.
+    async fn insert(
+        &self,
+        what: &str,
+        entry: &Entry,
+    ) -> Result<sqlx::mysql::MySqlQueryResult, sqlx::Error> {
+        self.retrying(what, || {
+            sqlx::query("INSERT INTO roster_entries (day, name, team, contact, note) VALUES (?, ?, ?, ?, ?)")
+                .bind(entry.date)
+                .bind(&entry.name)
+                .bind(&entry.team)
+                .bind(&entry.contact)
+                .bind(&entry.note)
+                .execute(&self.pool)
+        })
+        .await
+    }
+
     /// Run `op` until it succeeds, fails for good, or the retry budget is spent.
     async fn retrying<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, sqlx::Error>
     where
@@ -213,17 +231,7 @@ impl Store for MariaDbStore {
     }
 
     async fn create(&self, entry: &Entry) -> Result<(), StoreError> {
-        let inserted = self
-            .retrying("create", || {
-                sqlx::query("INSERT INTO roster_entries (day, name, team, contact, note) VALUES (?, ?, ?, ?, ?)")
-                    .bind(entry.date)
-                    .bind(&entry.name)
-                    .bind(&entry.team)
-                    .bind(&entry.contact)
-                    .bind(&entry.note)
-                    .execute(&self.pool)
-            })
-            .await;
+        let inserted = self.insert("create", entry).await;
         match inserted {
             Ok(_) => Ok(()),
             Err(err) if mysql_number(&err) == Some(DUPLICATE_KEY) => {
@@ -263,17 +271,7 @@ impl Store for MariaDbStore {
         {
             return Ok(Upsert::Updated);
         }
-        let inserted = self
-            .retrying("upsert", || {
-                sqlx::query("INSERT INTO roster_entries (day, name, team, contact, note) VALUES (?, ?, ?, ?, ?)")
-                    .bind(entry.date)
-                    .bind(&entry.name)
-                    .bind(&entry.team)
-                    .bind(&entry.contact)
-                    .bind(&entry.note)
-                    .execute(&self.pool)
-            })
-            .await;
+        let inserted = self.insert("upsert", entry).await;
         match inserted {
             Ok(_) => Ok(Upsert::Created),
             // The row exists (unchanged by our UPDATE, or created meanwhile by another request):
