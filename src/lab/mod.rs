@@ -481,16 +481,22 @@ impl Lab {
             .engine
             .exec(&container, &["ip", "-o", "-4", "addr", "show"])
             .await?;
-        // `ip` lists by interface index, which need not follow the names: compare as sets.
-        let mut seen = parse_ipv4_addrs(&out.stdout);
-        seen.sort();
+        let seen = parse_ipv4_addrs(&out.stdout);
         let expected: Vec<(String, String)> = host
             .networks()
             .iter()
             .enumerate()
             .map(|(i, (_, addr))| (format!("eth{i}"), addr.to_string()))
             .collect();
-        if seen != expected {
+        // Exactly the expected interfaces, each with its address; extra addresses on them are
+        // the stack's VIPs (keepalived adds them) and belong there.
+        let mut seen_interfaces: Vec<&String> = seen.iter().map(|(iface, _)| iface).collect();
+        seen_interfaces.sort();
+        seen_interfaces.dedup();
+        let expected_interfaces: Vec<&String> = expected.iter().map(|(iface, _)| iface).collect();
+        if seen_interfaces != expected_interfaces
+            || !expected.iter().all(|pair| seen.contains(pair))
+        {
             bail!(
                 "{container} has interfaces {seen:?}, expected {expected:?}; hint: `minicloud lab down` and `lab up` recreate it"
             );
