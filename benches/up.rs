@@ -6,8 +6,9 @@
 //! in parallel and running one command on each — the least any converge over SSH can cost.
 //! Figures are printed, never asserted.
 
+use minicloud::lab::LabDir;
 use minicloud::lab::topology;
-use minicloud::ssh::{Connection, Target};
+use minicloud::ssh::Connection;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
@@ -46,16 +47,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 async fn ssh_baseline(hosts: &[topology::LabHost]) -> Duration {
     let started = Instant::now();
     let runs = hosts.iter().map(|host| async move {
-        let target = Target {
-            name: host.name.clone(),
-            address: host.ssh_address().to_string(),
-            port: 22,
-            user: "root".into(),
-            key: Some(lab_dir().join("id_ed25519")),
-            known_hosts: lab_dir().join("known_hosts"),
-            accept_new_host_key: false,
-            connect_timeout: Duration::from_secs(10),
-        };
+        let target = LabDir { root: lab_dir() }.ssh_target(host);
         let conn = Connection::open(&target).await.expect("ssh");
         conn.check("true").await.expect("true");
         conn.close().await;

@@ -77,13 +77,12 @@ async fn lab_lifecycle() {
         );
         let mut addrs = lab::parse_ipv4_addrs(&run(host, "ip -o -4 addr show").await.stdout_text());
         addrs.sort();
-        let expected: Vec<(String, String)> = host
-            .networks()
-            .iter()
-            .enumerate()
-            .map(|(i, (_, a))| (format!("eth{i}"), a.to_string()))
-            .collect();
-        assert_eq!(addrs, expected, "{} sees the wrong networks", host.name);
+        assert_eq!(
+            addrs,
+            host.expected_interfaces(),
+            "{} sees the wrong networks",
+            host.name
+        );
         let sudo = run(host, "su deploy -c 'sudo -n true' && echo sudo-ok")
             .await
             .stdout_text();

@@ -82,6 +82,20 @@ impl LabDir {
     pub fn inventory(&self) -> PathBuf {
         self.root.join("inventory.yml")
     }
+
+    /// How to reach a lab host: as root, with the lab's key, verified against the lab's known_hosts.
+    pub fn ssh_target(&self, host: &LabHost) -> ssh::Target {
+        ssh::Target {
+            name: host.name.clone(),
+            address: host.ssh_address().to_string(),
+            port: 22,
+            user: "root".into(),
+            key: Some(self.key()),
+            known_hosts: self.known_hosts(),
+            accept_new_host_key: false,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// What `lab up` did to one host.
@@ -316,16 +330,7 @@ impl Lab {
     }
 
     pub fn ssh_target(&self, host: &LabHost) -> ssh::Target {
-        ssh::Target {
-            name: host.name.clone(),
-            address: host.ssh_address().to_string(),
-            port: 22,
-            user: "root".into(),
-            key: Some(self.dir.key()),
-            known_hosts: self.dir.known_hosts(),
-            accept_new_host_key: false,
-            connect_timeout: Duration::from_secs(10),
-        }
+        self.dir.ssh_target(host)
     }
 
     /// The lab's key pair: generated once, the public half returned.
@@ -482,12 +487,7 @@ impl Lab {
             .exec(&container, &["ip", "-o", "-4", "addr", "show"])
             .await?;
         let seen = parse_ipv4_addrs(&out.stdout);
-        let expected: Vec<(String, String)> = host
-            .networks()
-            .iter()
-            .enumerate()
-            .map(|(i, (_, addr))| (format!("eth{i}"), addr.to_string()))
-            .collect();
+        let expected = host.expected_interfaces();
         // Exactly the expected interfaces, each with its address; extra addresses on them are
         // the stack's VIPs (keepalived adds them) and belong there.
         let mut seen_interfaces: Vec<&String> = seen.iter().map(|(iface, _)| iface).collect();

@@ -39,6 +39,15 @@ impl LabHost {
         list
     }
 
+    /// (interface, address) it must have: eth0 for the first network, eth1 for the second.
+    pub fn expected_interfaces(&self) -> Vec<(String, String)> {
+        self.networks()
+            .iter()
+            .enumerate()
+            .map(|(i, (_, addr))| (format!("eth{i}"), addr.to_string()))
+            .collect()
+    }
+
     /// The address minicloud reaches it on over SSH.
     pub fn ssh_address(&self) -> Ipv4Addr {
         self.frontend

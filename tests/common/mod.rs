@@ -3,10 +3,10 @@
 #![allow(dead_code)]
 
 use assert_cmd::Command;
+use minicloud::lab::LabDir;
 use minicloud::lab::topology::LabHost;
 use minicloud::ssh::{Connection, Output, Target};
 use std::path::PathBuf;
-use std::time::Duration;
 
 pub struct LabTest {
     pub dir: PathBuf,
@@ -50,16 +50,10 @@ impl LabTest {
     }
 
     pub fn target(&self, host: &LabHost) -> Target {
-        Target {
-            name: host.name.clone(),
-            address: host.ssh_address().to_string(),
-            port: 22,
-            user: "root".into(),
-            key: Some(self.dir.join("id_ed25519")),
-            known_hosts: self.dir.join("known_hosts"),
-            accept_new_host_key: false,
-            connect_timeout: Duration::from_secs(10),
+        LabDir {
+            root: self.dir.clone(),
         }
+        .ssh_target(host)
     }
 
     /// Run a shell command on a lab host over SSH (verified host key, lab key).
