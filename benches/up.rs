@@ -1,7 +1,8 @@
-//! Benchmark of `minicloud up` and `plan` on the lab (run: `cargo bench --bench up`, as root
+//! Benchmark of `minicloud up`, `plan` and `status` on the lab (run: `cargo bench --bench up`, as root
 //! with dockerd running; it takes over the machine's lab and removes it at the end).
 //!
-//! Prints: the first `up` from bare hosts by phase; the median of a no-op `up` and of `plan`;
+//! Prints: the first `up` from bare hosts by phase; the median of a no-op `up`, of `plan` and
+//! of `status` (whole process, connections included);
 //! each as a ratio to a baseline measured in the same run: connecting to every host over SSH
 //! in parallel and running one command on each — the least any converge over SSH can cost.
 //! Figures are printed, never asserted.
@@ -84,6 +85,7 @@ fn main() {
     );
     let noop = median((0..RUNS).map(|_| minicloud(&["up"]).0).collect());
     let plan = median((0..RUNS).map(|_| minicloud(&["plan"]).0).collect());
+    let status = median((0..RUNS).map(|_| minicloud(&["status"]).0).collect());
     let ratio = |d: Duration| d.as_secs_f64() / baseline.as_secs_f64();
     println!();
     println!("| figure (median of {RUNS}) | seconds | × baseline |");
@@ -102,6 +104,11 @@ fn main() {
         "| `minicloud plan` | {:.3} | {:.1} |",
         plan.as_secs_f64(),
         ratio(plan)
+    );
+    println!(
+        "| `minicloud status` (target ≤ 1 s) | {:.3} | {:.1} |",
+        status.as_secs_f64(),
+        ratio(status)
     );
     minicloud(&["lab", "down"]);
 }

@@ -6,10 +6,13 @@ use crate::lab::{self, Lab, LabDir};
 
 use crate::render;
 use crate::secrets::Secrets;
+use crate::status;
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,6 +87,38 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// The whole cluster's health: a verdict, the VIPs, one table per tier. Changes nothing.
+    ///
+    /// Every host is read in parallel over SSH with one read-only command (services, VIPs held,
+    /// Galera state, HAProxy's view of its backends, the roster's /readyz); a host that does
+    /// not answer within --timeout is shown as unreachable without holding up the others. The
+    /// frontend VIP is asked for /readyz from here, as a client would. The verdict is
+    /// `healthy`, `degraded: <why>` (serving, redundancy lost) or `down: <why>` (clients are
+    /// refused). Exit 0 healthy, 1 degraded or down, 2 could not run. Host keys must already be
+    /// known (`up --accept-new-host-keys` records them); status never writes known_hosts.
+    #[command(
+        after_help = "Examples:\n  minicloud status                  (the lab's inventory)\n  \
+                            minicloud status -i prod.yml --json | jq .summary\n  \
+                            minicloud status --watch --interval 1\n\n\
+                      The --json shape is documented in docs/status.md."
+    )]
+    Status {
+        /// Inventory file (default: the lab's, .minicloud/lab/inventory.yml or under MINICLOUD_LAB_DIR).
+        #[arg(short, long, env = "MINICLOUD_INVENTORY")]
+        inventory: Option<PathBuf>,
+        /// Print JSON (see docs/status.md); with --watch, one object per line.
+        #[arg(long)]
+        json: bool,
+        /// Check again every --interval seconds until Ctrl-C (SSH connections stay open).
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between checks with --watch.
+        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+        interval: f64,
+        /// Longest wait for one host (connect and read) and for the VIP's answer.
+        #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+        timeout: f64,
+    },
     /// Local lab hosts: Docker containers that boot systemd and sshd like small VMs.
     ///
     /// `lab up` writes an inventory for them (.minicloud/lab/inventory.yml, or under
@@ -116,12 +151,17 @@ pub struct TargetArgs {
     pub roster_binary: Option<PathBuf>,
 }
 
+/// The inventory given, else the lab's.
+fn inventory_or_lab(inventory: Option<&PathBuf>) -> Result<PathBuf> {
+    match inventory {
+        Some(path) => Ok(path.clone()),
+        None => Ok(LabDir::from_env()?.inventory()),
+    }
+}
+
 impl TargetArgs {
     fn inventory_path(&self) -> Result<PathBuf> {
-        match &self.inventory {
-            Some(path) => Ok(path.clone()),
-            None => Ok(LabDir::from_env()?.inventory()),
-        }
+        inventory_or_lab(self.inventory.as_ref())
     }
 
     fn options(&self) -> converge::Options {
@@ -233,6 +273,27 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 plan.len()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Status {
+            inventory,
+            json,
+            watch,
+            interval,
+            timeout,
+        } => {
+            let path = inventory_or_lab(inventory.as_ref())?;
+            let inv = inventory::load(&path)?;
+            let opts = status::Options {
+                timeout: seconds("--timeout", timeout)?,
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            if watch {
+                let interval = seconds("--interval", interval)?;
+                return runtime.block_on(watch_status(&inv, opts, interval, json));
+            }
+            let status = runtime.block_on(status::status(&inv, opts))?;
+            print_status(&status, json, false)?;
+            Ok(status_exit_code(&status))
         }
         Command::Lab { command } => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -396,6 +457,60 @@ fn is_root() -> bool {
                 .map(|l| l.split_whitespace().nth(2) == Some("0"))
         })
         .unwrap_or(false)
+}
+
+/// A positive number of seconds from the command line.
+fn seconds(flag: &str, value: f64) -> Result<Duration> {
+    if !(value.is_finite() && value > 0.0) {
+        bail!("{flag} must be a positive number of seconds, not {value}");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn status_exit_code(status: &status::Status) -> ExitCode {
+    match status.verdict {
+        status::Verdict::Healthy => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    }
+}
+
+fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<()> {
+    match (json, one_line) {
+        (true, true) => println!("{}", serde_json::to_string(status)?),
+        (true, false) => println!("{}", serde_json::to_string_pretty(status)?),
+        (false, _) => print!("{}", status::table::render(status)),
+    }
+    Ok(())
+}
+
+/// Check, print, wait, again, until Ctrl-C; the exit code is the last check's.
+async fn watch_status(
+    inv: &inventory::Inventory,
+    opts: status::Options,
+    interval: Duration,
+    json: bool,
+) -> Result<ExitCode> {
+    let clear_screen = !json && std::io::stdout().is_terminal();
+    let mut checker = status::Checker::new(inv, opts)?;
+    let code = loop {
+        let status = checker.check().await;
+        if clear_screen {
+            print!("\x1b[H\x1b[2J");
+        }
+        print_status(&status, json, true)?;
+        if !json {
+            println!(
+                "refreshing every {} s; Ctrl-C stops",
+                interval.as_secs_f64()
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::signal::ctrl_c() => break status_exit_code(&status),
+        }
+    };
+    checker.close().await;
+    Ok(code)
 }
 
 fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {

@@ -110,8 +110,8 @@ pub fn gather_command(packages: &[&str], files: &[&str], units: &[&str]) -> Stri
     script
 }
 
-/// Parse the output of [`gather_command`].
-pub fn parse(output: &str) -> HostFacts {
+/// The lines of each `@@name` section of a batched command's output, by name.
+pub fn sections(output: &str) -> HashMap<&str, Vec<&str>> {
     let mut sections: HashMap<&str, Vec<&str>> = HashMap::new();
     let mut current = "";
     for line in output.lines() {
@@ -122,6 +122,12 @@ pub fn parse(output: &str) -> HostFacts {
             sections.entry(current).or_default().push(line);
         }
     }
+    sections
+}
+
+/// Parse the output of [`gather_command`] (sections it did not write are ignored).
+pub fn parse(output: &str) -> HostFacts {
+    let sections = sections(output);
     let section = |name: &str| sections.get(name).cloned().unwrap_or_default();
     let os = section("os");
     let mut facts = HostFacts {

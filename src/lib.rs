@@ -13,3 +13,4 @@ pub mod render;
 pub mod roster;
 pub mod secrets;
 pub mod ssh;
+pub mod status;

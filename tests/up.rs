@@ -15,71 +15,18 @@
 
 mod common;
 
-use common::LabTest;
-use minicloud::lab::topology::{self, LabHost};
+use common::{LabTest, changes, lab_host, lab_hosts};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 const VIP: &str = "http://10.231.50.100";
 const UNITS: &str = "haproxy keepalived mariadb garb roster";
 
-fn hosts() -> Vec<LabHost> {
-    topology::plan_hosts(
-        &topology::DEFAULT_HOSTS
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>(),
-    )
-    .unwrap()
-}
-
-fn host(name: &str) -> LabHost {
-    hosts().into_iter().find(|h| h.name == name).unwrap()
-}
-
-/// `up --json` with the test's roster binary; returns (exit code, report).
-fn up(lab: &LabTest, inventory: Option<&Path>) -> (i32, Value) {
-    let mut args = vec![
-        "up",
-        "--json",
-        "--roster-binary",
-        env!("CARGO_BIN_EXE_roster"),
-    ];
-    let inventory_arg;
-    if let Some(path) = inventory {
-        inventory_arg = path.to_str().unwrap().to_string();
-        args.extend(["-i", &inventory_arg]);
-    }
-    let out = lab.minicloud(&args);
-    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap(), report)
-}
-
-fn changes(report: &Value, host: &str) -> Vec<String> {
-    report["changes"][host]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect()
-}
-
-/// When each unit last became active, per host: a restart changes it, a reload does not.
-async fn start_times(lab: &LabTest) -> BTreeMap<String, String> {
-    let mut times = BTreeMap::new();
-    for h in hosts() {
-        let out = lab.run(&h, &format!("for u in {UNITS}; do echo \"$u $(systemctl show -p ActiveEnterTimestampMonotonic --value $u)\"; done")).await;
-        times.insert(h.name.clone(), out.stdout_text());
-    }
-    times
-}
-
 async fn galera(lab: &LabTest, name: &str) -> String {
     let sql = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_cluster_size','wsrep_local_state_comment')";
     lab.run(
-        &host(name),
+        &lab_host(name),
         &format!("mariadb -N -B -e \"{sql}\" | sort | tr '\\t\\n' '= '"),
     )
     .await
@@ -309,7 +256,7 @@ async fn up_converges_the_lab_quorum_safely() {
     });
 
     // From bare hosts to a working stack.
-    let (code, report) = tokio::task::block_in_place(|| up(&lab, None));
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
     assert_eq!(code, 0, "{report:#}");
     assert!(report["failed"].is_null());
     let (status, page) = http(&client, "GET", "/", None).await;
@@ -324,7 +271,7 @@ async fn up_converges_the_lab_quorum_safely() {
     let mut vip_holders = Vec::new();
     for db in ["db1", "db2"] {
         if lab
-            .run(&host(db), "ip -o -4 addr show")
+            .run(&lab_host(db), "ip -o -4 addr show")
             .await
             .stdout_text()
             .contains("10.231.60.100/")
@@ -339,14 +286,14 @@ async fn up_converges_the_lab_quorum_safely() {
     );
     for lb in ["lb1", "lb2"] {
         assert!(
-            lab.run(&host(lb), "systemctl is-active haproxy keepalived")
+            lab.run(&lab_host(lb), "systemctl is-active haproxy keepalived")
                 .await
                 .success(),
             "{lb}"
         );
     }
     assert!(
-        lab.run(&host("app1"), "systemctl is-active garb")
+        lab.run(&lab_host("app1"), "systemctl is-active garb")
             .await
             .success()
     );
@@ -363,10 +310,10 @@ async fn up_converges_the_lab_quorum_safely() {
     browser_round_trip(&lab, &client).await;
 
     // A second run: nothing changed, nothing restarted.
-    let before = start_times(&lab).await;
-    let (code, report) = tokio::task::block_in_place(|| up(&lab, None));
+    let before = lab.start_times(UNITS).await;
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
     assert_eq!(code, 0);
-    for h in hosts() {
+    for h in lab_hosts() {
         assert_eq!(
             changes(&report, &h.name),
             Vec::<String>::new(),
@@ -375,7 +322,7 @@ async fn up_converges_the_lab_quorum_safely() {
         );
     }
     assert_eq!(
-        start_times(&lab).await,
+        lab.start_times(UNITS).await,
         before,
         "a no-op up must restart no service"
     );
@@ -407,8 +354,12 @@ async fn up_converges_the_lab_quorum_safely() {
         assert!(plan.contains(&format!("{quiet}: no change")), "{plan}");
     }
     assert!(plan.contains("2 of 6 hosts would change"));
-    assert_eq!(start_times(&lab).await, before, "plan must change nothing");
-    let (code, report) = tokio::task::block_in_place(|| up(&lab, Some(&changed)));
+    assert_eq!(
+        lab.start_times(UNITS).await,
+        before,
+        "plan must change nothing"
+    );
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&changed)));
     assert_eq!(code, 0, "{report:#}");
     for lb in ["lb1", "lb2"] {
         assert_eq!(
@@ -420,7 +371,7 @@ async fn up_converges_the_lab_quorum_safely() {
         assert!(changes(&report, quiet).is_empty(), "{report:#}");
     }
     assert_eq!(
-        start_times(&lab).await,
+        lab.start_times(UNITS).await,
         before,
         "a reload keeps every unit running"
     );
@@ -438,7 +389,7 @@ async fn up_converges_the_lab_quorum_safely() {
         roster_bin,
     ]);
     assert!(plan.contains("0 of 6 hosts would change"), "{plan}");
-    let (code, report) = tokio::task::block_in_place(|| up(&lab, Some(&as_deploy)));
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&as_deploy)));
     assert_eq!(
         (
             code,
@@ -614,7 +565,7 @@ async fn up_converges_the_lab_quorum_safely() {
     for h in ["app1", "db2", "db1"] {
         lab.must(&["lab", "start", h]);
     }
-    let (code, report) = tokio::task::block_in_place(|| up(&lab, None));
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
     assert_eq!(code, 0, "{report:#}");
     let db1_changes = changes(&report, "db1").join("; ");
     assert!(

@@ -66,10 +66,11 @@ pub fn put_file(
     script
 }
 
-/// HTTP GET from the host itself (bash's /dev/tcp: no curl needed); prints the status code.
-pub fn http_status(address: &str, port: u16, path: &str) -> String {
+/// HTTP GET from the host itself (bash's /dev/tcp: no curl needed), given up after
+/// `timeout_secs`; prints the status code (nothing when no answer came).
+pub fn http_status(address: &str, port: u16, path: &str, timeout_secs: u32) -> String {
     format!(
-        "timeout 5 bash -c 'exec 3<>/dev/tcp/{address}/{port} && printf \"GET {path} HTTP/1.0\\r\\nHost: {address}\\r\\n\\r\\n\" >&3 && head -n 1 <&3' | awk '{{print $2}}'"
+        "timeout {timeout_secs} bash -c 'exec 3<>/dev/tcp/{address}/{port} && printf \"GET {path} HTTP/1.0\\r\\nHost: {address}\\r\\n\\r\\n\" >&3 && head -n 1 <&3' | awk '{{print $2}}'"
     )
 }
 

@@ -489,7 +489,7 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
 }
 
 /// Where an app host's roster listens: loopback behind nginx, else its frontend address.
-fn app_listen(inv: &Inventory, host: &str) -> String {
+pub fn app_listen(inv: &Inventory, host: &str) -> String {
     if inv.services.nginx.enabled {
         "127.0.0.1".to_string()
     } else {

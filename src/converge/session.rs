@@ -106,7 +106,7 @@ impl Session {
     pub async fn http_status(&self, address: &str, port: u16, path: &str) -> String {
         match self
             .conn
-            .run(&commands::http_status(address, port, path))
+            .run(&commands::http_status(address, port, path, 5))
             .await
         {
             Ok(out) => out.stdout_text().trim().to_string(),

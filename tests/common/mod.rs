@@ -4,9 +4,36 @@
 
 use assert_cmd::Command;
 use minicloud::lab::LabDir;
-use minicloud::lab::topology::LabHost;
+use minicloud::lab::topology::{self, LabHost};
 use minicloud::ssh::{Connection, Output, Target};
-use std::path::PathBuf;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The default lab's hosts (lb1, lb2, app1, app2, db1, db2).
+pub fn lab_hosts() -> Vec<LabHost> {
+    topology::plan_hosts(
+        &topology::DEFAULT_HOSTS
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
+}
+
+pub fn lab_host(name: &str) -> LabHost {
+    lab_hosts().into_iter().find(|h| h.name == name).unwrap()
+}
+
+/// The changes an `up --json` report lists for `host`.
+pub fn changes(report: &Value, host: &str) -> Vec<String> {
+    report["changes"][host]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
 
 pub struct LabTest {
     pub dir: PathBuf,
@@ -47,6 +74,35 @@ impl LabTest {
         let out = self.minicloud(args);
         assert!(out.status.success(), "minicloud {} failed", args.join(" "));
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `up --json` with the test's roster binary; returns (exit code, report).
+    pub fn up_json(&self, inventory: Option<&Path>) -> (i32, Value) {
+        let mut args = vec![
+            "up",
+            "--json",
+            "--roster-binary",
+            env!("CARGO_BIN_EXE_roster"),
+        ];
+        let inventory_arg;
+        if let Some(path) = inventory {
+            inventory_arg = path.to_str().unwrap().to_string();
+            args.extend(["-i", &inventory_arg]);
+        }
+        let out = self.minicloud(&args);
+        let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap(), report)
+    }
+
+    /// When each of `units` (space-separated) last became active, per host: a restart changes
+    /// it, a reload does not.
+    pub async fn start_times(&self, units: &str) -> BTreeMap<String, String> {
+        let mut times = BTreeMap::new();
+        for h in lab_hosts() {
+            let out = self.run(&h, &format!("for u in {units}; do echo \"$u $(systemctl show -p ActiveEnterTimestampMonotonic --value $u)\"; done")).await;
+            times.insert(h.name.clone(), out.stdout_text());
+        }
+        times
     }
 
     pub fn target(&self, host: &LabHost) -> Target {

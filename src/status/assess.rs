@@ -1,0 +1,493 @@
+//! The verdict: from what every host and VIP showed, `healthy`, `degraded: <why>` or
+//! `down: <why>`. Pure, so every rule is unit-tested on made-up states.
+//!
+//! Down means clients are (or are about to be) refused: the frontend VIP held by nobody or not
+//! serving /readyz, no app node ready, no Galera node in a Primary component, the DB VIP held
+//! by nobody. Anything else out of place is degraded: the stack serves but has lost redundancy.
+//! A problem is reported once, at its cause: an app node whose roster is stopped is not also
+//! reported as "not ready" or "DOWN in HAProxy".
+
+use super::{HostStatus, Verdict, VipStatus};
+use crate::inventory::{Inventory, Role};
+
+/// The verdict and its reasons (the ones that make it down first).
+pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Verdict, Vec<String>) {
+    let mut down = Vec::new();
+    let mut degraded = Vec::new();
+    let host = |name: &str| hosts.iter().find(|h| h.name == name);
+    // A host with a problem of its own: unreachable or one of its services not active.
+    let troubled = |h: &HostStatus| !h.reachable || h.services.values().any(|s| s != "active");
+
+    for h in hosts {
+        if !h.reachable {
+            degraded.push(format!(
+                "{} unreachable ({})",
+                h.name,
+                h.error.as_deref().unwrap_or("no answer")
+            ));
+            continue;
+        }
+        for (service, state) in &h.services {
+            if state != "active" {
+                let state = if state.is_empty() {
+                    "not installed"
+                } else {
+                    state
+                };
+                degraded.push(format!("{}: {service} {state}", h.name));
+            }
+        }
+    }
+
+    // The frontend VIP and what answers behind it.
+    if let Some(vip) = vips.iter().find(|v| v.name == "frontend") {
+        let preferred = inv.frontend_vip_holders().first().map(|s| s.to_string());
+        match vip.holders.as_slice() {
+            [] => down.push(format!(
+                "frontend VIP {} held by no {}host",
+                vip.address,
+                if inv
+                    .frontend_vip_holders()
+                    .iter()
+                    .any(|h| host(h).is_some_and(|h| !h.reachable))
+                {
+                    "reachable "
+                } else {
+                    ""
+                }
+            )),
+            [holder] => {
+                if let Some(first) = preferred.as_deref().and_then(&host)
+                    && first.name != *holder
+                    && troubled(first)
+                {
+                    degraded.push(format!("frontend VIP on {holder} ({} down)", first.name));
+                }
+            }
+            many => degraded.push(format!(
+                "frontend VIP {} held by {} at once",
+                vip.address,
+                many.join(" and ")
+            )),
+        }
+        if let Some(readyz) = &vip.readyz
+            && !readyz.ok
+        {
+            down.push(format!(
+                "frontend VIP does not serve /readyz ({})",
+                readyz.describe()
+            ));
+        }
+    }
+
+    // App nodes: ready each, and in every HAProxy's rotation.
+    let apps: Vec<&HostStatus> = hosts.iter().filter(|h| h.has_role(Role::App)).collect();
+    for app in &apps {
+        if !app.reachable || app.service("roster") != "active" {
+            continue;
+        }
+        if let Some(readyz) = &app.readyz
+            && !readyz.ok
+        {
+            degraded.push(format!(
+                "{} not ready (/readyz: {})",
+                app.name,
+                readyz.describe()
+            ));
+        }
+    }
+    let ready = apps
+        .iter()
+        .filter(|a| a.readyz.as_ref().is_some_and(|r| r.ok))
+        .count();
+    if !apps.is_empty() && ready == 0 {
+        down.push("no app node is ready".to_string());
+    }
+    for lb in hosts.iter().filter(|h| h.has_role(Role::Lb)) {
+        if !lb.reachable || lb.service("haproxy") != "active" {
+            continue;
+        }
+        let Some(backends) = &lb.haproxy_backends else {
+            degraded.push(format!(
+                "{}: HAProxy's stats socket did not answer",
+                lb.name
+            ));
+            continue;
+        };
+        for backend in backends.iter().filter(|b| !b.is_up()) {
+            let app_ok = host(&backend.server)
+                .is_some_and(|a| !troubled(a) && a.readyz.as_ref().is_none_or(|r| r.ok));
+            // A node with a problem of its own was reported above.
+            if app_ok {
+                degraded.push(format!(
+                    "{} sees {} {}",
+                    lb.name, backend.server, backend.status
+                ));
+            }
+        }
+    }
+
+    if inv.hosts_with(Role::Db).is_empty() {
+        return verdict(down, degraded);
+    }
+    // Galera: every node Synced in one Primary component of the expected size.
+    let expected = (inv.hosts_with(Role::Db).len() + inv.hosts_with(Role::Arbiter).len()) as u32;
+    let dbs: Vec<&HostStatus> = hosts.iter().filter(|h| h.has_role(Role::Db)).collect();
+    let mut primary_size = None;
+    for db in &dbs {
+        if !db.reachable || db.service("mariadb") != "active" {
+            continue;
+        }
+        match &db.galera {
+            None => degraded.push(format!(
+                "{}: MariaDB does not report Galera status",
+                db.name
+            )),
+            Some(g) if g.cluster_status != "Primary" => degraded.push(format!(
+                "{} not in the Primary component ({})",
+                db.name, g.cluster_status
+            )),
+            Some(g) => {
+                primary_size = primary_size.max(Some(g.cluster_size));
+                if g.local_state_comment != "Synced" {
+                    degraded.push(format!(
+                        "{} not Synced ({})",
+                        db.name, g.local_state_comment
+                    ));
+                }
+            }
+        }
+    }
+    match primary_size {
+        None => down.push("no Galera node is in a Primary component".to_string()),
+        Some(size) if size < expected => {
+            degraded.push(format!("Galera size {size} of {expected}"));
+        }
+        Some(_) => {}
+    }
+    if let Some(vip) = vips.iter().find(|v| v.name == "db") {
+        match vip.holders.as_slice() {
+            [] => down.push(format!(
+                "DB VIP {} held by no {}host",
+                vip.address,
+                if dbs.iter().any(|h| !h.reachable) {
+                    "reachable "
+                } else {
+                    ""
+                }
+            )),
+            [holder] => {
+                let synced = host(holder)
+                    .and_then(|h| h.galera.as_ref())
+                    .is_some_and(|g| g.is_synced_primary());
+                if !synced {
+                    degraded.push(format!("DB VIP on {holder}, which is not Synced"));
+                }
+            }
+            many => degraded.push(format!(
+                "DB VIP {} held by {} at once",
+                vip.address,
+                many.join(" and ")
+            )),
+        }
+    }
+    verdict(down, degraded)
+}
+
+fn verdict(mut down: Vec<String>, degraded: Vec<String>) -> (Verdict, Vec<String>) {
+    let verdict = if !down.is_empty() {
+        Verdict::Down
+    } else if !degraded.is_empty() {
+        Verdict::Degraded
+    } else {
+        Verdict::Healthy
+    };
+    down.extend(degraded);
+    (verdict, down)
+}
+
+/// The one-line verdict.
+pub fn summary(verdict: Verdict, reasons: &[String]) -> String {
+    if reasons.is_empty() {
+        verdict.name().to_string()
+    } else {
+        format!("{}: {}", verdict.name(), reasons.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::GaleraNode;
+    use crate::status::probe::{Backend, HttpCheck};
+    use indexmap::IndexMap;
+
+    const INVENTORY: &str = "
+name: t
+ssh: {user: root}
+networks: {frontend: 10.0.1.0/24, backend: 10.0.2.0/24}
+hosts:
+  lb1: {roles: [lb], addresses: {frontend: 10.0.1.11}}
+  lb2: {roles: [lb], addresses: {frontend: 10.0.1.12}}
+  app1: {roles: [app, arbiter], addresses: {frontend: 10.0.1.101, backend: 10.0.2.101}}
+  app2: {roles: [app], addresses: {frontend: 10.0.1.102, backend: 10.0.2.102}}
+  db1: {roles: [db], addresses: {backend: 10.0.2.31}}
+  db2: {roles: [db], addresses: {backend: 10.0.2.32}}
+services:
+  frontend_vip: {address: 10.0.1.100, virtual_router_id: 51}
+  db_vip: {address: 10.0.2.100, virtual_router_id: 52}
+";
+
+    struct World {
+        inv: Inventory,
+        hosts: Vec<HostStatus>,
+        vips: Vec<VipStatus>,
+    }
+
+    /// A healthy stack: VIPs on lb1 and db1, everything active, ready, UP and Synced.
+    fn healthy() -> World {
+        let inv = crate::inventory::parse(INVENTORY).unwrap();
+        let hosts = inv
+            .hosts
+            .keys()
+            .map(|name| {
+                let services: IndexMap<String, String> = crate::status::probe::services(&inv, name)
+                    .into_iter()
+                    .map(|s| (s.to_string(), "active".to_string()))
+                    .collect();
+                let entry = &inv.hosts[name];
+                HostStatus {
+                    name: name.clone(),
+                    roles: entry.roles.iter().map(|r| r.name().to_string()).collect(),
+                    reachable: true,
+                    error: None,
+                    services,
+                    vips: match name.as_str() {
+                        "lb1" => vec!["10.0.1.100".into()],
+                        "db1" => vec!["10.0.2.100".into()],
+                        _ => vec![],
+                    },
+                    galera: entry.has(Role::Db).then(|| GaleraNode {
+                        cluster_status: "Primary".into(),
+                        cluster_size: 3,
+                        local_state_comment: "Synced".into(),
+                        last_committed: 42,
+                    }),
+                    haproxy_backends: entry.has(Role::Lb).then(|| {
+                        ["app1", "app2"]
+                            .iter()
+                            .map(|app| Backend {
+                                server: app.to_string(),
+                                status: "UP".into(),
+                                sessions_now: 0,
+                                sessions_total: 10,
+                                last_check: "L7OK/200 in 1 ms".into(),
+                                seconds_since_change: Some(100),
+                            })
+                            .collect()
+                    }),
+                    readyz: entry
+                        .has(Role::App)
+                        .then(|| HttpCheck::from_status(Some(200))),
+                }
+            })
+            .collect();
+        let vips = vec![
+            VipStatus {
+                name: "frontend".into(),
+                address: "10.0.1.100".into(),
+                holders: vec!["lb1".into()],
+                readyz: Some(HttpCheck::from_status(Some(200))),
+            },
+            VipStatus {
+                name: "db".into(),
+                address: "10.0.2.100".into(),
+                holders: vec!["db1".into()],
+                readyz: None,
+            },
+        ];
+        World { inv, hosts, vips }
+    }
+
+    impl World {
+        fn host(&mut self, name: &str) -> &mut HostStatus {
+            self.hosts.iter_mut().find(|h| h.name == name).unwrap()
+        }
+
+        fn vip(&mut self, name: &str) -> &mut VipStatus {
+            self.vips.iter_mut().find(|v| v.name == name).unwrap()
+        }
+
+        fn summary(&self) -> String {
+            let (verdict, reasons) = assess(&self.inv, &self.hosts, &self.vips);
+            summary(verdict, &reasons)
+        }
+    }
+
+    #[test]
+    fn all_in_place_is_healthy() {
+        assert_eq!(healthy().summary(), "healthy");
+    }
+
+    #[test]
+    fn a_stopped_roster_is_reported_once_at_its_cause() {
+        let mut world = healthy();
+        world.host("app1").services["roster"] = "inactive".into();
+        world.host("app1").readyz = Some(HttpCheck::from_status(None));
+        for lb in ["lb1", "lb2"] {
+            world.host(lb).haproxy_backends.as_mut().unwrap()[0].status = "DOWN".into();
+        }
+        assert_eq!(world.summary(), "degraded: app1: roster inactive");
+    }
+
+    #[test]
+    fn a_node_haproxy_marks_down_while_it_answers_is_named_per_lb() {
+        let mut world = healthy();
+        world.host("lb2").haproxy_backends.as_mut().unwrap()[1].status = "DOWN".into();
+        assert_eq!(world.summary(), "degraded: lb2 sees app2 DOWN");
+    }
+
+    #[test]
+    fn a_killed_db_node_degrades_the_cluster() {
+        let mut world = healthy();
+        world.host("db2").services["mariadb"] = "activating".into();
+        world.host("db2").galera = None;
+        world.host("db1").galera.as_mut().unwrap().cluster_size = 2;
+        assert_eq!(
+            world.summary(),
+            "degraded: db2: mariadb activating; Galera size 2 of 3"
+        );
+    }
+
+    #[test]
+    fn a_joining_node_is_not_synced() {
+        let mut world = healthy();
+        world
+            .host("db2")
+            .galera
+            .as_mut()
+            .unwrap()
+            .local_state_comment = "Joining".into();
+        assert_eq!(world.summary(), "degraded: db2 not Synced (Joining)");
+    }
+
+    #[test]
+    fn the_vip_moved_because_its_first_holder_is_down() {
+        let mut world = healthy();
+        world.host("lb1").services["keepalived"] = "inactive".into();
+        world.host("lb1").vips.clear();
+        world.host("lb2").vips = vec!["10.0.1.100".into()];
+        world.vip("frontend").holders = vec!["lb2".into()];
+        assert_eq!(
+            world.summary(),
+            "degraded: lb1: keepalived inactive; frontend VIP on lb2 (lb1 down)"
+        );
+    }
+
+    #[test]
+    fn the_vip_on_the_second_holder_with_both_fine_is_healthy() {
+        // keepalived runs nopreempt: a returning lb1 does not take the VIP back.
+        let mut world = healthy();
+        world.vip("frontend").holders = vec!["lb2".into()];
+        assert_eq!(world.summary(), "healthy");
+    }
+
+    #[test]
+    fn no_vip_holder_or_no_answer_is_down() {
+        let mut world = healthy();
+        world.vip("frontend").holders.clear();
+        world.vip("frontend").readyz = Some(HttpCheck::from_status(None));
+        assert_eq!(
+            world.summary(),
+            "down: frontend VIP 10.0.1.100 held by no host; frontend VIP does not serve /readyz (no answer)"
+        );
+    }
+
+    #[test]
+    fn a_vip_not_seen_while_a_holder_is_unreachable_is_said_so() {
+        let mut world = healthy();
+        world.vip("frontend").holders.clear();
+        world.host("lb1").reachable = false;
+        world.host("lb1").vips.clear();
+        assert!(
+            world
+                .summary()
+                .starts_with("down: frontend VIP 10.0.1.100 held by no reachable host;"),
+            "{}",
+            world.summary()
+        );
+    }
+
+    #[test]
+    fn two_vip_holders_are_split_brain() {
+        let mut world = healthy();
+        world.vip("frontend").holders = vec!["lb1".into(), "lb2".into()];
+        assert_eq!(
+            world.summary(),
+            "degraded: frontend VIP 10.0.1.100 held by lb1 and lb2 at once"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_host_is_named_with_why() {
+        let mut world = healthy();
+        let lb2 = world.host("lb2");
+        lb2.reachable = false;
+        lb2.error = Some("no answer within 5 s".into());
+        lb2.services.clear();
+        lb2.haproxy_backends = None;
+        assert_eq!(
+            world.summary(),
+            "degraded: lb2 unreachable (no answer within 5 s)"
+        );
+    }
+
+    #[test]
+    fn no_primary_component_is_down() {
+        let mut world = healthy();
+        for db in ["db1", "db2"] {
+            let galera = world.host(db).galera.as_mut().unwrap();
+            galera.cluster_status = "non-Primary".into();
+            galera.cluster_size = 1;
+        }
+        let summary = world.summary();
+        assert!(
+            summary.starts_with("down: no Galera node is in a Primary component; ")
+                && summary.contains("db1 not in the Primary component (non-Primary)"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn the_db_vip_must_sit_on_a_synced_node() {
+        let mut world = healthy();
+        world
+            .host("db1")
+            .galera
+            .as_mut()
+            .unwrap()
+            .local_state_comment = "Donor/Desynced".into();
+        assert_eq!(
+            world.summary(),
+            "degraded: db1 not Synced (Donor/Desynced); DB VIP on db1, which is not Synced"
+        );
+        world.vip("db").holders.clear();
+        assert!(
+            world
+                .summary()
+                .starts_with("down: DB VIP 10.0.2.100 held by no host")
+        );
+    }
+
+    #[test]
+    fn every_app_unready_is_down() {
+        let mut world = healthy();
+        for app in ["app1", "app2"] {
+            world.host(app).readyz = Some(HttpCheck::from_status(Some(503)));
+        }
+        assert_eq!(
+            world.summary(),
+            "down: no app node is ready; app1 not ready (/readyz: 503); app2 not ready (/readyz: 503)"
+        );
+    }
+}
