@@ -1,6 +1,7 @@
 //! The command line: what each command takes and does, in one place.
 
 use crate::converge;
+use crate::drill;
 use crate::inventory::{self, Net};
 use crate::lab::{self, Lab, LabDir};
 
@@ -118,6 +119,62 @@ pub enum Command {
         /// Longest wait for one host (connect and read) and for the VIP's answer.
         #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
         timeout: f64,
+    },
+    /// HA drills under live load that prove nothing was lost. Exit 0 all passed, 1 a drill
+    /// missed its budget, 2 could not run.
+    ///
+    /// Each drill: status must be healthy → reads and writes start through the frontend VIP
+    /// (every write unique, recorded when acknowledged) → the fault is injected, after its
+    /// dead-man switch is armed on the host (it undoes the fault by itself should this run be
+    /// interrupted) → held under load → undone → status healthy again → every acknowledged
+    /// write is read back from every db node directly → figures against the budget. Drills:
+    /// app-down, app-crash, lb-down, db-stop, db-crash, db-partition, db-total-outage (whose
+    /// recovery is `minicloud up`). Ctrl-C undoes the fault in place and stops.
+    #[command(
+        name = "failover-test",
+        after_help = "Examples:\n  minicloud failover-test --dry-run\n  \
+                            minicloud failover-test --drill app-down,lb-down\n  \
+                            minicloud failover-test --json --report reports/\n\n\
+                      The HTML report (one SVG timeline per drill) goes to --report DIR \
+                      (default .minicloud/reports/<time>/)."
+    )]
+    FailoverTest {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Drills to run, comma-separated (default: all that apply to the inventory).
+        #[arg(long, value_delimiter = ',')]
+        drill: Vec<String>,
+        /// Print what each drill would do, and touch nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the results as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Folder for the HTML report and report.json.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+        /// Seconds each fault is held under load before it is undone.
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        hold: u64,
+        /// Seconds after a fault at which its dead-man switch undoes it if this run has not
+        /// (default: hold + 60; hold + 300 for the total outage). Must exceed --hold.
+        #[arg(long, value_name = "SECONDS")]
+        dead_man: Option<u64>,
+        /// Budget: failed requests allowed in app-down and app-crash.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        max_failed_app: u64,
+        /// Budget: longest gap without a successful request in lb-down.
+        #[arg(long, default_value_t = 4.0, value_name = "SECONDS")]
+        max_gap_lb: f64,
+        /// Budget: longest gap without a successful write in db drills (not the total outage).
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        max_write_gap_db: f64,
+        /// Writes per second of the load.
+        #[arg(long, default_value_t = 10)]
+        writes_per_second: u32,
+        /// Reads per second of the load.
+        #[arg(long, default_value_t = 20)]
+        reads_per_second: u32,
     },
     /// Local lab hosts: Docker containers that boot systemd and sshd like small VMs.
     ///
@@ -294,6 +351,67 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let status = runtime.block_on(status::status(&inv, opts))?;
             print_status(&status, json, false)?;
             Ok(status_exit_code(&status))
+        }
+        Command::FailoverTest {
+            target,
+            drill,
+            dry_run,
+            json,
+            report,
+            hold,
+            dead_man,
+            max_failed_app,
+            max_gap_lb,
+            max_write_gap_db,
+            writes_per_second,
+            reads_per_second,
+        } => {
+            let path = target.inventory_path()?;
+            let inv = inventory::load(&path)?;
+            let lab_dir = LabDir::from_env()?;
+            let is_lab = std::fs::canonicalize(&path).ok()
+                == std::fs::canonicalize(lab_dir.inventory()).ok();
+            if let Some(after) = dead_man
+                && after <= hold
+            {
+                bail!(
+                    "--dead-man {after} must exceed --hold {hold}: the switch would undo the fault while it is held"
+                );
+            }
+            let opts = drill::Options {
+                drills: drill,
+                hold: Duration::from_secs(hold),
+                dead_man: dead_man.map(Duration::from_secs),
+                budgets: drill::catalog::Budgets {
+                    app_max_failed: max_failed_app,
+                    lb_max_gap_seconds: max_gap_lb,
+                    db_max_write_gap_seconds: max_write_gap_db,
+                },
+                rates: drill::load::Rates {
+                    writes_per_second,
+                    reads_per_second,
+                    ..Default::default()
+                },
+                lab: is_lab.then_some(lab_dir.clone()),
+                inventory_path: path.clone(),
+                converge: target.options(),
+                healthy_timeout: Duration::from_secs(180),
+            };
+            if dry_run {
+                let drills = drill::plan(&inv, &opts, None)?;
+                print!("{}", drill::report::dry_run(&drills));
+                println!(
+                    "(dry run: nothing was touched; VIP drills target whichever host holds the VIP when they start)"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            if is_lab && !is_root() {
+                bail!(
+                    "drills on the lab use its host control, which needs root; hint: run as root"
+                );
+            }
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(run_drills(&inv, opts, json, report, &lab_dir))
         }
         Command::Lab { command } => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -511,6 +629,56 @@ async fn watch_status(
     };
     checker.close().await;
     Ok(code)
+}
+
+/// Run the drills (Ctrl-C undoes the fault in place), print and write the report.
+async fn run_drills(
+    inv: &inventory::Inventory,
+    opts: drill::Options,
+    json: bool,
+    report_dir: Option<PathBuf>,
+    lab_dir: &LabDir,
+) -> Result<ExitCode> {
+    let started = chrono::Utc::now();
+    let runner = drill::Runner::new(inv, opts);
+    let results = tokio::select! {
+        results = runner.run_all(|line| eprintln!("{line}")) => results?,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: undoing the fault in place");
+            runner.undo().await?;
+            bail!("interrupted; the fault in place was undone");
+        }
+    };
+    let dir = match report_dir {
+        Some(dir) => dir,
+        None => lab_dir
+            .root
+            .parent()
+            .unwrap_or(&lab_dir.root)
+            .join("reports")
+            .join(started.format("%Y%m%d-%H%M%S").to_string()),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let when = format!("{} UTC", started.format("%Y-%m-%d %H:%M:%S"));
+    std::fs::write(
+        dir.join("index.html"),
+        drill::report::html(&results, &inv.name, &when),
+    )?;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print!("{}", drill::report::table(&results));
+    }
+    eprintln!("report: {}", dir.join("index.html").display());
+    Ok(if results.iter().all(|r| r.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {

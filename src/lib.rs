@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod converge;
+pub mod drill;
 pub mod facts;
 pub mod files;
 pub mod galera;

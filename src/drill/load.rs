@@ -1,0 +1,448 @@
+//! The load generator of a drill: a steady stream of reads and writes through the frontend VIP,
+//! every write unique (its own day, far in the future, named after the run) and recorded when
+//! acknowledged; and the pure figures computed from what it saw.
+
+use chrono::{Days, NaiveDate};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// What kind of request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Read,
+    Write,
+}
+
+/// One request the load generator sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub kind: Kind,
+    /// Milliseconds since the load started: sent, answered (or given up).
+    pub sent_ms: u64,
+    pub done_ms: u64,
+    pub ok: bool,
+    /// Why it failed: HTTP status, or the client error.
+    pub error: Option<String>,
+}
+
+/// How hard to push.
+#[derive(Debug, Clone)]
+pub struct Rates {
+    pub writes_per_second: u32,
+    pub reads_per_second: u32,
+    /// A request not answered in this time has failed.
+    pub request_timeout: Duration,
+    /// At most this many requests in flight; a tick beyond it counts as a failure.
+    pub max_in_flight: usize,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates {
+            writes_per_second: 10,
+            reads_per_second: 20,
+            request_timeout: Duration::from_secs(15),
+            max_in_flight: 256,
+        }
+    }
+}
+
+/// The day written by write number `n` of a run: unique per run and far from any real roster
+/// day (the page shows the coming four weeks).
+pub fn write_day(run_offset_days: u64, n: u64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2400, 1, 1).expect("valid date") + Days::new(run_offset_days + n)
+}
+
+/// The name written on a day: tells which run wrote it, so verification and clean-up find it.
+pub fn write_name(run: &str, n: u64) -> String {
+    format!("{run}-{n}")
+}
+
+/// What the load saw, shared with its tasks.
+#[derive(Debug, Default)]
+struct Record {
+    samples: Vec<Sample>,
+    /// Acknowledged writes: day → name.
+    acked: BTreeMap<NaiveDate, String>,
+}
+
+/// A running load; `stop` ends it and returns what it saw.
+pub struct Load {
+    started: Instant,
+    record: Arc<Mutex<Record>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
+}
+
+/// Everything the load saw.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub samples: Vec<Sample>,
+    pub acked: BTreeMap<NaiveDate, String>,
+}
+
+impl Load {
+    /// Start sending to `base_url` (`http://VIP:port`); writes named `run-N`.
+    pub fn start(base_url: &str, run: &str, run_offset_days: u64, rates: Rates) -> Load {
+        let client = reqwest::Client::builder()
+            .timeout(rates.request_timeout)
+            .no_proxy()
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("HTTP client");
+        let record = Arc::new(Mutex::new(Record::default()));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let started = Instant::now();
+        let in_flight = Arc::new(Semaphore::new(rates.max_in_flight));
+        let mut tasks = Vec::new();
+        for kind in [Kind::Write, Kind::Read] {
+            let per_second = match kind {
+                Kind::Write => rates.writes_per_second,
+                Kind::Read => rates.reads_per_second,
+            };
+            if per_second == 0 {
+                continue;
+            }
+            let ctx = Sender {
+                client: client.clone(),
+                base_url: base_url.to_string(),
+                run: run.to_string(),
+                run_offset_days,
+                record: record.clone(),
+                started,
+                in_flight: in_flight.clone(),
+            };
+            let mut stopped = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1) / per_second);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut n = 0u64;
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stopped.changed() => break,
+                    }
+                    ctx.send(kind, n);
+                    n += 1;
+                }
+            }));
+        }
+        Load {
+            started,
+            record,
+            stop,
+            tasks,
+            in_flight,
+            max_in_flight: rates.max_in_flight,
+        }
+    }
+
+    /// Milliseconds since the load started (the clock every sample uses).
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Stop sending, wait for the requests in flight (each bounded by its timeout).
+    pub async fn stop(self) -> Seen {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let _ = self.in_flight.acquire_many(self.max_in_flight as u32).await;
+        let mut record = self.record.lock().expect("load record");
+        let mut samples = std::mem::take(&mut record.samples);
+        samples.sort_by_key(|s| s.sent_ms);
+        Seen {
+            samples,
+            acked: std::mem::take(&mut record.acked),
+        }
+    }
+}
+
+/// What one sending task needs.
+#[derive(Clone)]
+struct Sender {
+    client: reqwest::Client,
+    base_url: String,
+    run: String,
+    run_offset_days: u64,
+    record: Arc<Mutex<Record>>,
+    started: Instant,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Sender {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn send(&self, kind: Kind, n: u64) {
+        let sent_ms = self.now_ms();
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            self.record
+                .lock()
+                .expect("load record")
+                .samples
+                .push(Sample {
+                    kind,
+                    sent_ms,
+                    done_ms: sent_ms,
+                    ok: false,
+                    error: Some("not sent: too many requests in flight".into()),
+                });
+            return;
+        };
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            let outcome = match kind {
+                Kind::Write => ctx.write(n).await,
+                Kind::Read => ctx.read(n).await,
+            };
+            let done_ms = ctx.now_ms();
+            ctx.record
+                .lock()
+                .expect("load record")
+                .samples
+                .push(Sample {
+                    kind,
+                    sent_ms,
+                    done_ms,
+                    ok: outcome.is_ok(),
+                    error: outcome.err(),
+                });
+            drop(permit);
+        });
+    }
+
+    /// PUT a new day (idempotent, so HAProxy and the app may retry it); acknowledged = 200/201.
+    async fn write(&self, n: u64) -> Result<(), String> {
+        let day = write_day(self.run_offset_days, n);
+        let name = write_name(&self.run, n);
+        let url = format!("{}/api/v1/roster/{day}", self.base_url);
+        let body = serde_json::json!({ "date": day.to_string(), "name": name, "note": "minicloud failover-test" });
+        let response = self
+            .client
+            .put(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        if matches!(status, 200 | 201) {
+            self.record
+                .lock()
+                .expect("load record")
+                .acked
+                .insert(day, name);
+            Ok(())
+        } else {
+            Err(format!("HTTP {status}"))
+        }
+    }
+
+    /// GET a day acknowledged earlier: it must be there (read-after-write through the VIP).
+    async fn read(&self, n: u64) -> Result<(), String> {
+        let pick = {
+            let record = self.record.lock().expect("load record");
+            let count = record.acked.len();
+            (count > 0).then(|| {
+                let (day, name) = record
+                    .acked
+                    .iter()
+                    .nth(n as usize % count)
+                    .expect("index below count");
+                (*day, name.clone())
+            })
+        };
+        let url = match &pick {
+            Some((day, _)) => format!("{}/api/v1/roster/{day}", self.base_url),
+            None => format!("{}/api/v1/roster", self.base_url),
+        };
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(format!("HTTP {status}"));
+        }
+        if let Some((day, name)) = pick {
+            let body: serde_json::Value = response.json().await.map_err(|e| describe(&e))?;
+            if body["name"] != name.as_str() {
+                return Err(format!("read {day}: expected {name}, got {}", body["name"]));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out".into()
+    } else if err.is_connect() {
+        "could not connect".into()
+    } else {
+        format!("{err}")
+    }
+}
+
+/// Latency percentiles of the successful requests sent in a window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Latency {
+    pub requests: usize,
+    pub p50_ms: Option<u64>,
+    pub p99_ms: Option<u64>,
+}
+
+/// p50/p99 of successful requests sent in [from_ms, to_ms).
+pub fn latency(samples: &[Sample], from_ms: u64, to_ms: u64) -> Latency {
+    let mut took: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.ok && s.sent_ms >= from_ms && s.sent_ms < to_ms)
+        .map(|s| s.done_ms - s.sent_ms)
+        .collect();
+    took.sort_unstable();
+    let pick =
+        |q: f64| (!took.is_empty()).then(|| took[((took.len() - 1) as f64 * q).round() as usize]);
+    Latency {
+        requests: took.len(),
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+    }
+}
+
+/// Longest time in [from_ms, to_ms] without a request of `kind` (any kind when None)
+/// succeeding: the gap a client saw.
+pub fn longest_gap_ms(samples: &[Sample], kind: Option<Kind>, from_ms: u64, to_ms: u64) -> u64 {
+    let mut done: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.ok && kind.is_none_or(|k| s.kind == k))
+        .map(|s| s.done_ms.clamp(from_ms, to_ms))
+        .collect();
+    done.push(from_ms);
+    done.push(to_ms);
+    done.sort_unstable();
+    done.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
+}
+
+/// When clients stopped seeing trouble after `fault_ms`: the first success after the last
+/// failure sent before `until_ms`, as ms after the fault (0 when nothing failed).
+pub fn recovered_after_ms(samples: &[Sample], fault_ms: u64, until_ms: u64) -> u64 {
+    let last_failure = samples
+        .iter()
+        .filter(|s| !s.ok && s.sent_ms >= fault_ms && s.sent_ms < until_ms)
+        .map(|s| s.done_ms)
+        .max();
+    let Some(last_failure) = last_failure else {
+        return 0;
+    };
+    samples
+        .iter()
+        .filter(|s| s.ok && s.done_ms >= last_failure)
+        .map(|s| s.done_ms)
+        .min()
+        .unwrap_or(last_failure)
+        .saturating_sub(fault_ms)
+}
+
+/// Requests answered (ok, failed) per whole second since the load started, by when the answer
+/// came: a stall shows as empty seconds, then a burst.
+pub fn per_second(samples: &[Sample]) -> Vec<(u64, u64)> {
+    let seconds = samples
+        .iter()
+        .map(|s| s.done_ms / 1000 + 1)
+        .max()
+        .unwrap_or(0);
+    let mut buckets = vec![(0u64, 0u64); seconds as usize];
+    for s in samples {
+        let bucket = &mut buckets[(s.done_ms / 1000) as usize];
+        if s.ok {
+            bucket.0 += 1;
+        } else {
+            bucket.1 += 1;
+        }
+    }
+    buckets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(kind: Kind, sent_ms: u64, done_ms: u64, ok: bool) -> Sample {
+        Sample {
+            kind,
+            sent_ms,
+            done_ms,
+            ok,
+            error: (!ok).then(|| "HTTP 503".to_string()),
+        }
+    }
+
+    #[test]
+    fn writes_are_unique_and_far_from_real_days() {
+        assert_eq!(write_day(0, 0).to_string(), "2400-01-01");
+        assert_eq!(write_day(1000, 1).to_string(), "2402-09-28");
+        assert_eq!(write_name("drill-abc", 7), "drill-abc-7");
+    }
+
+    #[test]
+    fn the_longest_gap_counts_from_the_window_edges() {
+        let samples = vec![
+            sample(Kind::Read, 0, 100, true),
+            sample(Kind::Write, 150, 200, true),
+            sample(Kind::Write, 300, 2500, false),
+            sample(Kind::Read, 400, 3100, true),
+            sample(Kind::Write, 3200, 3300, true),
+        ];
+        assert_eq!(longest_gap_ms(&samples, None, 0, 4000), 2900);
+        assert_eq!(longest_gap_ms(&samples, Some(Kind::Write), 0, 4000), 3100);
+        assert_eq!(longest_gap_ms(&[], None, 1000, 1500), 500);
+    }
+
+    #[test]
+    fn latency_is_of_successes_sent_in_the_window() {
+        let samples: Vec<Sample> = (0..100)
+            .map(|i| sample(Kind::Read, i * 10, i * 10 + i, true))
+            .chain([sample(Kind::Read, 5, 9000, false)])
+            .collect();
+        let all = latency(&samples, 0, 10_000);
+        assert_eq!(
+            (all.requests, all.p50_ms, all.p99_ms),
+            (100, Some(50), Some(98))
+        );
+        assert_eq!(latency(&samples, 5000, 6000), Latency::default());
+    }
+
+    #[test]
+    fn recovery_is_the_first_success_after_the_last_failure() {
+        let samples = vec![
+            sample(Kind::Read, 900, 950, true),
+            sample(Kind::Read, 1000, 1200, false),
+            sample(Kind::Read, 1500, 3000, false),
+            sample(Kind::Read, 2000, 3400, true),
+            sample(Kind::Read, 9000, 9100, false),
+        ];
+        assert_eq!(recovered_after_ms(&samples, 1000, 8000), 2400);
+        assert_eq!(recovered_after_ms(&samples[..1], 1000, 8000), 0);
+    }
+
+    #[test]
+    fn per_second_buckets_count_successes_and_failures() {
+        let samples = vec![
+            sample(Kind::Read, 100, 150, true),
+            sample(Kind::Read, 900, 1500, false),
+            sample(Kind::Write, 2100, 2150, true),
+            sample(Kind::Write, 200, 3950, true),
+        ];
+        assert_eq!(per_second(&samples), vec![(1, 0), (0, 1), (1, 0), (1, 0)]);
+    }
+}

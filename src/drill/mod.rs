@@ -1,0 +1,684 @@
+//! `minicloud failover-test`: HA drills under live load that prove nothing was lost. The
+//! orchestration of one drill lives here: pre-check (status healthy) → load → fault (each with
+//! its dead-man switch armed first) → hold → restore → wait healthy → verify every
+//! acknowledged write on every db node → figures and budget. `catalog` says what each drill
+//! does, `load` generates the traffic, `verify` reads the rows back, `report` shows it all.
+
+pub mod catalog;
+pub mod load;
+pub mod report;
+pub mod verify;
+
+use crate::converge::{self, session::Session};
+use crate::inventory::{Inventory, Role};
+use crate::lab::{Lab, LabDir};
+use crate::ssh::Connection;
+use crate::status::{self, Checker, Status, Verdict};
+use anyhow::{Context, Result, anyhow, bail};
+use catalog::{Budgets, DeadMan, Drill, Situation, Step};
+use load::{Kind, Latency, Load, Rates, Seen};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How to run the drills.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Drill names; empty: all of them.
+    pub drills: Vec<String>,
+    pub hold: Duration,
+    /// When dead-man switches fire (None: the catalog's defaults).
+    pub dead_man: Option<Duration>,
+    pub budgets: Budgets,
+    pub rates: Rates,
+    /// The lab's folder when the inventory is the lab's (lab host control may be used).
+    pub lab: Option<LabDir>,
+    pub inventory_path: PathBuf,
+    /// For the `up` that recovers from a total outage.
+    pub converge: converge::Options,
+    /// Longest wait for the stack to be healthy (before a drill, and after its restore).
+    pub healthy_timeout: Duration,
+}
+
+/// One status check seen while a drill ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct Observation {
+    /// Milliseconds on the load's clock.
+    pub at_ms: u64,
+    pub verdict: Verdict,
+    pub summary: String,
+    pub frontend_vip: Vec<String>,
+    pub db_vip: Vec<String>,
+    /// db hosts Synced in the Primary component at that moment.
+    pub synced: Vec<String>,
+}
+
+impl Observation {
+    fn of(at_ms: u64, status: &Status) -> Observation {
+        let holders = |name: &str| {
+            status
+                .vips
+                .iter()
+                .find(|v| v.name == name)
+                .map(|v| v.holders.clone())
+                .unwrap_or_default()
+        };
+        Observation {
+            at_ms,
+            verdict: status.verdict,
+            summary: status.summary.clone(),
+            frontend_vip: holders("frontend"),
+            db_vip: holders("db"),
+            synced: status
+                .hosts
+                .iter()
+                .filter(|h| h.galera.as_ref().is_some_and(|g| g.is_synced_primary()))
+                .map(|h| h.name.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Milestones of a drill on the load's clock (ms).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Marks {
+    pub fault_ms: Option<u64>,
+    pub restored_ms: Option<u64>,
+    pub healthy_ms: Option<u64>,
+    pub end_ms: u64,
+}
+
+/// What one drill measured and whether it met its budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillResult {
+    pub drill: Drill,
+    pub passed: bool,
+    /// Budgets missed and steps that failed, in words.
+    pub failures: Vec<String>,
+    pub requests: usize,
+    pub failed_requests: usize,
+    pub acknowledged_writes: usize,
+    /// Acknowledged writes not found as acknowledged on a db node: `node: day (...)`.
+    pub lost_writes: Vec<String>,
+    pub longest_gap_seconds: f64,
+    pub longest_write_gap_seconds: f64,
+    pub latency_before: Latency,
+    pub latency_during: Latency,
+    pub latency_after: Latency,
+    /// From the fault until `status` first saw it.
+    pub detect_seconds: Option<f64>,
+    /// From the fault until clients stopped seeing failures (0: they never did).
+    pub recover_seconds: f64,
+    /// From the restore until `status` said healthy.
+    pub healthy_seconds: Option<f64>,
+    /// Where the VIP the drill moves went.
+    pub vip_moved_to: Option<String>,
+    /// What the restore did (the changes of a recovering `up`).
+    pub notes: Vec<String>,
+    /// The most frequent client errors, with counts.
+    pub errors: Vec<(String, usize)>,
+    pub marks: Marks,
+    /// Requests (ok, failed) per second since the load started.
+    pub per_second: Vec<(u64, u64)>,
+    pub observations: Vec<Observation>,
+}
+
+/// Resolve the drills a run will do, in catalog order, against what the stack looks like
+/// (`dry_run` prints these without touching anything).
+pub fn plan(inv: &Inventory, opts: &Options, status: Option<&Status>) -> Result<Vec<Drill>> {
+    let holder = |name: &str| {
+        status.and_then(|s| {
+            s.vips
+                .iter()
+                .find(|v| v.name == name)
+                .and_then(|v| v.holders.first().cloned())
+        })
+    };
+    let situation = Situation {
+        inv,
+        lab: opts.lab.is_some(),
+        frontend_vip_holder: holder("frontend"),
+        db_vip_holder: holder("db"),
+        hold: opts.hold,
+        dead_man: opts.dead_man,
+        budgets: opts.budgets.clone(),
+    };
+    for name in &opts.drills {
+        if !catalog::NAMES.contains(&name.as_str()) {
+            bail!(
+                "no drill called {name:?}; hint: the drills are {}",
+                catalog::NAMES.join(", ")
+            );
+        }
+    }
+    let mut drills = Vec::new();
+    for name in catalog::NAMES {
+        if !opts.drills.is_empty() && !opts.drills.iter().any(|d| d == name) {
+            continue;
+        }
+        match catalog::drill(name, &situation) {
+            Ok(drill) => drills.push(drill),
+            Err(why) if opts.drills.is_empty() => {
+                eprintln!("skipping {name}: {why}");
+            }
+            Err(why) => bail!("drill {name} does not apply to this inventory: {why}"),
+        }
+    }
+    Ok(drills)
+}
+
+/// The fault in place right now, so an interrupted run can undo it.
+#[derive(Default)]
+struct InPlace {
+    drill: Option<Drill>,
+    local_dead_men: Vec<Child>,
+}
+
+/// Everything a run works with.
+pub struct Runner<'a> {
+    inv: &'a Inventory,
+    opts: Options,
+    run: String,
+    in_place: Mutex<InPlace>,
+    /// Notes of the drill running now (see [`DrillResult::notes`]).
+    notes: Mutex<Vec<String>>,
+    vip_url: String,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(inv: &'a Inventory, opts: Options) -> Runner<'a> {
+        let run = format!("drill-{:08x}", rand::random::<u32>());
+        let vip_url = format!(
+            "http://{}:{}",
+            inv.services.frontend_vip.address,
+            status::frontend_port(inv)
+        );
+        Runner {
+            inv,
+            opts,
+            run,
+            in_place: Mutex::new(InPlace::default()),
+            notes: Mutex::new(Vec::new()),
+            vip_url,
+        }
+    }
+
+    fn status_options(&self) -> status::Options {
+        status::Options {
+            timeout: Duration::from_secs(3),
+        }
+    }
+
+    /// Run every selected drill; a drill that cannot start (stack not healthy) stops the run.
+    pub async fn run_all(&self, progress: impl Fn(&str)) -> Result<Vec<DrillResult>> {
+        let mut results = Vec::new();
+        let names: Vec<String> = plan(self.inv, &self.opts, None)?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        for (index, name) in names.iter().enumerate() {
+            progress(&format!(
+                "[{}/{}] {name}: waiting for a healthy stack",
+                index + 1,
+                names.len()
+            ));
+            let mut checker = Checker::new(self.inv, self.status_options())?;
+            let before = wait_healthy(&mut checker, self.opts.healthy_timeout).await;
+            let before = match before {
+                Ok(status) => status,
+                Err(err) => {
+                    checker.close().await;
+                    bail!(
+                        "{name}: the stack is not healthy before the drill, so no drill ran: {err:#}"
+                    );
+                }
+            };
+            let mut opts = self.opts.clone();
+            opts.drills = vec![name.clone()];
+            let drill = plan(self.inv, &opts, Some(&before))?.remove(0);
+            progress(&format!(
+                "[{}/{}] {name}: {}",
+                index + 1,
+                names.len(),
+                drill.summary
+            ));
+            let result = self.run_drill(drill, index as u64, checker).await;
+            progress(&format!(
+                "[{}/{}] {name}: {}",
+                index + 1,
+                names.len(),
+                if result.passed {
+                    "passed".to_string()
+                } else {
+                    format!("FAILED: {}", result.failures.join("; "))
+                }
+            ));
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// One drill, start to end; every problem ends up in its result's failures.
+    async fn run_drill(&self, drill: Drill, index: u64, mut checker: Checker<'_>) -> DrillResult {
+        let load = Load::start(
+            &self.vip_url,
+            &format!("{}-{index}", self.run),
+            index * 10_000,
+            self.opts.rates.clone(),
+        );
+        let (stop_sampling, mut sampling_stopped) = tokio::sync::watch::channel(false);
+        let (latest_tx, latest) = tokio::sync::watch::channel::<Option<Observation>>(None);
+        let sampler = async {
+            let mut observations = Vec::new();
+            loop {
+                let status = checker.check().await;
+                let observation = Observation::of(load.now_ms(), &status);
+                let _ = latest_tx.send(Some(observation.clone()));
+                observations.push(observation);
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = sampling_stopped.changed() => break,
+                }
+            }
+            observations
+        };
+        let steps = async {
+            let mut marks = Marks::default();
+            let outcome = self.fault_cycle(&drill, &load, latest, &mut marks).await;
+            // Load after recovery, for the "after" figures.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            marks.end_ms = load.now_ms();
+            let _ = stop_sampling.send(true);
+            (outcome, marks)
+        };
+        let (observations, (outcome, marks)) = tokio::join!(sampler, steps);
+        checker.close().await;
+        let seen = load.stop().await;
+        let mut failures = Vec::new();
+        if let Err(err) = outcome {
+            failures.push(format!("{err:#}"));
+        }
+        let run = format!("{}-{index}", self.run);
+        let lost_writes = match self.verify(&run, &seen).await {
+            Ok(lost) => lost,
+            Err(err) => {
+                failures.push(format!("could not verify the writes: {err:#}"));
+                Vec::new()
+            }
+        };
+        if let Err(err) = self.cleanup(&run).await {
+            failures.push(format!("could not remove the drill's rows: {err:#}"));
+        }
+        let mut result = evaluate(drill, seen, marks, observations, lost_writes, failures);
+        result.notes = std::mem::take(&mut *self.notes.lock().expect("notes lock"));
+        result
+    }
+
+    /// Baseline → dead-men armed → fault → hold → restore → dead-men disarmed → healthy.
+    async fn fault_cycle(
+        &self,
+        drill: &Drill,
+        load: &Load,
+        mut latest: tokio::sync::watch::Receiver<Option<Observation>>,
+        marks: &mut Marks,
+    ) -> Result<()> {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let local = self.arm(drill).await?;
+        {
+            let mut in_place = self.in_place.lock().expect("in-place lock");
+            in_place.drill = Some(drill.clone());
+            in_place.local_dead_men = local;
+        }
+        marks.fault_ms = Some(load.now_ms());
+        let injected = self
+            .steps(&drill.inject)
+            .await
+            .context("injecting the fault");
+        if injected.is_ok() {
+            tokio::time::sleep(Duration::from_secs(drill.hold_seconds)).await;
+        }
+        let restored = self.undo().await.context("undoing the fault");
+        marks.restored_ms = Some(load.now_ms());
+        injected?;
+        restored?;
+        let restored_ms = marks.restored_ms.expect("set above");
+        let deadline = Instant::now() + self.opts.healthy_timeout;
+        loop {
+            let seen = latest.borrow_and_update().clone();
+            if let Some(o) = seen
+                && o.at_ms > restored_ms
+                && o.verdict == Verdict::Healthy
+            {
+                marks.healthy_ms = Some(o.at_ms);
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "not healthy {} s after the restore: {}",
+                    self.opts.healthy_timeout.as_secs(),
+                    seen_summary(&latest)
+                );
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), latest.changed()).await;
+        }
+    }
+
+    /// Arm every dead-man switch of a drill before its fault; returns the local ones.
+    async fn arm(&self, drill: &Drill) -> Result<Vec<Child>> {
+        let mut local = Vec::new();
+        for dead_man in &drill.dead_men {
+            match dead_man {
+                DeadMan::Timer {
+                    host,
+                    unit,
+                    script,
+                    after_seconds,
+                } => {
+                    self.run_on(host, &DeadMan::arm_script(unit, script, *after_seconds))
+                        .await
+                        .with_context(|| format!("arming the dead-man switch on {host}"))?;
+                }
+                DeadMan::Local {
+                    lab_args,
+                    after_seconds,
+                } => local.push(self.spawn_local_dead_man(lab_args, *after_seconds)?),
+            }
+        }
+        Ok(local)
+    }
+
+    /// `sleep N; minicloud lab ARGS` detached in its own process group, so neither Ctrl-C
+    /// nor this process dying stops it.
+    fn spawn_local_dead_man(&self, lab_args: &[String], after_seconds: u64) -> Result<Child> {
+        use std::os::unix::process::CommandExt;
+        let lab = self
+            .opts
+            .lab
+            .as_ref()
+            .ok_or_else(|| anyhow!("lab host control outside the lab"))?;
+        let exe = std::env::current_exe()?;
+        let args: Vec<String> = lab_args.iter().map(|a| crate::facts::sh_quote(a)).collect();
+        let script = format!(
+            "sleep {after_seconds}; exec {} lab {}",
+            crate::facts::sh_quote(&exe.to_string_lossy()),
+            args.join(" ")
+        );
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .env("MINICLOUD_LAB_DIR", &lab.root)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("starting the local dead-man switch")
+    }
+
+    /// Undo the fault in place (if any) and disarm its dead-man switches. Also what Ctrl-C runs.
+    pub async fn undo(&self) -> Result<()> {
+        let (drill, local) = {
+            let mut in_place = self.in_place.lock().expect("in-place lock");
+            (
+                in_place.drill.take(),
+                std::mem::take(&mut in_place.local_dead_men),
+            )
+        };
+        let Some(drill) = drill else { return Ok(()) };
+        let restored = self.steps(&drill.restore).await;
+        for mut child in local {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for dead_man in &drill.dead_men {
+            if let DeadMan::Timer { host, unit, .. } = dead_man {
+                // A host that cannot be reached keeps its timer: it fires and does no harm.
+                let _ = self.run_on(host, &DeadMan::disarm_script(unit)).await;
+            }
+        }
+        restored
+    }
+
+    /// Run steps; the steps of one kind on several hosts run at once (a total outage must hit
+    /// every node together).
+    async fn steps(&self, steps: &[Step]) -> Result<()> {
+        let runs = steps.iter().map(|step| async move {
+            match step {
+                Step::Run { host, script } => self.run_on(host, script).await.map(|_| ()),
+                Step::Lab { args } => self.lab(args).await,
+                Step::Up => {
+                    let report =
+                        converge::up(self.inv, &self.opts.inventory_path, &self.opts.converge)
+                            .await?;
+                    let mut notes = self.notes.lock().expect("notes lock");
+                    for (host, changes) in report.changes.iter().filter(|(_, c)| !c.is_empty()) {
+                        notes.push(format!("up on {host}: {}", changes.join("; ")));
+                    }
+                    match report.failed {
+                        Some(why) => Err(anyhow!("minicloud up failed: {why}")),
+                        None => Ok(()),
+                    }
+                }
+            }
+            .with_context(|| step.describe())
+        });
+        futures_util::future::try_join_all(runs).await.map(|_| ())
+    }
+
+    async fn lab(&self, args: &[String]) -> Result<()> {
+        let dir = self
+            .opts
+            .lab
+            .clone()
+            .ok_or_else(|| anyhow!("lab host control outside the lab"))?;
+        let lab = Lab::open(dir).await?;
+        let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+        let net = || match arg(3) {
+            "frontend" => Ok(crate::inventory::Net::Frontend),
+            "backend" => Ok(crate::inventory::Net::Backend),
+            other => Err(anyhow!("no network {other:?}")),
+        };
+        match arg(0) {
+            "kill" => lab.kill(arg(1)).await,
+            "start" => lab.start(arg(1)).await,
+            "partition" => lab.partition(arg(1), net()?).await,
+            "heal" => lab.heal(arg(1), net()?).await,
+            other => Err(anyhow!("no lab verb {other:?}")),
+        }
+    }
+
+    /// A command as root on a host over a fresh SSH connection.
+    async fn run_on(&self, host: &str, script: &str) -> Result<String> {
+        self.run_on_with_stdin(host, script, b"").await
+    }
+
+    async fn run_on_with_stdin(&self, host: &str, script: &str, stdin: &[u8]) -> Result<String> {
+        let mut target = converge::ssh_target(self.inv, host, false);
+        target.connect_timeout = Duration::from_secs(10);
+        let session = Session::new(host, Connection::open(&target).await?);
+        let out = tokio::time::timeout(
+            Duration::from_secs(300),
+            session.must_with_stdin("drill step", script, stdin),
+        )
+        .await
+        .map_err(|_| anyhow!("{host}: no answer within 300 s"))
+        .and_then(|r| r);
+        session.conn.close().await;
+        Ok(out?.stdout_text())
+    }
+
+    /// Every acknowledged write, read back from every db node: what is missing where.
+    async fn verify(&self, run: &str, seen: &Seen) -> Result<Vec<String>> {
+        let database = &self.inv.services.roster.database;
+        let sql = verify::rows_sql(database, run);
+        let mut lost = Vec::new();
+        for db in self.inv.hosts_with(Role::Db) {
+            let rows = self
+                .run_on_with_stdin(db, "mariadb -N -B", sql.as_bytes())
+                .await
+                .with_context(|| format!("reading the drill's rows on {db}"))?;
+            let on_node = verify::parse_rows(&rows);
+            lost.extend(
+                verify::missing(&seen.acked, &on_node)
+                    .into_iter()
+                    .map(|m| format!("{db}: {m}")),
+            );
+        }
+        Ok(lost)
+    }
+
+    /// Remove the drill's rows (through one node; Galera replicates the delete).
+    async fn cleanup(&self, run: &str) -> Result<()> {
+        let Some(db) = self.inv.hosts_with(Role::Db).first().copied() else {
+            return Ok(());
+        };
+        let sql = verify::cleanup_sql(&self.inv.services.roster.database, run);
+        self.run_on_with_stdin(db, "mariadb -N -B", sql.as_bytes())
+            .await
+            .map(|_| ())
+    }
+}
+
+fn seen_summary(latest: &tokio::sync::watch::Receiver<Option<Observation>>) -> String {
+    latest
+        .borrow()
+        .as_ref()
+        .map(|o| o.summary.clone())
+        .unwrap_or_else(|| "no status yet".into())
+}
+
+/// Check until healthy (or the timeout): the last status.
+pub async fn wait_healthy(checker: &mut Checker<'_>, timeout: Duration) -> Result<Status> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = checker.check().await;
+        if status.verdict == Verdict::Healthy {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            bail!("still {} after {} s", status.summary, timeout.as_secs());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Figures and the verdict against the budget. Pure.
+pub fn evaluate(
+    drill: Drill,
+    seen: Seen,
+    marks: Marks,
+    observations: Vec<Observation>,
+    lost_writes: Vec<String>,
+    mut failures: Vec<String>,
+) -> DrillResult {
+    let samples = &seen.samples;
+    let fault = marks.fault_ms.unwrap_or(marks.end_ms);
+    let restored = marks.restored_ms.unwrap_or(marks.end_ms);
+    let after_from = marks.healthy_ms.unwrap_or(restored);
+    let gap = load::longest_gap_ms(samples, None, 0, marks.end_ms) as f64 / 1000.0;
+    let write_gap =
+        load::longest_gap_ms(samples, Some(Kind::Write), 0, marks.end_ms) as f64 / 1000.0;
+    let failed = samples.iter().filter(|s| !s.ok).count();
+    let budget = &drill.budget;
+    if !lost_writes.is_empty() {
+        failures.push(format!(
+            "{} acknowledged write(s) lost, e.g. {}",
+            lost_writes.len(),
+            lost_writes[0]
+        ));
+    }
+    if let Some(max) = budget.max_failed
+        && failed as u64 > max
+    {
+        failures.push(format!("{failed} failed requests (budget {max})"));
+    }
+    if let Some(max) = budget.max_gap_seconds
+        && gap > max
+    {
+        failures.push(format!(
+            "longest gap without a successful request {gap:.1} s (budget {max} s)"
+        ));
+    }
+    if let Some(max) = budget.max_write_gap_seconds
+        && write_gap > max
+    {
+        failures.push(format!(
+            "longest gap without a successful write {write_gap:.1} s (budget {max} s)"
+        ));
+    }
+    if seen.acked.is_empty() {
+        failures.push("no write was acknowledged: the load never worked".into());
+    }
+    let vip_moved_to = drill.vip_must_move.as_deref().and_then(|vip| {
+        observations
+            .iter()
+            .filter(|o| o.at_ms > fault)
+            .find_map(|o| {
+                let holders = if vip == "db" {
+                    &o.db_vip
+                } else {
+                    &o.frontend_vip
+                };
+                match holders.as_slice() {
+                    [holder]
+                        if !drill.targets.contains(holder)
+                            && (vip != "db" || o.synced.contains(holder)) =>
+                    {
+                        Some(holder.clone())
+                    }
+                    _ => None,
+                }
+            })
+    });
+    if let Some(vip) = &drill.vip_must_move
+        && vip_moved_to.is_none()
+    {
+        failures.push(format!(
+            "the {vip} VIP was never seen on another healthy host"
+        ));
+    }
+    let detect_seconds = observations
+        .iter()
+        .find(|o| o.at_ms > fault && o.verdict != Verdict::Healthy)
+        .map(|o| (o.at_ms - fault) as f64 / 1000.0);
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for s in samples.iter().filter(|s| !s.ok) {
+        let kind = match s.kind {
+            Kind::Read => "read",
+            Kind::Write => "write",
+        };
+        *errors
+            .entry(format!("{kind}: {}", s.error.as_deref().unwrap_or("?")))
+            .or_default() += 1;
+    }
+    let mut errors: Vec<(String, usize)> = errors.into_iter().collect();
+    errors.sort_by_key(|e| std::cmp::Reverse(e.1));
+    errors.truncate(5);
+    DrillResult {
+        passed: failures.is_empty(),
+        failures,
+        requests: samples.len(),
+        failed_requests: failed,
+        acknowledged_writes: seen.acked.len(),
+        lost_writes,
+        longest_gap_seconds: gap,
+        longest_write_gap_seconds: write_gap,
+        latency_before: load::latency(samples, 0, fault),
+        latency_during: load::latency(samples, fault, after_from),
+        latency_after: load::latency(samples, after_from, u64::MAX),
+        detect_seconds,
+        recover_seconds: load::recovered_after_ms(samples, fault, restored) as f64 / 1000.0,
+        healthy_seconds: marks
+            .healthy_ms
+            .map(|h| h.saturating_sub(restored) as f64 / 1000.0),
+        vip_moved_to,
+        notes: Vec::new(),
+        errors,
+        per_second: load::per_second(samples),
+        marks,
+        observations,
+        drill,
+    }
+}
