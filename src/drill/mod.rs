@@ -583,9 +583,16 @@ pub fn evaluate(
     let failed = samples.iter().filter(|s| !s.ok).count();
     let budget = &drill.budget;
     if !lost_writes.is_empty() {
+        // Entries are `node: day (...)`: one write missing on two nodes is one write lost.
+        let mut days: Vec<&str> = lost_writes
+            .iter()
+            .filter_map(|l| l.split(' ').nth(1))
+            .collect();
+        days.sort_unstable();
+        days.dedup();
         failures.push(format!(
             "{} acknowledged write(s) lost, e.g. {}",
-            lost_writes.len(),
+            days.len(),
             lost_writes[0]
         ));
     }
@@ -680,5 +687,156 @@ pub fn evaluate(
         marks,
         observations,
         drill,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use load::Sample;
+
+    fn drill(name: &str) -> Drill {
+        let inv = crate::inventory::load(std::path::Path::new("inventory/example.yml")).unwrap();
+        let situation = Situation {
+            inv: &inv,
+            lab: true,
+            frontend_vip_holder: None,
+            db_vip_holder: None,
+            hold: Duration::from_secs(10),
+            dead_man: None,
+            budgets: Budgets::default(),
+        };
+        catalog::drill(name, &situation).unwrap()
+    }
+
+    /// A steady load of one write and one read every 100 ms for 20 s, every one acknowledged,
+    /// except those sent in [fail_from, fail_to).
+    fn seen(fail_from: u64, fail_to: u64) -> Seen {
+        let mut seen = Seen::default();
+        for i in 0..200u64 {
+            let ok = !(fail_from..fail_to).contains(&(i * 100));
+            for kind in [Kind::Write, Kind::Read] {
+                seen.samples.push(Sample {
+                    kind,
+                    sent_ms: i * 100,
+                    done_ms: i * 100 + 20,
+                    ok,
+                    error: (!ok).then(|| "HTTP 503".into()),
+                });
+            }
+            if ok {
+                seen.acked
+                    .insert(load::write_day(0, i), load::write_name("r", i));
+            }
+        }
+        seen
+    }
+
+    fn marks() -> Marks {
+        Marks {
+            fault_ms: Some(3000),
+            restored_ms: Some(13_000),
+            healthy_ms: Some(15_000),
+            end_ms: 20_000,
+        }
+    }
+
+    fn observation(at_ms: u64, verdict: Verdict, db_vip: &str, synced: &[&str]) -> Observation {
+        Observation {
+            at_ms,
+            verdict,
+            summary: String::new(),
+            frontend_vip: vec!["lb1".into()],
+            db_vip: vec![db_vip.into()],
+            synced: synced.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_clean_app_drill_passes_with_its_figures() {
+        let observations = vec![
+            observation(2500, Verdict::Healthy, "db1", &["db1"]),
+            observation(3600, Verdict::Degraded, "db1", &["db1"]),
+        ];
+        let result = evaluate(
+            drill("app-down"),
+            seen(0, 0),
+            marks(),
+            observations,
+            vec![],
+            vec![],
+        );
+        assert!(result.passed, "{:?}", result.failures);
+        assert_eq!((result.requests, result.failed_requests), (400, 0));
+        assert_eq!(result.detect_seconds, Some(0.6));
+        assert_eq!(result.recover_seconds, 0.0);
+        assert_eq!(result.healthy_seconds, Some(2.0));
+        assert_eq!(result.latency_before.p99_ms, Some(20));
+    }
+
+    #[test]
+    fn failures_and_gaps_beyond_the_budget_fail_the_drill() {
+        let result = evaluate(
+            drill("app-crash"),
+            seen(4000, 5000),
+            marks(),
+            vec![],
+            vec![],
+            vec![],
+        );
+        assert_eq!(result.failures, ["20 failed requests (budget 0)"]);
+        assert!((result.longest_gap_seconds - 1.1).abs() < 1e-9);
+        assert!((result.recover_seconds - 2.02).abs() < 1e-9);
+        let result = evaluate(
+            drill("lb-down"),
+            seen(4000, 9000),
+            marks(),
+            vec![],
+            vec![],
+            vec![],
+        );
+        assert!(
+            result
+                .failures
+                .iter()
+                .any(|f| f
+                    .starts_with("longest gap without a successful request 5.1 s (budget 4 s)")),
+            "{:?}",
+            result.failures
+        );
+        assert!(
+            result
+                .failures
+                .iter()
+                .any(|f| f.contains("frontend VIP was never seen"))
+        );
+    }
+
+    #[test]
+    fn a_lost_write_is_counted_once_however_many_nodes_miss_it() {
+        let lost = vec![
+            "db1: 2400-01-01 (absent)".to_string(),
+            "db2: 2400-01-01 (absent)".to_string(),
+        ];
+        let result = evaluate(drill("db-stop"), seen(0, 0), marks(), vec![], lost, vec![]);
+        assert_eq!(
+            result.failures,
+            ["1 acknowledged write(s) lost, e.g. db1: 2400-01-01 (absent)"]
+        );
+    }
+
+    #[test]
+    fn the_db_vip_must_land_on_a_synced_node_other_than_the_target() {
+        let d = drill("db-crash");
+        let target = d.targets[0].clone();
+        let other = if target == "db1" { "db2" } else { "db1" };
+        let not_synced = vec![observation(5000, Verdict::Degraded, other, &[])];
+        let result = evaluate(d.clone(), seen(0, 0), marks(), not_synced, vec![], vec![]);
+        assert_eq!(result.vip_moved_to, None);
+        assert!(!result.passed);
+        let moved = vec![observation(5000, Verdict::Degraded, other, &[other])];
+        let result = evaluate(d, seen(0, 0), marks(), moved, vec![], vec![]);
+        assert_eq!(result.vip_moved_to.as_deref(), Some(other));
+        assert!(result.passed, "{:?}", result.failures);
     }
 }
