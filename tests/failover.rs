@@ -18,6 +18,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const UNITS: &str = "haproxy keepalived mariadb garb roster";
+/// Longest wait for a drill to reach its fault (pre-check, baseline).
+const DRILL_START: Duration = Duration::from_secs(120);
 
 /// `failover-test --json ARGS`: (exit code, results).
 fn drills(lab: &LabTest, args: &[&str]) -> (i32, Value) {
@@ -91,15 +93,7 @@ async fn drills_prove_failover_and_catch_loss() {
     // --dry-run: every drill with its dead-man switch; nothing touched.
     let before = lab.start_times(UNITS).await;
     let dry = lab.must(&["failover-test", "--dry-run"]);
-    for name in [
-        "app-down",
-        "app-crash",
-        "lb-down",
-        "db-stop",
-        "db-crash",
-        "db-partition",
-        "db-total-outage",
-    ] {
+    for name in minicloud::drill::catalog::NAMES {
         assert!(dry.contains(&format!("{name}: ")), "{name} missing:\n{dry}");
     }
     assert_eq!(dry.matches("arm dead-man switch").count(), 8, "{dry}");
@@ -146,7 +140,7 @@ async fn drills_prove_failover_and_catch_loss() {
     // The verifier catches loss: delete one of the drill's acknowledged rows behind its back.
     let child = spawn_drill(&lab, &["--drill", "app-down", "--json"]);
     let delete = "mariadb -N -B -e \"DELETE FROM roster.roster_entries WHERE name LIKE 'drill-%' ORDER BY day LIMIT 1; SELECT ROW_COUNT()\"";
-    wait_for(&lab, "db1", delete, "1", Duration::from_secs(120)).await;
+    wait_for(&lab, "db1", delete, "1", DRILL_START).await;
     let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
     assert_eq!(out.status.code(), Some(1), "the drill must fail");
     let results: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -169,14 +163,7 @@ async fn drills_prove_failover_and_catch_loss() {
     // Ctrl-C during the hold: the fault is undone at once and the run says so.
     let roster_state = "systemctl is-active roster";
     let child = spawn_drill(&lab, &["--drill", "app-down", "--hold", "120"]);
-    wait_for(
-        &lab,
-        "app1",
-        roster_state,
-        "inactive",
-        Duration::from_secs(120),
-    )
-    .await;
+    wait_for(&lab, "app1", roster_state, "inactive", DRILL_START).await;
     let interrupted = Instant::now();
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -204,14 +191,7 @@ async fn drills_prove_failover_and_catch_loss() {
         &lab,
         &["--drill", "app-down", "--hold", "10", "--dead-man", "15"],
     );
-    wait_for(
-        &lab,
-        "app1",
-        roster_state,
-        "inactive",
-        Duration::from_secs(120),
-    )
-    .await;
+    wait_for(&lab, "app1", roster_state, "inactive", DRILL_START).await;
     let killed = Instant::now();
     child.kill().unwrap();
     child.wait().unwrap();

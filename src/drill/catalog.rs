@@ -362,24 +362,7 @@ mod tests {
     use super::*;
 
     fn lab_inventory() -> Inventory {
-        crate::inventory::parse(
-            "
-name: t
-ssh: {user: root}
-networks: {frontend: 10.0.1.0/24, backend: 10.0.2.0/24}
-hosts:
-  lb1: {roles: [lb], addresses: {frontend: 10.0.1.11}}
-  lb2: {roles: [lb], addresses: {frontend: 10.0.1.12}}
-  app1: {roles: [app, arbiter], addresses: {frontend: 10.0.1.101, backend: 10.0.2.101}}
-  app2: {roles: [app], addresses: {frontend: 10.0.1.102, backend: 10.0.2.102}}
-  db1: {roles: [db], addresses: {backend: 10.0.2.31}}
-  db2: {roles: [db], addresses: {backend: 10.0.2.32}}
-services:
-  frontend_vip: {address: 10.0.1.100, virtual_router_id: 51}
-  db_vip: {address: 10.0.2.100, virtual_router_id: 52}
-",
-        )
-        .unwrap()
+        crate::inventory::parse(crate::inventory::TEST_STACK).unwrap()
     }
 
     fn situation(inv: &Inventory, lab: bool) -> Situation<'_> {

@@ -506,6 +506,25 @@ fn parse_problem(err: &serde_norway::Error) -> Problem {
     problem
 }
 
+/// The default stack in few lines (two lb, two app with an arbiter, two db hosts, both VIPs),
+/// for unit tests that need a whole stack.
+#[cfg(test)]
+pub(crate) const TEST_STACK: &str = "
+name: t
+ssh: {user: root}
+networks: {frontend: 10.0.1.0/24, backend: 10.0.2.0/24}
+hosts:
+  lb1: {roles: [lb], addresses: {frontend: 10.0.1.11}}
+  lb2: {roles: [lb], addresses: {frontend: 10.0.1.12}}
+  app1: {roles: [app, arbiter], addresses: {frontend: 10.0.1.101, backend: 10.0.2.101}}
+  app2: {roles: [app], addresses: {frontend: 10.0.1.102, backend: 10.0.2.102}}
+  db1: {roles: [db], addresses: {backend: 10.0.2.31}}
+  db2: {roles: [db], addresses: {backend: 10.0.2.32}}
+services:
+  frontend_vip: {address: 10.0.1.100, virtual_router_id: 51}
+  db_vip: {address: 10.0.2.100, virtual_router_id: 52}
+";
+
 impl Inventory {
     /// Names of the hosts that have `role`, in inventory order.
     pub fn hosts_with(&self, role: Role) -> Vec<&str> {
