@@ -116,7 +116,8 @@ pub enum Command {
         /// Seconds between checks with --watch.
         #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
         interval: f64,
-        /// Longest wait for one host (connect and read) and for the VIP's answer.
+        /// Longest wait for one host (connect and read); each /readyz check gets half of it
+        /// (between 1 and 3 s), so a roster stuck on its database does not hide its host.
         #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
         timeout: f64,
     },
