@@ -2,6 +2,7 @@
 //!
 //! Library root; the `minicloud` binary is a thin shell over [`cli::run`].
 
+pub mod aerospike;
 pub mod cli;
 pub mod converge;
 pub mod drill;

@@ -127,6 +127,7 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
         }
     }
 
+    assess_aerospike(inv, hosts, &mut down, &mut degraded);
     if inv.hosts_with(Role::Db).is_empty() {
         return verdict(down, degraded);
     }
@@ -194,6 +195,43 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
     verdict(down, degraded)
 }
 
+/// Aerospike: one cluster of every node, with its data where it belongs.
+fn assess_aerospike(
+    inv: &Inventory,
+    hosts: &[HostStatus],
+    down: &mut Vec<String>,
+    degraded: &mut Vec<String>,
+) {
+    let expected = inv.hosts_with(Role::Aerospike).len() as u32;
+    if expected == 0 {
+        return;
+    }
+    let nodes: Vec<(&str, &crate::aerospike::AerospikeNode)> = hosts
+        .iter()
+        .filter(|h| h.has_role(Role::Aerospike) && h.service("aerospike") == "active")
+        .filter_map(|h| h.aerospike.as_ref().map(|a| (h.name.as_str(), a)))
+        .collect();
+    if nodes.is_empty() {
+        down.push("no Aerospike node answers".to_string());
+        return;
+    }
+    let size = nodes.iter().map(|(_, a)| a.cluster_size).max().unwrap_or(0);
+    if size < expected {
+        degraded.push(format!("Aerospike cluster size {size} of {expected}"));
+    }
+    for (name, node) in &nodes {
+        if !node.cluster_integrity {
+            degraded.push(format!("{name}: Aerospike cluster integrity false"));
+        }
+        if node.migrate_partitions_remaining > 0 {
+            degraded.push(format!(
+                "{name}: Aerospike migrations pending ({} partitions)",
+                node.migrate_partitions_remaining
+            ));
+        }
+    }
+}
+
 fn verdict(mut down: Vec<String>, degraded: Vec<String>) -> (Verdict, Vec<String>) {
     let verdict = if !down.is_empty() {
         Verdict::Down
@@ -218,6 +256,7 @@ pub fn summary(verdict: Verdict, reasons: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aerospike::AerospikeNode;
     use crate::status::GaleraNode;
     use crate::status::probe::{Backend, HttpCheck};
     use indexmap::IndexMap;
@@ -230,7 +269,22 @@ mod tests {
 
     /// A healthy stack: VIPs on lb1 and db1, everything active, ready, UP and Synced.
     fn healthy() -> World {
-        let inv = crate::inventory::parse(crate::inventory::TEST_STACK).unwrap();
+        healthy_world(crate::inventory::parse(crate::inventory::TEST_STACK).unwrap())
+    }
+
+    /// Any stack, all well: VIPs on the first candidate, everything active, ready, UP, Synced.
+    fn healthy_world(inv: Inventory) -> World {
+        let frontend_holder = inv.frontend_vip_holders()[0].to_string();
+        let db_holder = inv.hosts_with(Role::Db).first().map(|d| d.to_string());
+        let frontend_vip = inv.services.frontend_vip.address.to_string();
+        let db_vip = inv.services.db_vip.as_ref().map(|v| v.address.to_string());
+        let voters = (inv.hosts_with(Role::Db).len() + inv.hosts_with(Role::Arbiter).len()) as u32;
+        let aerospike_nodes = inv.hosts_with(Role::Aerospike).len() as u32;
+        let apps: Vec<String> = inv
+            .hosts_with(Role::App)
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
         let hosts = inv
             .hosts
             .keys()
@@ -240,26 +294,28 @@ mod tests {
                     .map(|s| (s.to_string(), "active".to_string()))
                     .collect();
                 let entry = &inv.hosts[name];
+                let mut vips = Vec::new();
+                if *name == frontend_holder {
+                    vips.push(frontend_vip.clone());
+                }
+                if Some(name) == db_holder.as_ref() {
+                    vips.extend(db_vip.clone());
+                }
                 HostStatus {
                     name: name.clone(),
                     roles: entry.roles.iter().map(|r| r.name().to_string()).collect(),
                     reachable: true,
                     error: None,
                     services,
-                    vips: match name.as_str() {
-                        "lb1" => vec!["10.0.1.100".into()],
-                        "db1" => vec!["10.0.2.100".into()],
-                        _ => vec![],
-                    },
+                    vips,
                     galera: entry.has(Role::Db).then(|| GaleraNode {
                         cluster_status: "Primary".into(),
-                        cluster_size: 3,
+                        cluster_size: voters,
                         local_state_comment: "Synced".into(),
                         last_committed: 42,
                     }),
                     haproxy_backends: entry.has(Role::Lb).then(|| {
-                        ["app1", "app2"]
-                            .iter()
+                        apps.iter()
                             .map(|app| Backend {
                                 server: app.to_string(),
                                 status: "UP".into(),
@@ -273,23 +329,29 @@ mod tests {
                     readyz: entry
                         .has(Role::App)
                         .then(|| HttpCheck::from_status(Some(200))),
+                    aerospike: entry.has(Role::Aerospike).then_some(AerospikeNode {
+                        cluster_size: aerospike_nodes,
+                        cluster_integrity: true,
+                        migrate_partitions_remaining: 0,
+                        namespace_objects: Some(10),
+                    }),
                 }
             })
             .collect();
-        let vips = vec![
-            VipStatus {
-                name: "frontend".into(),
-                address: "10.0.1.100".into(),
-                holders: vec!["lb1".into()],
-                readyz: Some(HttpCheck::from_status(Some(200))),
-            },
-            VipStatus {
+        let mut vips = vec![VipStatus {
+            name: "frontend".into(),
+            address: frontend_vip,
+            holders: vec![frontend_holder],
+            readyz: Some(HttpCheck::from_status(Some(200))),
+        }];
+        if let (Some(address), Some(holder)) = (db_vip, db_holder) {
+            vips.push(VipStatus {
                 name: "db".into(),
-                address: "10.0.2.100".into(),
-                holders: vec!["db1".into()],
+                address,
+                holders: vec![holder],
                 readyz: None,
-            },
-        ];
+            });
+        }
         World { inv, hosts, vips }
     }
 
@@ -472,6 +534,34 @@ mod tests {
         assert_eq!(
             world.summary(),
             "down: no app node is ready; app1 not ready (/readyz: 503); app2 not ready (/readyz: 503)"
+        );
+    }
+
+    #[test]
+    fn the_oncall_original_is_judged_by_its_aerospike_cluster() {
+        let inv =
+            crate::inventory::load(std::path::Path::new("examples/oncall-roster.yml")).unwrap();
+        let mut world = healthy_world(inv);
+        assert_eq!(world.summary(), "healthy");
+        world.host("as2").services["aerospike"] = "failed".into();
+        world.host("as2").aerospike = None;
+        for node in ["as1", "as3"] {
+            let a = world.host(node).aerospike.as_mut().unwrap();
+            a.cluster_size = 2;
+            a.migrate_partitions_remaining = 512;
+        }
+        assert_eq!(
+            world.summary(),
+            "degraded: as2: aerospike failed; Aerospike cluster size 2 of 3; \
+             as1: Aerospike migrations pending (512 partitions); as3: Aerospike migrations pending (512 partitions)"
+        );
+        for node in ["as1", "as3"] {
+            world.host(node).aerospike = None;
+        }
+        assert!(
+            world
+                .summary()
+                .starts_with("down: no Aerospike node answers")
         );
     }
 }

@@ -6,6 +6,7 @@ pub mod assess;
 pub mod probe;
 pub mod table;
 
+use crate::aerospike::AerospikeNode;
 use crate::converge::{self, session::Session};
 use crate::inventory::{Inventory, Role};
 use crate::ssh::Connection;
@@ -85,6 +86,8 @@ pub struct HostStatus {
     pub haproxy_backends: Option<Vec<Backend>>,
     /// app hosts: the roster's /readyz, asked from the host itself.
     pub readyz: Option<HttpCheck>,
+    /// aerospike hosts whose server answers `asinfo`.
+    pub aerospike: Option<AerospikeNode>,
 }
 
 impl HostStatus {
@@ -253,6 +256,7 @@ async fn probe_host(
         galera: None,
         haproxy_backends: None,
         readyz: None,
+        aerospike: None,
     };
     match attempt {
         Err(err) => {
@@ -283,6 +287,7 @@ async fn probe_host(
             });
             status.haproxy_backends = probe.backends;
             status.readyz = probe.readyz;
+            status.aerospike = probe.aerospike;
         }
     }
     status

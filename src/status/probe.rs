@@ -2,6 +2,7 @@
 //! HAProxy's view of its backends from its stats socket and the roster's /readyz asked from the
 //! host itself), and pure parsers of its output.
 
+use crate::aerospike::AerospikeNode;
 use crate::converge::commands;
 use crate::facts::{self, HostFacts};
 use crate::inventory::{Inventory, Role};
@@ -65,6 +66,19 @@ pub fn command(
         script.push_str(&format!(
             "echo '@@haproxy'; timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => \"{HAPROXY_SOCKET}\") or exit 1; print $s \"show stat\\n\"; print while <$s>;' 2>/dev/null\n"
         ));
+    }
+    if entry.has(Role::Aerospike)
+        && let (Some(settings), Some(address)) = (
+            &inv.services.aerospike,
+            inv.address(host, crate::inventory::Net::Backend),
+        )
+    {
+        script.push_str("echo '@@aerospike'; ");
+        script.push_str(&crate::aerospike::status_command(
+            &address.to_string(),
+            &settings.namespace,
+        ));
+        script.push('\n');
     }
     if entry.has(Role::App) {
         script.push_str("echo '@@readyz'; ");
@@ -181,6 +195,8 @@ pub struct Probe {
     pub backends: Option<Vec<Backend>>,
     /// app hosts: the local roster's /readyz.
     pub readyz: Option<HttpCheck>,
+    /// aerospike hosts whose server answers.
+    pub aerospike: Option<AerospikeNode>,
 }
 
 /// Parse the output of [`command`].
@@ -192,10 +208,13 @@ pub fn parse(output: &str) -> Probe {
     let readyz = sections
         .get("readyz")
         .map(|lines| HttpCheck::from_status(lines.first().and_then(|l| l.trim().parse().ok())));
+    let section = |name: &str| sections.get(name).map(|l| l.join("\n")).unwrap_or_default();
+    let aerospike = crate::aerospike::parse_node(&section("aerospike"), &section("asns"));
     Probe {
         facts: facts::parse(output),
         backends,
         readyz,
+        aerospike,
     }
 }
 

@@ -204,20 +204,54 @@ pub fn render(status: &Status) -> String {
         ));
     }
 
-    for (role, title, unit) in [
-        (Role::Arbiter, "Arbitrators (garbd)", "garb"),
-        (Role::Aerospike, "Aerospike", "aerospike"),
-    ] {
-        let hosts = tier(role);
-        if hosts.is_empty() {
-            continue;
-        }
-        let rows: Vec<Vec<String>> = hosts
+    let arbiters = tier(Role::Arbiter);
+    if !arbiters.is_empty() {
+        let rows: Vec<Vec<String>> = arbiters
             .iter()
-            .map(|h| vec![h.name.clone(), ssh(h), service(h, unit)])
+            .map(|h| vec![h.name.clone(), ssh(h), service(h, "garb")])
             .collect();
         out.push('\n');
-        out.push_str(&table(title, &["host", "ssh", unit], &rows));
+        out.push_str(&table(
+            "Arbitrators (garbd)",
+            &["host", "ssh", "garb"],
+            &rows,
+        ));
+    }
+
+    let aerospike = tier(Role::Aerospike);
+    if !aerospike.is_empty() {
+        let rows: Vec<Vec<String>> = aerospike
+            .iter()
+            .map(|h| {
+                let mut row = vec![h.name.clone(), ssh(h), service(h, "aerospike")];
+                match &h.aerospike {
+                    Some(a) => row.extend([
+                        a.cluster_size.to_string(),
+                        a.cluster_integrity.to_string(),
+                        a.migrate_partitions_remaining.to_string(),
+                        a.namespace_objects
+                            .map(|o| o.to_string())
+                            .unwrap_or("-".into()),
+                    ]),
+                    None => row.extend(["-", "-", "-", "-"].map(String::from)),
+                }
+                row
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&table(
+            "Aerospike",
+            &[
+                "host",
+                "ssh",
+                "aerospike",
+                "cluster size",
+                "integrity",
+                "migrations pending",
+                "objects",
+            ],
+            &rows,
+        ));
     }
     let _ = writeln!(
         out,
