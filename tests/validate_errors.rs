@@ -261,3 +261,24 @@ fn render_prints_one_file_and_names_unknown_hosts() {
             .contains("no host \"nope\"")
     );
 }
+
+#[test]
+fn up_without_the_aerospike_package_stops_before_touching_a_host() {
+    // The on-call example names a package file that is not in the repository: `up` must say so
+    // before it connects anywhere (its hosts' addresses are not even reachable from here).
+    let out = Command::cargo_bin("minicloud")
+        .unwrap()
+        .args(["up", "-i", "examples/oncall-roster.yml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("services.aerospike.package")
+            && stderr.contains("no such file")
+            && stderr.contains("nothing was changed")
+            && stderr.contains("hint: download the Aerospike server package"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("connect"), "{stderr}");
+}

@@ -4,19 +4,26 @@
 use crate::facts::sh_quote;
 use crate::render::Checker;
 
-/// Install packages without letting Debian start their services with default configs (a
-/// policy-rc.d of our own holds the starts, and goes away after, unless one was already there).
-/// apt lists are refreshed only when the install cannot find a package.
-pub fn install_packages(packages: &[&str]) -> String {
-    let list = packages.join(" ");
+/// `body` with Debian's automatic service starts held: a policy-rc.d of our own holds them,
+/// and goes away after, unless one was already there.
+pub fn holding_service_starts(body: &str) -> String {
     format!(
         "set -e\n\
          hold=\n\
          if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; hold=1; fi\n\
          trap '[ -n \"$hold\" ] && rm -f /usr/sbin/policy-rc.d' EXIT\n\
-         export DEBIAN_FRONTEND=noninteractive\n\
-         apt-get install -y -q --no-install-recommends {list} || {{ apt-get update -q && apt-get install -y -q --no-install-recommends {list}; }}\n"
+         {body}\n"
     )
+}
+
+/// Install packages without letting Debian start their services with default configs.
+/// apt lists are refreshed only when the install cannot find a package.
+pub fn install_packages(packages: &[&str]) -> String {
+    let list = packages.join(" ");
+    holding_service_starts(&format!(
+        "export DEBIAN_FRONTEND=noninteractive\n\
+         apt-get install -y -q --no-install-recommends {list} || {{ apt-get update -q && apt-get install -y -q --no-install-recommends {list}; }}"
+    ))
 }
 
 /// Write stdin to `path` atomically: a temp file beside it gets owner and mode, passes the

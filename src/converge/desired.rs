@@ -16,6 +16,7 @@ pub const UNITS: &[&str] = &[
     "garb.service",
     "roster.service",
     "nginx.service",
+    "aerospike.service",
 ];
 
 /// Where the roster binary goes on app hosts.

@@ -7,6 +7,7 @@
 //! everything here) → packages → db tier (bootstrap or join one node at a time, DB VIP) →
 //! arbiters → app tier (rolling) → lb tier (backup before the VIP holder) → the VIP answers.
 
+mod aerospike;
 pub mod commands;
 mod db;
 pub mod desired;
@@ -61,6 +62,8 @@ pub(crate) struct Stack<'a> {
     pub files: IndexMap<String, Vec<Managed>>,
     pub facts: IndexMap<String, HostFacts>,
     pub diffs: IndexMap<String, HostDiff>,
+    /// The Aerospike server package (when there are aerospike hosts), checked before any change.
+    pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
     report: Mutex<Report>,
     progress: ProgressBar,
 }
@@ -198,6 +201,7 @@ async fn prepare<'a>(
     opts: &Options,
     progress: ProgressBar,
 ) -> Result<Stack<'a>> {
+    let aerospike_package = aerospike::package_file(inv, inventory_path)?;
     let secrets = Secrets::load_or_generate(&crate::secrets::secrets_path(inventory_path))?;
     let rendered = render::render_all(inv, &secrets)?;
     let binary = if inv.hosts_with(Role::App).is_empty() {
@@ -262,6 +266,7 @@ async fn prepare<'a>(
         files,
         facts,
         diffs,
+        aerospike_package,
         report: Mutex::new(Report::default()),
         progress,
     })
@@ -327,6 +332,11 @@ async fn converge(stack: &Stack<'_>) -> Result<()> {
         let started = Instant::now();
         converge_arbiters(stack).await?;
         stack.timed("arbiters", started);
+    }
+    if !stack.hosts_with(Role::Aerospike).is_empty() {
+        let started = Instant::now();
+        aerospike::converge(stack).await?;
+        stack.timed("aerospike tier", started);
     }
     let started = Instant::now();
     converge_apps(stack).await?;
@@ -584,6 +594,12 @@ pub async fn plan(
             ));
         }
         lines.extend(db::plan_notes(&stack, host));
+        if let Some((package, _)) = &stack.aerospike_package
+            && stack.inv.hosts[host].has(Role::Aerospike)
+            && !aerospike::installed(&stack.facts[host])
+        {
+            lines.push(format!("install Aerospike from {}", package.display()));
+        }
         out.insert(host.clone(), lines);
     }
     progress.finish_and_clear();
