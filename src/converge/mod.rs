@@ -14,7 +14,7 @@ pub mod desired;
 pub mod session;
 
 use crate::facts::HostFacts;
-use crate::inventory::{Inventory, Net, Role};
+use crate::inventory::{Inventory, Role};
 use crate::render;
 use crate::secrets::Secrets;
 use crate::ssh::{self, Connection};
@@ -498,19 +498,9 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Where an app host's roster listens: loopback behind nginx, else its frontend address.
+/// Where an app host's roster listens (see the render context's rule).
 pub fn app_listen(inv: &Inventory, host: &str) -> String {
-    if inv.services.nginx.enabled {
-        "127.0.0.1".to_string()
-    } else {
-        addr(inv, host, Net::Frontend)
-    }
-}
-
-fn addr(inv: &Inventory, host: &str, net: Net) -> String {
-    inv.address(host, net)
-        .map(|a| a.to_string())
-        .unwrap_or_default()
+    render::context::roster_listen_address(inv, host).to_string()
 }
 
 /// HAProxy and keepalived on the VIP holders: the backups first, the current VIP holder last,

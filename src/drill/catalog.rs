@@ -177,7 +177,6 @@ pub fn drill(name: &str, s: &Situation) -> Result<Drill, String> {
     let dead_after = s.dead_man.map(|d| d.as_secs()).unwrap_or(hold + 60);
     let apps = inv.hosts_with(Role::App);
     let dbs = inv.hosts_with(Role::Db);
-    let lbs = inv.hosts_with(Role::Lb);
     let timer = |host: &str, script: &str, after: u64| DeadMan::Timer {
         host: host.to_string(),
         unit: format!("minicloud-drill-{name}"),
@@ -224,13 +223,20 @@ pub fn drill(name: &str, s: &Situation) -> Result<Drill, String> {
             drill.budget.max_failed = Some(s.budgets.app_max_failed);
         }
         "lb-down" => {
-            if lbs.len() < 2 {
-                return Err("needs two lb hosts".into());
+            // The frontend VIP's holders: lb hosts, or the app hosts in the web pair.
+            let holders = inv.frontend_vip_holders();
+            if holders.len() < 2 {
+                return Err("needs two hosts that can hold the frontend VIP".into());
             }
             let lb = s
                 .frontend_vip_holder
                 .clone()
-                .unwrap_or_else(|| lbs[0].to_string());
+                .unwrap_or_else(|| holders[0].to_string());
+            let proxy = if inv.is_web_pair() {
+                "nginx"
+            } else {
+                "haproxy"
+            };
             drill.targets = vec![lb.clone()];
             if s.lab {
                 drill.summary =
@@ -243,11 +249,11 @@ pub fn drill(name: &str, s: &Situation) -> Result<Drill, String> {
                 }];
             } else {
                 drill.summary =
-                    format!("keepalived and HAProxy stop on {lb}, holding the frontend VIP");
-                let start = "systemctl start haproxy keepalived";
-                drill.inject = vec![Step::run(&lb, "systemctl stop keepalived haproxy")];
-                drill.restore = vec![Step::run(&lb, start)];
-                drill.dead_men = vec![timer(&lb, start, dead_after)];
+                    format!("keepalived and {proxy} stop on {lb}, holding the frontend VIP");
+                let start = format!("systemctl start {proxy} keepalived");
+                drill.inject = vec![Step::run(&lb, format!("systemctl stop keepalived {proxy}"))];
+                drill.restore = vec![Step::run(&lb, &start)];
+                drill.dead_men = vec![timer(&lb, &start, dead_after)];
             }
             drill.vip_must_move = Some("frontend".into());
             drill.budget.max_gap_seconds = Some(s.budgets.lb_max_gap_seconds);

@@ -161,7 +161,12 @@ pub fn inventory_yaml(hosts: &[LabHost], key: &Path, known_hosts: &Path) -> Stri
             "  db_vip:\n    address: {DB_VIP}\n    virtual_router_id: 52\n    advert_int: 0.5\n  database: galera\n"
         ));
     }
-    out.push_str("  haproxy:\n    stats:\n      port: 8404\n");
+    if hosts.iter().any(|h| h.roles.contains(&Role::Lb)) {
+        out.push_str("  haproxy:\n    stats:\n      port: 8404\n");
+    } else {
+        // No lb hosts: the on-call original's web pair, nginx on the app hosts holding the VIP.
+        out.push_str("  nginx:\n    enabled: true\n");
+    }
     out
 }
 
@@ -219,5 +224,15 @@ mod tests {
             assert!(problems.is_empty(), "{problems:?}\n{text}");
             assert_eq!(inv.hosts.len(), list.len());
         }
+    }
+
+    #[test]
+    fn a_lab_without_lb_hosts_is_the_web_pair() {
+        let hosts = plan_hosts(&names(&["app1", "app2", "db1", "db2"])).unwrap();
+        let text = inventory_yaml(&hosts, Path::new("/k"), Path::new("/kh"));
+        let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p}\n{text}"));
+        assert!(inventory::validate(&inv).is_empty(), "{text}");
+        assert!(inv.is_web_pair());
+        assert_eq!(inv.frontend_vip_holders(), ["app1", "app2"]);
     }
 }

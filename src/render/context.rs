@@ -109,7 +109,15 @@ pub struct RosterContext {
 pub struct NginxContext {
     pub listen: Vec<Ipv4Addr>,
     pub port: u16,
-    pub upstream: String,
+    /// The local roster first; in the web pair the other app hosts' as backups, so a stopped
+    /// roster on the VIP holder does not turn clients away.
+    pub upstream: Vec<UpstreamServer>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpstreamServer {
+    pub address: String,
+    pub backup: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -335,12 +343,7 @@ fn garb_context(inv: &Inventory, host: &str) -> GarbContext {
 
 fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterContext {
     let s = &inv.services;
-    // Behind nginx the app only needs loopback; otherwise HAProxy reaches it on the frontend.
-    let listen_address = if s.nginx.enabled {
-        Ipv4Addr::LOCALHOST
-    } else {
-        addr(inv, host, Net::Frontend)
-    };
+    let listen_address = roster_listen_address(inv, host);
     let (backend, database_url, aerospike_hosts, namespace) = match s.database {
         DatabaseKind::Galera => {
             let vip = s
@@ -379,15 +382,39 @@ fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterConte
     }
 }
 
+/// Where an app host's roster listens: loopback behind nginx when only its own nginx calls it;
+/// its frontend address when HAProxy calls it, or (web pair) the other app hosts' nginx.
+pub fn roster_listen_address(inv: &Inventory, host: &str) -> Ipv4Addr {
+    if inv.services.nginx.enabled && !inv.is_web_pair() {
+        Ipv4Addr::LOCALHOST
+    } else {
+        addr(inv, host, Net::Frontend)
+    }
+}
+
 fn nginx_context(inv: &Inventory, host: &str) -> NginxContext {
+    let port = inv.services.roster.port;
     let mut listen = vec![addr(inv, host, Net::Frontend)];
+    let mut upstream = vec![UpstreamServer {
+        address: format!("{}:{port}", roster_listen_address(inv, host)),
+        backup: false,
+    }];
     if inv.is_web_pair() {
         listen.push(inv.services.frontend_vip.address);
+        upstream.extend(
+            inv.hosts_with(Role::App)
+                .into_iter()
+                .filter(|peer| *peer != host)
+                .map(|peer| UpstreamServer {
+                    address: format!("{}:{port}", roster_listen_address(inv, peer)),
+                    backup: true,
+                }),
+        );
     }
     NginxContext {
         listen,
         port: inv.services.nginx.port,
-        upstream: format!("127.0.0.1:{}", inv.services.roster.port),
+        upstream,
     }
 }
 
@@ -499,6 +526,12 @@ pub fn firewall_rules(inv: &Inventory, host: &str) -> Vec<FirewallRule> {
                 "tcp",
                 &[s.nginx.port],
                 None,
+            );
+            rules.only_from(
+                "the roster from the other app hosts' nginx (their backup upstream)",
+                "tcp",
+                &[s.roster.port],
+                others(&app, Net::Frontend),
             );
         } else {
             let from = strings(&addrs(inv, &lb, Net::Frontend));
