@@ -41,11 +41,20 @@ fn every_rendered_file_matches_its_snapshot() {
 
 #[test]
 fn masked_render_holds_no_secret_value() {
-    let inv = inventory::load(Path::new("inventory/example.yml")).unwrap();
+    // The mini-cloud example adds file sync (its SSH key) to what the reference inventory has.
+    for path in ["inventory/example.yml", "examples/mini-cloud.yml"] {
+        masked_render_holds_no_secret_value_of(path);
+    }
+}
+
+fn masked_render_holds_no_secret_value_of(path: &str) {
+    let inv = inventory::load(Path::new(path)).unwrap();
     let secrets = Secrets {
         roster_db_password: "roster-pw-XYZZY".into(),
         sst_password: "sst-pw-XYZZY".into(),
         haproxy_stats_password: "stats-pw-XYZZY".into(),
+        file_sync_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nXYZZY\n".into(),
+        file_sync_public_key: "ssh-ed25519 AAAApublic minicloud-file-sync".into(),
     };
     let real = render::render_all(&inv, &secrets).unwrap();
     let with_secret: Vec<_> = real

@@ -224,19 +224,12 @@ fn variant(
     timeout_ms: u32,
     edit: impl Fn(String) -> String,
 ) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(lab.dir.join("inventory.yml")).unwrap();
-    let text = text.replace(
-        "  haproxy:\n",
-        &format!("  haproxy:\n    timeout_client_ms: {timeout_ms}\n"),
-    );
-    let path = dir.join(format!("{name}.yml"));
-    std::fs::write(&path, edit(text)).unwrap();
-    std::fs::copy(
-        lab.dir.join("inventory.secrets.yml"),
-        dir.join(format!("{name}.secrets.yml")),
-    )
-    .unwrap();
-    path
+    lab.variant(dir, name, |text| {
+        edit(text.replace(
+            "  haproxy:\n",
+            &format!("  haproxy:\n    timeout_client_ms: {timeout_ms}\n"),
+        ))
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

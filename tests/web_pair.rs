@@ -1,13 +1,34 @@
 //! The on-call original's topology in the lab: no lb hosts, nginx on the two app hosts in front
 //! of the roster, a keepalived VIP across them (Galera as the database here). `up` brings it
 //! up, `status` says healthy, and the `app-down` and `lb-down` drills pass their budgets.
+//! Then the mini-cloud original's file sync on the same app hosts: a file created on either
+//! appears on the other within seconds.
 //!
 //! Takes over the machine's lab (down at the start and at the end); needs root and dockerd.
 
 mod common;
 
-use common::LabTest;
+use common::{LabTest, lab_host};
 use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Wait until `path` on `host` holds `content`.
+async fn wait_file(lab: &LabTest, host: &str, path: &str, content: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let out = lab
+            .run(&lab_host(host), &format!("cat {path} 2>/dev/null"))
+            .await;
+        if out.stdout_text() == content {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{path} did not reach {host} within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_web_pair_comes_up_and_survives_its_drills() {
@@ -60,6 +81,29 @@ async fn the_web_pair_comes_up_and_survives_its_drills() {
     }
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(results.as_array().unwrap().len(), 2);
+
+    // File sync between the app hosts, both ways.
+    let scratch = tempfile::tempdir().unwrap();
+    let synced = lab.variant(scratch.path(), "synced", |text| {
+        format!("{text}  file_sync:\n    paths: [/srv/shared]\n")
+    });
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&synced)));
+    assert_eq!(code, 0, "up with file sync failed: {report}");
+    for (from, to) in [("app1", "app2"), ("app2", "app1")] {
+        let path = format!("/srv/shared/from-{from}.txt");
+        let content = format!("written on {from}\n");
+        let out = lab
+            .run(
+                &lab_host(from),
+                &format!("printf '%s' '{content}' > {path}"),
+            )
+            .await;
+        assert!(out.success(), "{}", out.stderr_tail(3));
+        let took = wait_file(&lab, to, &path, &content).await;
+        eprintln!("{path}: on {to} after {took:?}");
+    }
+    let out = lab.minicloud(&["status", "-i", synced.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "status with file sync");
 
     lab.must(&["lab", "down"]);
 }

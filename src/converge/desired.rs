@@ -17,6 +17,7 @@ pub const UNITS: &[&str] = &[
     "roster.service",
     "nginx.service",
     "aerospike.service",
+    "lsyncd.service",
 ];
 
 /// Where the roster binary goes on app hosts.
@@ -95,6 +96,9 @@ pub fn packages(inv: &Inventory, host: &str) -> Vec<&'static str> {
     }
     if entry.has(Role::Arbiter) {
         list.push("galera-arbitrator-4");
+    }
+    if entry.has(Role::App) && inv.services.file_sync.is_some() {
+        list.extend(["lsyncd", "rsync"]);
     }
     if entry.has(Role::App) && inv.services.nginx.enabled {
         list.push("nginx-light");

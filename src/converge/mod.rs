@@ -341,6 +341,11 @@ async fn converge(stack: &Stack<'_>) -> Result<()> {
     let started = Instant::now();
     converge_apps(stack).await?;
     stack.timed("app tier", started);
+    if stack.inv.services.file_sync.is_some() {
+        let started = Instant::now();
+        converge_file_sync(stack).await?;
+        stack.timed("file sync", started);
+    }
     let started = Instant::now();
     converge_frontend(stack).await?;
     stack.timed("lb tier", started);
@@ -493,6 +498,42 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
                 "/readyz",
                 Duration::from_secs(90),
             )
+            .await?;
+    }
+    Ok(())
+}
+
+/// lsyncd on every app host: first every host's folders, key and authorized key (so no host
+/// pushes to a peer that would refuse it), then lsyncd started or restarted where its files changed.
+async fn converge_file_sync(stack: &Stack<'_>) -> Result<()> {
+    let apps = stack.hosts_with(Role::App);
+    let paths = &stack
+        .inv
+        .services
+        .file_sync
+        .as_ref()
+        .expect("checked")
+        .paths;
+    let mkdir = format!(
+        "mkdir -p {}",
+        paths
+            .iter()
+            .map(|p| crate::facts::sh_quote(p))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut changed = Vec::new();
+    for host in &apps {
+        stack.step(format!("{host}: file sync"));
+        stack
+            .session(host)
+            .must("creating the synced folders", &mkdir)
+            .await?;
+        changed.push(stack.put_changed(host, "lsyncd").await?);
+    }
+    for (host, changed) in apps.iter().zip(changed) {
+        stack
+            .ensure_unit(host, "lsyncd", changed, "restart")
             .await?;
     }
     Ok(())

@@ -231,6 +231,18 @@ pub struct Services {
     pub aerospike: Option<Aerospike>,
     #[serde(default)]
     pub nginx: Nginx,
+    /// Folders kept the same on every app host (lsyncd over SSH with a key of its own).
+    pub file_sync: Option<FileSync>,
+}
+
+/// Folders kept in sync across the app hosts (the mini-cloud original's rsync + inotify).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSync {
+    /// Absolute paths, the same on every app host. Files created or changed on any app host
+    /// reach the others within seconds; deletions are not carried over (nothing is lost to a
+    /// race between two hosts).
+    pub paths: Vec<String>,
 }
 
 /// A keepalived-managed virtual address.

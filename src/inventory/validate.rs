@@ -65,7 +65,50 @@ pub fn validate(inv: &Inventory) -> Vec<Problem> {
     check_vips(inv, &mut problems);
     check_tiers(inv, &mut problems);
     check_ports(inv, &mut problems);
+    check_file_sync(inv, &mut problems);
     problems
+}
+
+fn check_file_sync(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let Some(sync) = &inv.services.file_sync else {
+        return;
+    };
+    if inv.hosts_with(Role::App).len() < 2 {
+        problems.push(Problem::new(
+            "services.file_sync",
+            "file sync needs two or more app hosts",
+            "add app hosts, or remove services.file_sync",
+        ));
+    }
+    if sync.paths.is_empty() {
+        problems.push(Problem::new(
+            "services.file_sync.paths",
+            "no paths",
+            "list the folders to keep in sync, e.g. [/srv/roster/uploads]",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, path) in sync.paths.iter().enumerate() {
+        let plain = path.starts_with('/')
+            && path.len() > 1
+            && !path.split('/').any(|part| part == ".." || part == ".")
+            && path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
+        if !plain {
+            problems.push(Problem::new(
+                format!("services.file_sync.paths[{i}]"),
+                format!("\"{path}\" is not a plain absolute folder path"),
+                "use an absolute path of letters, digits, '-', '_', '.' and '/', without . or .. parts, e.g. /srv/roster/uploads",
+            ));
+        } else if !seen.insert(path.trim_end_matches('/')) {
+            problems.push(Problem::new(
+                format!("services.file_sync.paths[{i}]"),
+                format!("\"{path}\" is listed twice"),
+                "list each folder once",
+            ));
+        }
+    }
 }
 
 /// Names end up in file paths, unit names and daemon configs: keep them plain.

@@ -26,8 +26,24 @@ pub struct HostContext {
     pub roster: Option<RosterContext>,
     pub nginx: Option<NginxContext>,
     pub aerospike: Option<AerospikeContext>,
+    pub file_sync: Option<FileSyncContext>,
     pub firewall: FirewallContext,
 }
+
+/// lsyncd on an app host: its folders, pushed to every other app host over SSH.
+#[derive(Debug, Serialize)]
+pub struct FileSyncContext {
+    pub paths: Vec<String>,
+    /// The other app hosts' backend addresses.
+    pub peers: Vec<String>,
+    pub private_key: String,
+    pub key_path: &'static str,
+    /// `from="peers",restrict ssh-ed25519 ...`: the key opens this host only to its peers.
+    pub authorized_key: String,
+}
+
+/// Where lsyncd's SSH key lives on app hosts.
+pub const FILE_SYNC_KEY: &str = "/etc/lsyncd/minicloud-sync-key";
 
 #[derive(Debug, Serialize)]
 pub struct HaproxyContext {
@@ -170,6 +186,12 @@ pub fn host_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HostConte
         aerospike: entry
             .has(Role::Aerospike)
             .then(|| aerospike_context(inv, host)),
+        file_sync: inv
+            .services
+            .file_sync
+            .as_ref()
+            .filter(|_| entry.has(Role::App))
+            .map(|sync| file_sync_context(inv, host, &sync.paths, secrets)),
         firewall: FirewallContext {
             rules: firewall_rules(inv, host),
         },
@@ -415,6 +437,34 @@ fn nginx_context(inv: &Inventory, host: &str) -> NginxContext {
         listen,
         port: inv.services.nginx.port,
         upstream,
+    }
+}
+
+fn file_sync_context(
+    inv: &Inventory,
+    host: &str,
+    paths: &[String],
+    secrets: &Secrets,
+) -> FileSyncContext {
+    let peers: Vec<&str> = inv
+        .hosts_with(Role::App)
+        .into_iter()
+        .filter(|h| *h != host)
+        .collect();
+    let peers = strings(&addrs(inv, &peers, Net::Backend));
+    FileSyncContext {
+        paths: paths
+            .iter()
+            .map(|p| p.trim_end_matches('/').to_string())
+            .collect(),
+        authorized_key: format!(
+            "from=\"{}\",restrict {}",
+            peers.join(","),
+            secrets.file_sync_public_key
+        ),
+        peers,
+        private_key: secrets.file_sync_private_key.clone(),
+        key_path: FILE_SYNC_KEY,
     }
 }
 

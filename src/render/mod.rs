@@ -58,6 +58,15 @@ const TEMPLATES: &[(&str, &str)] = &[
         "sysctl.conf",
         include_str!("../../templates/sysctl.conf.tera"),
     ),
+    (
+        "lsyncd.conf.lua",
+        include_str!("../../templates/lsyncd.conf.lua.tera"),
+    ),
+    ("file-sync-key", "{{ file_sync.private_key }}\n"),
+    (
+        "file-sync-authorized-keys",
+        "# Written by minicloud: lsyncd on the other app hosts pushes files here.\n{{ file_sync.authorized_key }}\n",
+    ),
 ];
 
 /// The daemon's own checker that must accept a file before it replaces the old one.
@@ -118,6 +127,8 @@ enum When {
     Nginx,
     /// db host with the mariabackup SST method (needs the SST password).
     MariabackupSst,
+    /// App host with file sync.
+    FileSync,
 }
 
 /// One file of the table: template, target, ownership, and how it is checked.
@@ -262,6 +273,33 @@ const FILES: &[FileSpec] = &[
             When::VipHolder,
         )
     },
+    // sshd reads authorized_keys2 beside authorized_keys by default: a file of minicloud's own,
+    // so the keys the user put in authorized_keys are never touched.
+    FileSpec {
+        mode: 0o600,
+        ..file(
+            "file-sync-authorized-keys",
+            "/root/.ssh/authorized_keys2",
+            "lsyncd",
+            When::FileSync,
+        )
+    },
+    FileSpec {
+        mode: 0o600,
+        secret: true,
+        ..file(
+            "file-sync-key",
+            context::FILE_SYNC_KEY,
+            "lsyncd",
+            When::FileSync,
+        )
+    },
+    file(
+        "lsyncd.conf.lua",
+        "/etc/lsyncd/lsyncd.conf.lua",
+        "lsyncd",
+        When::FileSync,
+    ),
 ];
 
 /// One rendered file, ready to be compared with or written to a host.
@@ -297,6 +335,7 @@ fn applies(spec: &FileSpec, inv: &Inventory, ctx: &HostContext, host: &str) -> b
         When::Role(role) => entry.has(role),
         When::VipHolder => !ctx.vrrp.is_empty(),
         When::Nginx => ctx.nginx.is_some(),
+        When::FileSync => ctx.file_sync.is_some(),
         When::MariabackupSst => {
             entry.has(Role::Db)
                 && inv.services.galera.sst_method == crate::inventory::SstMethod::Mariabackup

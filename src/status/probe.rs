@@ -28,6 +28,9 @@ pub fn services(inv: &Inventory, host: &str) -> Vec<&'static str> {
         if inv.services.nginx.enabled {
             list.push("nginx");
         }
+        if inv.services.file_sync.is_some() {
+            list.push("lsyncd");
+        }
     }
     if entry.has(Role::Db) {
         list.push("mariadb");

@@ -130,6 +130,7 @@ pub fn render(status: &Status) -> String {
     let apps = tier(Role::App);
     if !apps.is_empty() {
         let nginx = apps.iter().any(|h| h.services.contains_key("nginx"));
+        let lsyncd = apps.iter().any(|h| h.services.contains_key("lsyncd"));
         let keepalived = apps.iter().any(|h| h.services.contains_key("keepalived"));
         let mut header = vec!["host", "ssh", "roster"];
         if nginx {
@@ -137,6 +138,9 @@ pub fn render(status: &Status) -> String {
         }
         if keepalived {
             header.extend(["keepalived", "VIP"]);
+        }
+        if lsyncd {
+            header.push("lsyncd");
         }
         header.push("/readyz");
         let rows: Vec<Vec<String>> = apps
@@ -148,6 +152,9 @@ pub fn render(status: &Status) -> String {
                 }
                 if keepalived {
                     row.extend([service(h, "keepalived"), vips(h)]);
+                }
+                if lsyncd {
+                    row.push(service(h, "lsyncd"));
                 }
                 row.push(
                     h.readyz
