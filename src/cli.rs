@@ -246,6 +246,10 @@ pub enum LabCommand {
             default_value = "lb1,lb2,app1,app2,db1,db2"
         )]
         hosts: Vec<String>,
+        /// Folders the lab's inventory keeps in sync across the app hosts (services.file_sync),
+        /// comma-separated, e.g. /srv/shared.
+        #[arg(long, value_delimiter = ',', value_name = "PATHS")]
+        file_sync: Vec<String>,
     },
     /// Remove every container and network the lab created, and its local files (the image stays).
     Down,
@@ -477,8 +481,8 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
     }
     let lab = Lab::open(LabDir::from_env()?).await?;
     match command {
-        LabCommand::Up { hosts } => {
-            let actions = lab.up(&hosts).await?;
+        LabCommand::Up { hosts, file_sync } => {
+            let actions = lab.up(&hosts, &file_sync).await?;
             for (host, action) in &actions {
                 let what = match action {
                     lab::HostAction::LeftAlone => "healthy, left alone".to_string(),

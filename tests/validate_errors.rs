@@ -282,3 +282,24 @@ fn up_without_the_aerospike_package_stops_before_touching_a_host() {
     );
     assert!(!stderr.contains("connect"), "{stderr}");
 }
+
+#[test]
+fn every_example_inventory_is_valid() {
+    for entry in std::fs::read_dir("examples").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yml") {
+            continue;
+        }
+        let out = Command::cargo_bin("minicloud")
+            .unwrap()
+            .args(["validate", "-i", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

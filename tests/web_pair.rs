@@ -1,5 +1,5 @@
 //! The on-call original's topology in the lab: no lb hosts, nginx on the two app hosts in front
-//! of the roster, a keepalived VIP across them (Galera as the database here). `up` brings it
+//! of the roster, a keepalived VIP across them (a three-node Galera cluster as the database here). `up` brings it
 //! up, `status` says healthy, and the `app-down` and `lb-down` drills pass their budgets.
 //! Then the mini-cloud original's file sync on the same app hosts: a file created on either
 //! appears on the other within seconds.
@@ -37,7 +37,9 @@ async fn the_web_pair_comes_up_and_survives_its_drills() {
     }
     let lab = LabTest::new("web-pair-test");
     lab.minicloud(&["lab", "down"]);
-    lab.must(&["lab", "up", "--hosts", "app1,app2,db1,db2"]);
+    // Three db hosts, so no arbiter lands on an app host: killing the VIP holder must measure
+    // the VIP's move, not Galera pausing for a lost voter (its suspect timeout is 5 s).
+    lab.must(&["lab", "up", "--hosts", "app1,app2,db1,db2,db3"]);
     let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
     assert_eq!(code, 0, "up failed: {report}");
 

@@ -114,13 +114,20 @@ impl Stack<'_> {
             .collect()
     }
 
-    /// Upload `host`'s differing files that feed `unit`; returns whether any was written.
+    /// Upload `host`'s differing files that feed `unit`; returns whether any was written. A
+    /// systemd unit file among them is followed by a daemon-reload, so systemd sees it.
     pub async fn put_changed(&self, host: &str, unit: &str) -> Result<bool> {
         let files = self.changed_files(host, Some(unit));
         for file in &files {
             self.step(format!("{host}: writing {}", file.path));
             self.session(host).put(file).await?;
             self.changed(host, format!("wrote {}", file.path));
+        }
+        if files
+            .iter()
+            .any(|f| f.path.starts_with("/etc/systemd/system/"))
+        {
+            self.session(host).systemctl("daemon-reload", "").await?;
         }
         Ok(!files.is_empty())
     }
@@ -441,10 +448,6 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
     for host in &apps {
         let session = stack.session(host);
         stack.step(format!("{host}: roster"));
-        let unit_changed = stack
-            .changed_files(host, Some("roster"))
-            .iter()
-            .any(|f| f.path.ends_with(".service"));
         if !stack.changed_files(host, Some("roster")).is_empty() {
             session.must("creating the roster user", "id roster >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roster").await?;
         }
@@ -459,9 +462,6 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
                     version.stderr_tail(3)
                 );
             }
-        }
-        if unit_changed {
-            session.systemctl("daemon-reload", "").await?;
         }
         stack
             .ensure_unit(host, "roster", changed, "restart")

@@ -131,11 +131,15 @@ impl Lab {
     }
 
     /// Create or repair the lab so it has exactly `names`, all booted and reachable over SSH.
-    pub async fn up(&self, names: &[String]) -> Result<Vec<(String, HostAction)>> {
+    pub async fn up(
+        &self,
+        names: &[String],
+        file_sync: &[String],
+    ) -> Result<Vec<(String, HostAction)>> {
         let hosts = topology::plan_hosts(names)?;
         check_inotify(hosts.len() as u64)?;
         let inventory_text =
-            topology::inventory_yaml(&hosts, &self.dir.key(), &self.dir.known_hosts());
+            topology::inventory_yaml(&hosts, &self.dir.key(), &self.dir.known_hosts(), file_sync);
         let inv =
             inventory::parse(&inventory_text).map_err(|p| anyhow::anyhow!("lab inventory: {p}"))?;
         let problems = inventory::validate(&inv);

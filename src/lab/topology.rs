@@ -127,7 +127,12 @@ pub fn plan_hosts(names: &[String]) -> Result<Vec<LabHost>> {
 }
 
 /// The inventory for the lab's hosts; `key` and `known_hosts` are the lab's own files.
-pub fn inventory_yaml(hosts: &[LabHost], key: &Path, known_hosts: &Path) -> String {
+pub fn inventory_yaml(
+    hosts: &[LabHost],
+    key: &Path,
+    known_hosts: &Path,
+    file_sync: &[String],
+) -> String {
     let mut out = format!(
         "# Written by `minicloud lab up` for the local lab; `minicloud lab down` removes it.\n\
          # inventory/example.yml documents every key.\n\
@@ -166,6 +171,12 @@ pub fn inventory_yaml(hosts: &[LabHost], key: &Path, known_hosts: &Path) -> Stri
     } else {
         // No lb hosts: the on-call original's web pair, nginx on the app hosts holding the VIP.
         out.push_str("  nginx:\n    enabled: true\n");
+    }
+    if !file_sync.is_empty() {
+        out.push_str(&format!(
+            "  file_sync:\n    paths: [{}]\n",
+            file_sync.join(", ")
+        ));
     }
     out
 }
@@ -218,6 +229,7 @@ mod tests {
                 &hosts,
                 Path::new("/lab/id_ed25519"),
                 Path::new("/lab/known_hosts"),
+                &[],
             );
             let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p}\n{text}"));
             let problems = inventory::validate(&inv);
@@ -229,10 +241,19 @@ mod tests {
     #[test]
     fn a_lab_without_lb_hosts_is_the_web_pair() {
         let hosts = plan_hosts(&names(&["app1", "app2", "db1", "db2"])).unwrap();
-        let text = inventory_yaml(&hosts, Path::new("/k"), Path::new("/kh"));
+        let text = inventory_yaml(
+            &hosts,
+            Path::new("/k"),
+            Path::new("/kh"),
+            &["/srv/shared".into()],
+        );
         let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p}\n{text}"));
         assert!(inventory::validate(&inv).is_empty(), "{text}");
         assert!(inv.is_web_pair());
+        assert_eq!(
+            inv.services.file_sync.as_ref().unwrap().paths,
+            ["/srv/shared"]
+        );
         assert_eq!(inv.frontend_vip_holders(), ["app1", "app2"]);
     }
 }

@@ -62,6 +62,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "lsyncd.conf.lua",
         include_str!("../../templates/lsyncd.conf.lua.tera"),
     ),
+    (
+        "lsyncd.service",
+        include_str!("../../templates/lsyncd.service.tera"),
+    ),
     ("file-sync-key", "{{ file_sync.private_key }}\n"),
     (
         "file-sync-authorized-keys",
@@ -297,6 +301,12 @@ const FILES: &[FileSpec] = &[
     file(
         "lsyncd.conf.lua",
         "/etc/lsyncd/lsyncd.conf.lua",
+        "lsyncd",
+        When::FileSync,
+    ),
+    file(
+        "lsyncd.service",
+        "/etc/systemd/system/lsyncd.service",
         "lsyncd",
         When::FileSync,
     ),

@@ -219,7 +219,12 @@ async fn probe_host(
     opts: &Options,
 ) -> HostStatus {
     let timeout = opts.timeout;
-    let readyz_address = converge::app_listen(inv, host);
+    // Only app hosts run the roster (and have the address it listens on).
+    let readyz_address = if inv.hosts[host].has(Role::App) {
+        converge::app_listen(inv, host)
+    } else {
+        String::new()
+    };
     let readyz_secs = opts.readyz_timeout().as_secs().max(1) as u32;
     let command = probe::command(inv, host, &readyz_address, readyz_secs);
     let attempt = tokio::time::timeout(timeout, async {
