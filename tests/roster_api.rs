@@ -118,6 +118,11 @@ async fn start_app(db: &MariaDb, database: &str, budget: Duration) -> App {
     };
     let store = MariaDbStore::connect_lazy(&db.url(database), 5, metrics.clone(), retry).unwrap();
     store.migrate(Duration::from_secs(20)).await.unwrap();
+    serve(store, metrics).await
+}
+
+/// The roster on `store`, served on a loopback port.
+async fn serve<S: minicloud::roster::store::Store>(store: S, metrics: Arc<Metrics>) -> App {
     let app = router(Arc::new(AppState {
         store,
         metrics,
@@ -495,21 +500,7 @@ async fn roster_api_on_aerospike() {
     for day in scenario_days() {
         store.delete(day).await.unwrap();
     }
-    let app = router(Arc::new(AppState {
-        store,
-        metrics,
-        node: "test-node".into(),
-    }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let app = App {
-        base,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-    };
+    let app = serve(store, metrics).await;
     assert_eq!(app.send("GET", "/readyz", None).await.0, StatusCode::OK);
     api_scenario(&app).await;
 }

@@ -215,7 +215,11 @@ pub fn drill(name: &str, s: &Situation) -> Result<Drill, String> {
             } else {
                 ("SIGKILL", "systemctl kill -s KILL roster")
             };
-            let router = if inv.is_web_pair() { "nginx" } else { "HAProxy" };
+            let router = if inv.is_web_pair() {
+                "nginx"
+            } else {
+                "HAProxy"
+            };
             drill.summary = format!("{how} the roster on {app}; {router} must route around it");
             drill.targets = vec![app.to_string()];
             drill.dead_men = vec![timer(app, "systemctl start roster", dead_after)];

@@ -6,7 +6,7 @@
 
 use super::metrics::Metrics;
 use super::model::Entry;
-use super::store::{RetryPolicy, Store, StoreError, Upsert};
+use super::store::{RetryPolicy, Store, StoreError, Upsert, create_found_existing};
 use aerospike::expressions::{and, ge, le, string_bin, string_val};
 use aerospike::{
     AdminPolicy, Bin, Bins, Client, ClientPolicy, CommitLevel, Key, PartitionFilter, QueryPolicy,
@@ -213,14 +213,7 @@ impl Store for AerospikeStore {
         {
             Ok(()) => Ok(()),
             Err(err) if err.server_result_code() == Some(ResultCode::KeyExistsError) => {
-                match self.get(entry.date).await? {
-                    // Our own earlier attempt was applied before its answer got lost.
-                    Some(existing) if existing == *entry => Ok(()),
-                    Some(existing) => Err(StoreError::Conflict(existing)),
-                    None => Err(StoreError::Unavailable(
-                        "the entry vanished while being created; try again".into(),
-                    )),
-                }
+                create_found_existing(self, entry).await
             }
             Err(err) => Err(unavailable(err)),
         }

@@ -52,6 +52,21 @@ pub trait Store: Send + Sync + 'static {
     fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A create found the day taken: the same entry is our own earlier attempt, applied before its
+/// answer got lost (the request is done); another one is a conflict.
+pub(crate) async fn create_found_existing<S: Store>(
+    store: &S,
+    entry: &Entry,
+) -> Result<(), StoreError> {
+    match store.get(entry.date).await? {
+        Some(existing) if existing == *entry => Ok(()),
+        Some(existing) => Err(StoreError::Conflict(existing)),
+        None => Err(StoreError::Unavailable(
+            "the entry vanished while being created; try again".into(),
+        )),
+    }
+}
+
 /// MariaDB errors a failover causes, worth another try: deadlock / certification conflict,
 /// WSREP not ready, lock wait timeout, server shutting down, connection killed, server gone,
 /// connection lost.
@@ -235,14 +250,7 @@ impl Store for MariaDbStore {
         match inserted {
             Ok(_) => Ok(()),
             Err(err) if mysql_number(&err) == Some(DUPLICATE_KEY) => {
-                match self.get(entry.date).await? {
-                    // Our own earlier attempt committed before its connection dropped: same request.
-                    Some(existing) if existing == *entry => Ok(()),
-                    Some(existing) => Err(StoreError::Conflict(existing)),
-                    None => Err(StoreError::Unavailable(
-                        "the entry vanished while being created; try again".into(),
-                    )),
-                }
+                create_found_existing(self, entry).await
             }
             Err(err) => Err(unavailable(err)),
         }
