@@ -615,6 +615,9 @@ async fn watch_status(
 ) -> Result<ExitCode> {
     let clear_screen = !json && std::io::stdout().is_terminal();
     let mut checker = status::Checker::new(inv, opts)?;
+    // One listener for the whole watch: a Ctrl-C that comes during a check is kept for the wait.
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let code = loop {
         let status = checker.check().await;
         if clear_screen {
@@ -629,7 +632,7 @@ async fn watch_status(
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = tokio::signal::ctrl_c() => break status_exit_code(&status),
+            _ = interrupt.recv() => break status_exit_code(&status),
         }
     };
     checker.close().await;

@@ -1,6 +1,7 @@
 //! `minicloud status` end to end on the lab's real hosts, after `up`:
 //!
 //! - healthy: verdict healthy, exit 0, every field of the JSON filled, the tables shown;
+//!   `--watch --json` prints one object per check until Ctrl-C;
 //! - status only reads: unit start times, files and known_hosts are the same after it ran;
 //! - roster stopped on app1, mariadb SIGKILLed on db2, keepalived stopped on lb1 (one at a
 //!   time, restored after each): the verdict names the problem, exit 1, the JSON says the same;
@@ -182,6 +183,29 @@ async fn status_judges_the_lab_and_names_each_problem() {
     ] {
         assert!(text.contains(title), "no {title:?} in:\n{text}");
     }
+
+    // --watch --json: one object per check, over the same connections, until Ctrl-C (exit code
+    // of the last check).
+    let watch = std::process::Command::new(env!("CARGO_BIN_EXE_minicloud"))
+        .env("MINICLOUD_LAB_DIR", &lab.dir)
+        .args(["status", "--watch", "--json", "--interval", "0.5"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    std::process::Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::task::block_in_place(|| watch.wait_with_output()).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let checks: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(checks.len() >= 3, "{} checks in 4 s", checks.len());
+    assert!(checks.iter().all(|c| c["verdict"] == "healthy"));
 
     // It only reads: nothing restarted, no file or host key written.
     let known_hosts = lab.dir.join("known_hosts");
