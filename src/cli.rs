@@ -616,8 +616,7 @@ async fn watch_status(
     let clear_screen = !json && std::io::stdout().is_terminal();
     let mut checker = status::Checker::new(inv, opts)?;
     // One listener for the whole watch: a Ctrl-C that comes during a check is kept for the wait.
-    let mut interrupt =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let code = loop {
         let status = checker.check().await;
         if clear_screen {
