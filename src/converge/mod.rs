@@ -408,13 +408,20 @@ async fn apply_sysctl(stack: &Stack<'_>) -> Result<()> {
 
 async fn converge_arbiters(stack: &Stack<'_>) -> Result<()> {
     let arbiters = stack.hosts_with(Role::Arbiter);
+    if arbiters.is_empty() {
+        return Ok(());
+    }
     let expected = (stack.hosts_with(Role::Db).len() + arbiters.len()) as u32;
+    let db1 = stack.hosts_with(Role::Db)[0];
+    // Every db node runs by now: a cluster short of full size is missing an arbiter, e.g. a
+    // garbd that came up with its host during an outage and waits on a cluster that is gone.
+    let short = db::size_state(stack, db1, expected).await?.is_some();
     let mut touched = false;
     for host in &arbiters {
         stack.step(format!("{host}: garbd"));
         let changed = stack.put_changed(host, "garb").await?;
         let active = stack.facts[*host].unit("garb.service").is_active();
-        if changed || !active {
+        if changed || !active || short {
             // garbd can only join a Primary component: the db tier is up by now.
             stack.session(host).systemctl("enable", "garb").await?;
             stack.session(host).systemctl("restart", "garb").await?;
@@ -430,7 +437,6 @@ async fn converge_arbiters(stack: &Stack<'_>) -> Result<()> {
         }
     }
     if touched {
-        let db1 = stack.hosts_with(Role::Db)[0];
         gate(
             &format!("Galera cluster size {expected} (db hosts + arbiters)"),
             Duration::from_secs(60),
