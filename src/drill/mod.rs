@@ -813,6 +813,48 @@ mod tests {
     }
 
     #[test]
+    fn the_report_shows_each_drill_and_its_timeline() {
+        let passed = evaluate(
+            drill("app-down"),
+            seen(0, 0),
+            marks(),
+            vec![],
+            vec![],
+            vec![],
+        );
+        let failed = evaluate(
+            drill("app-crash"),
+            seen(4000, 5000),
+            marks(),
+            vec![],
+            vec![],
+            vec![],
+        );
+        let text = report::table(&[passed.clone(), failed.clone()]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("drill      target  result  requests"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("app-down   app1    pass    400"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("app-crash  app1    FAIL    400       20"),
+            "{text}"
+        );
+        assert!(
+            text.contains("app-crash: 20 failed requests (budget 0)"),
+            "{text}"
+        );
+        assert!(text.ends_with("2 drill(s): 1 passed, 1 failed\n"), "{text}");
+        let html = report::html(&[passed, failed], "t", "now");
+        assert_eq!(html.matches("<svg").count(), 2);
+        assert!(html.contains(">fault</text>") && html.contains(">restore</text>"));
+    }
+
+    #[test]
     fn a_lost_write_is_counted_once_however_many_nodes_miss_it() {
         let lost = vec![
             "db1: 2400-01-01 (absent)".to_string(),

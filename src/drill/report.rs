@@ -58,27 +58,7 @@ pub fn table(results: &[DrillResult]) -> String {
             ]
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = line(header.to_vec()) + "\n";
-    for row in &rows {
-        out += &line(row.iter().map(String::as_str).collect());
-        out.push('\n');
-    }
+    let mut out = crate::status::table::columns(&header, &rows);
     for r in results {
         for failure in &r.failures {
             let _ = writeln!(out, "{}: {failure}", r.drill.name);

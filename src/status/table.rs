@@ -4,8 +4,13 @@ use super::{HostStatus, Status};
 use crate::inventory::Role;
 use std::fmt::Write as _;
 
-/// Left-aligned columns, two spaces apart.
+/// A title line, then [`columns`].
 fn table(title: &str, header: &[&str], rows: &[Vec<String>]) -> String {
+    format!("{title}\n{}", columns(header, rows))
+}
+
+/// Left-aligned columns, two spaces apart, no padding at the ends of lines.
+pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -20,7 +25,7 @@ fn table(title: &str, header: &[&str], rows: &[Vec<String>]) -> String {
             .collect();
         padded.join("  ").trim_end().to_string()
     };
-    let mut out = format!("{title}\n{}\n", line(header.to_vec()));
+    let mut out = format!("{}\n", line(header.to_vec()));
     for row in rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
