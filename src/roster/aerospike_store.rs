@@ -16,7 +16,6 @@ use chrono::NaiveDate;
 use futures_util::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::OnceCell;
 
 /// The set every entry lives in.
@@ -119,33 +118,19 @@ impl AerospikeStore {
         }
     }
 
-    /// Run `op` until it succeeds, fails for good, or the retry budget is spent.
-    async fn retrying<'a, T, F, Fut>(&'a self, what: &str, mut op: F) -> Result<T, aerospike::Error>
+    /// Run `op` on the client (connecting first when need be) until it succeeds, fails for
+    /// good, or the retry budget is spent.
+    async fn retrying<'a, T, F, Fut>(&'a self, what: &str, op: F) -> Result<T, aerospike::Error>
     where
-        F: FnMut(&'a Client) -> Fut,
+        F: Fn(&'a Client) -> Fut,
         Fut: Future<Output = Result<T, aerospike::Error>>,
     {
-        let started = Instant::now();
-        let mut backoff = self.retry.first_backoff;
-        loop {
-            let outcome = match self.client().await {
-                Ok(client) => op(client).await,
-                Err(err) => Err(err),
-            };
-            match outcome {
-                Ok(value) => return Ok(value),
-                Err(err) => {
-                    self.metrics.db_errors.inc();
-                    if !is_transient(&err) || started.elapsed() + backoff > self.retry.budget {
-                        tracing::warn!(operation = what, error = %err, "Aerospike operation failed");
-                        return Err(err);
-                    }
-                    self.metrics.db_retries.inc();
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.retry.max_backoff);
-                }
-            }
-        }
+        let op = &op;
+        self.retry
+            .run(&self.metrics, what, is_transient, || async move {
+                op(self.client().await?).await
+            })
+            .await
     }
 
     async fn put(

@@ -82,6 +82,42 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
 }
 
+impl RetryPolicy {
+    /// Run `op` until it succeeds, fails in a way `transient` says retrying cannot fix, or the
+    /// budget is spent; every error and retry is counted in `metrics`.
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        metrics: &Metrics,
+        what: &str,
+        transient: impl Fn(&E) -> bool,
+        mut op: F,
+    ) -> Result<T, E>
+    where
+        E: std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let started = Instant::now();
+        let mut backoff = self.first_backoff;
+        loop {
+            match op().await {
+                Ok(value) => return Ok(value),
+                Err(err) => {
+                    metrics.db_errors.inc();
+                    if !transient(&err) || started.elapsed() + backoff > self.budget {
+                        tracing::warn!(operation = what, error = %err, "database operation failed");
+                        return Err(err);
+                    }
+                    metrics.db_retries.inc();
+                    tracing::info!(operation = what, error = %err, backoff_ms = backoff.as_millis() as u64, "retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.max_backoff);
+                }
+            }
+        }
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         // Covers a DB VIP move (3 x advert_int plus the track script's fall) with room to spare,
@@ -190,29 +226,12 @@ impl MariaDbStore {
     }
 
     /// Run `op` until it succeeds, fails for good, or the retry budget is spent.
-    async fn retrying<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, sqlx::Error>
+    async fn retrying<T, F, Fut>(&self, what: &str, op: F) -> Result<T, sqlx::Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, sqlx::Error>>,
     {
-        let started = Instant::now();
-        let mut backoff = self.retry.first_backoff;
-        loop {
-            match op().await {
-                Ok(value) => return Ok(value),
-                Err(err) => {
-                    self.metrics.db_errors.inc();
-                    if !is_transient(&err) || started.elapsed() + backoff > self.retry.budget {
-                        tracing::warn!(operation = what, error = %err, "database operation failed");
-                        return Err(err);
-                    }
-                    self.metrics.db_retries.inc();
-                    tracing::info!(operation = what, error = %err, backoff_ms = backoff.as_millis() as u64, "retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.retry.max_backoff);
-                }
-            }
-        }
+        self.retry.run(&self.metrics, what, is_transient, op).await
     }
 }
 
