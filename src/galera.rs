@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 
-/// `SHOW GLOBAL STATUS` wsrep variables of a running node.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `SHOW GLOBAL STATUS` wsrep variables of a running node (`status --json` shows them as is).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WsrepStatus {
     /// `Primary` when this node is in the component that has quorum.
     pub cluster_status: String,
+    /// Members of its component, arbitrators included.
     pub cluster_size: u32,
-    /// `Synced`, `Donor/Desynced`, `Joining`, ...
+    /// `Synced`, `Donor/Desynced`, `Joining`, ... (`wsrep_local_state_comment`).
+    #[serde(rename = "local_state_comment")]
     pub local_state: String,
     pub last_committed: i64,
 }
@@ -154,6 +156,12 @@ mod tests {
         assert!(status.is_synced_primary());
         assert_eq!((status.cluster_size, status.last_committed), (3, 42));
         assert_eq!(parse_wsrep_status(""), None);
+        // The names `status --json` documents (docs/status.md).
+        assert_eq!(
+            serde_json::to_value(&status).unwrap(),
+            serde_json::json!({"cluster_status": "Primary", "cluster_size": 3,
+                               "local_state_comment": "Synced", "last_committed": 42})
+        );
     }
 
     #[test]

@@ -150,11 +150,8 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
             )),
             Some(g) => {
                 primary_size = primary_size.max(Some(g.cluster_size));
-                if g.local_state_comment != "Synced" {
-                    degraded.push(format!(
-                        "{} not Synced ({})",
-                        db.name, g.local_state_comment
-                    ));
+                if g.local_state != "Synced" {
+                    degraded.push(format!("{} not Synced ({})", db.name, g.local_state));
                 }
             }
         }
@@ -257,7 +254,7 @@ pub fn summary(verdict: Verdict, reasons: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::aerospike::AerospikeNode;
-    use crate::status::GaleraNode;
+    use crate::galera::WsrepStatus;
     use crate::status::probe::{Backend, HttpCheck};
     use indexmap::IndexMap;
 
@@ -308,10 +305,10 @@ mod tests {
                     error: None,
                     services,
                     vips,
-                    galera: entry.has(Role::Db).then(|| GaleraNode {
+                    galera: entry.has(Role::Db).then(|| WsrepStatus {
                         cluster_status: "Primary".into(),
                         cluster_size: voters,
-                        local_state_comment: "Synced".into(),
+                        local_state: "Synced".into(),
                         last_committed: 42,
                     }),
                     haproxy_backends: entry.has(Role::Lb).then(|| {
@@ -408,12 +405,7 @@ mod tests {
     #[test]
     fn a_joining_node_is_not_synced() {
         let mut world = healthy();
-        world
-            .host("db2")
-            .galera
-            .as_mut()
-            .unwrap()
-            .local_state_comment = "Joining".into();
+        world.host("db2").galera.as_mut().unwrap().local_state = "Joining".into();
         assert_eq!(world.summary(), "degraded: db2 not Synced (Joining)");
     }
 
@@ -507,12 +499,7 @@ mod tests {
     #[test]
     fn the_db_vip_must_sit_on_a_synced_node() {
         let mut world = healthy();
-        world
-            .host("db1")
-            .galera
-            .as_mut()
-            .unwrap()
-            .local_state_comment = "Donor/Desynced".into();
+        world.host("db1").galera.as_mut().unwrap().local_state = "Donor/Desynced".into();
         assert_eq!(
             world.summary(),
             "degraded: db1 not Synced (Donor/Desynced); DB VIP on db1, which is not Synced"

@@ -8,6 +8,7 @@ pub mod table;
 
 use crate::aerospike::AerospikeNode;
 use crate::converge::{self, session::Session};
+use crate::galera::WsrepStatus;
 use crate::inventory::{Inventory, Role};
 use crate::ssh::Connection;
 use anyhow::{Result, anyhow};
@@ -81,7 +82,7 @@ pub struct HostStatus {
     /// The VIP addresses it holds.
     pub vips: Vec<String>,
     /// db hosts whose MariaDB answers.
-    pub galera: Option<GaleraNode>,
+    pub galera: Option<WsrepStatus>,
     /// lb hosts: HAProxy's view of the roster servers (None when its socket did not answer).
     pub haproxy_backends: Option<Vec<Backend>>,
     /// app hosts: the roster's /readyz, asked from the host itself.
@@ -98,24 +99,6 @@ impl HostStatus {
     /// The state of one of its services ("" when it runs no such service).
     pub fn service(&self, name: &str) -> &str {
         self.services.get(name).map(String::as_str).unwrap_or("")
-    }
-}
-
-/// A Galera node's `wsrep_*` status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GaleraNode {
-    /// `Primary` when in the component that has quorum.
-    pub cluster_status: String,
-    /// Members of its component, arbitrators included.
-    pub cluster_size: u32,
-    /// `Synced`, `Donor/Desynced`, `Joining`, ...
-    pub local_state_comment: String,
-    pub last_committed: i64,
-}
-
-impl GaleraNode {
-    pub fn is_synced_primary(&self) -> bool {
-        self.cluster_status == "Primary" && self.local_state_comment == "Synced"
     }
 }
 
@@ -284,12 +267,7 @@ async fn probe_host(
                 .filter(|(_, address)| probe.facts.has_address(address))
                 .map(|(_, address)| address)
                 .collect();
-            status.galera = probe.facts.wsrep.map(|w| GaleraNode {
-                cluster_status: w.cluster_status,
-                cluster_size: w.cluster_size,
-                local_state_comment: w.local_state,
-                last_committed: w.last_committed,
-            });
+            status.galera = probe.facts.wsrep;
             status.haproxy_backends = probe.backends;
             status.readyz = probe.readyz;
             status.aerospike = probe.aerospike;

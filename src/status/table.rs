@@ -190,7 +190,7 @@ pub fn render(status: &Status) -> String {
                     Some(g) => row.extend([
                         g.cluster_status.clone(),
                         g.cluster_size.to_string(),
-                        g.local_state_comment.clone(),
+                        g.local_state.clone(),
                         g.last_committed.to_string(),
                     ]),
                     None => row.extend(["-", "-", "-", "-"].map(String::from)),
