@@ -473,7 +473,7 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
             .ensure_unit(host, "roster", changed, "restart")
             .await?;
         if changed || !stack.facts[*host].unit("roster.service").is_active() {
-            let listen = app_listen(stack.inv, host);
+            let listen = render::context::roster_listen_address(stack.inv, host).to_string();
             session
                 .wait_http_ok(
                     &format!("{host}'s roster to answer /healthz"),
@@ -494,7 +494,7 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
             .values()
             .any(|c| !c.is_empty())
     {
-        let listen = app_listen(stack.inv, first);
+        let listen = render::context::roster_listen_address(stack.inv, first).to_string();
         let session = stack.session(first);
         session
             .wait_http_ok(
@@ -543,11 +543,6 @@ async fn converge_file_sync(stack: &Stack<'_>) -> Result<()> {
             .await?;
     }
     Ok(())
-}
-
-/// Where an app host's roster listens (see the render context's rule).
-pub fn app_listen(inv: &Inventory, host: &str) -> String {
-    render::context::roster_listen_address(inv, host).to_string()
 }
 
 /// HAProxy and keepalived on the VIP holders: the backups first, the current VIP holder last,

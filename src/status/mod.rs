@@ -204,7 +204,7 @@ async fn probe_host(
     let timeout = opts.timeout;
     // Only app hosts run the roster (and have the address it listens on).
     let readyz_address = if inv.hosts[host].has(Role::App) {
-        converge::app_listen(inv, host)
+        crate::render::context::roster_listen_address(inv, host).to_string()
     } else {
         String::new()
     };
