@@ -26,7 +26,8 @@ pub fn install_packages(packages: &[&str]) -> String {
     ))
 }
 
-/// Write stdin to `path` atomically: a temp file beside it gets owner and mode, passes the
+/// Write stdin to `path` atomically: a temp file beside it (created private, umask 077, so a
+/// secret is never readable by others, not even for a moment) gets owner and mode, passes the
 /// daemon's checker, and only then replaces the old file. nginx checks its whole configuration,
 /// so its site file is checked in place and the old one restored when the check fails.
 pub fn put_file(
@@ -41,7 +42,7 @@ pub fn put_file(
     let tmp = format!("{dir}/.{name}.minicloud-new");
     let q = |s: &str| sh_quote(s);
     let mut script = format!(
-        "set -e\nmkdir -p {dir}\ncat > {tmp}\nchmod {mode:o} {tmp}\nchown {owner}:{group} {tmp}\n",
+        "set -e\nmkdir -p {dir}\numask 077\ncat > {tmp}\nchmod {mode:o} {tmp}\nchown {owner}:{group} {tmp}\n",
         dir = q(dir),
         tmp = q(&tmp),
     );
@@ -71,6 +72,22 @@ pub fn put_file(
         None => script.push_str(&format!("mv -f {} {}\n", q(&tmp), q(path))),
     }
     script
+}
+
+/// Arm a dead-man switch on a host: a transient systemd timer that runs `script` after
+/// `after_seconds` unless disarmed, replacing a leftover one of the same name. It lives on the
+/// host, so it fires even when this machine or the connection to it is gone.
+pub fn arm_dead_man(unit: &str, script: &str, after_seconds: u64) -> String {
+    format!(
+        "systemctl stop {unit}.timer {unit}.service 2>/dev/null; systemctl reset-failed {unit}.timer {unit}.service 2>/dev/null; \
+         systemd-run --quiet --unit={unit} --on-active={after_seconds}s --timer-property=AccuracySec=100ms /bin/sh -c {}",
+        sh_quote(script)
+    )
+}
+
+/// Disarm a dead-man switch (nothing happens if it already fired).
+pub fn disarm_dead_man(unit: &str) -> String {
+    format!("systemctl stop {unit}.timer 2>/dev/null; true")
 }
 
 /// HTTP GET from the host itself (bash's /dev/tcp: no curl needed), given up after

@@ -2,7 +2,6 @@
 //! and the budget it must meet. Pure (the hosts holding the VIPs are given), so `--dry-run`
 //! prints exactly what a run would do and the steps are tested as text.
 
-use crate::facts::sh_quote;
 use crate::inventory::{Inventory, Net, Role};
 use serde::Serialize;
 use std::time::Duration;
@@ -73,20 +72,6 @@ pub enum DeadMan {
 }
 
 impl DeadMan {
-    /// The command that arms a timer dead-man on its host (replacing a leftover one).
-    pub fn arm_script(unit: &str, script: &str, after_seconds: u64) -> String {
-        format!(
-            "systemctl stop {unit}.timer {unit}.service 2>/dev/null; systemctl reset-failed {unit}.timer {unit}.service 2>/dev/null; \
-             systemd-run --quiet --unit={unit} --on-active={after_seconds}s --timer-property=AccuracySec=100ms /bin/sh -c {}",
-            sh_quote(script)
-        )
-    }
-
-    /// The command that disarms it (nothing happens if it already fired).
-    pub fn disarm_script(unit: &str) -> String {
-        format!("systemctl stop {unit}.timer 2>/dev/null; true")
-    }
-
     pub fn describe(&self) -> String {
         match self {
             DeadMan::Timer {
@@ -443,7 +428,11 @@ mod tests {
 
     #[test]
     fn the_arm_script_replaces_a_leftover_timer() {
-        let script = DeadMan::arm_script("minicloud-drill-x", "systemctl start roster", 70);
+        let script = crate::converge::commands::arm_dead_man(
+            "minicloud-drill-x",
+            "systemctl start roster",
+            70,
+        );
         assert!(script.starts_with("systemctl stop minicloud-drill-x.timer"));
         assert!(script.ends_with(
             "systemd-run --quiet --unit=minicloud-drill-x --on-active=70s --timer-property=AccuracySec=100ms /bin/sh -c 'systemctl start roster'"

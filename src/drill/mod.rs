@@ -9,7 +9,7 @@ pub mod load;
 pub mod report;
 pub mod verify;
 
-use crate::converge::{self, session::Session};
+use crate::converge::{self, commands, session::Session};
 use crate::inventory::{Inventory, Role};
 use crate::lab::{Lab, LabDir};
 use crate::ssh::Connection;
@@ -377,7 +377,7 @@ impl<'a> Runner<'a> {
                     script,
                     after_seconds,
                 } => {
-                    self.run_on(host, &DeadMan::arm_script(unit, script, *after_seconds))
+                    self.run_on(host, &commands::arm_dead_man(unit, script, *after_seconds))
                         .await
                         .with_context(|| format!("arming the dead-man switch on {host}"))?;
                 }
@@ -435,7 +435,7 @@ impl<'a> Runner<'a> {
         for dead_man in &drill.dead_men {
             if let DeadMan::Timer { host, unit, .. } = dead_man {
                 // A host that cannot be reached keeps its timer: it fires and does no harm.
-                let _ = self.run_on(host, &DeadMan::disarm_script(unit)).await;
+                let _ = self.run_on(host, &commands::disarm_dead_man(unit)).await;
             }
         }
         restored
