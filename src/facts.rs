@@ -46,6 +46,9 @@ pub struct HostFacts {
     pub gvwstate: bool,
     /// (interface, IPv4 address).
     pub addresses: Vec<(String, String)>,
+    /// The fingerprint in the comment of the loaded `inet minicloud` table; None when no such
+    /// table is loaded.
+    pub firewall: Option<String>,
 }
 
 impl HostFacts {
@@ -106,6 +109,10 @@ pub fn gather_command(packages: &[&str], files: &[&str], units: &[&str]) -> Stri
         "echo '@@gvwstate'; test -e /var/lib/mysql/gvwstate.dat && echo yes"
     );
     let _ = writeln!(script, "echo '@@addrs'; ip -o -4 addr show");
+    let _ = writeln!(
+        script,
+        "echo '@@firewall'; nft list table inet minicloud 2>/dev/null | sed -n 's/^[[:space:]]*comment \"\\(.*\\)\"$/\\1/p'"
+    );
     script.push_str("true\n");
     script
 }
@@ -166,6 +173,12 @@ pub fn parse(output: &str) -> HostFacts {
     facts.grastate = galera::parse_grastate(&section("grastate").join("\n"));
     facts.gvwstate = section("gvwstate").contains(&"yes");
     facts.addresses = crate::lab::parse_ipv4_addrs(&section("addrs").join("\n"));
+    facts.firewall = section("firewall").first().map(|comment| {
+        comment
+            .strip_prefix("minicloud ")
+            .unwrap_or(comment)
+            .to_string()
+    });
     facts
 }
 
@@ -204,7 +217,7 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
 @@wsrep\nwsrep_cluster_size\t3\nwsrep_cluster_status\tPrimary\nwsrep_last_committed\t17\nwsrep_local_state_comment\tSynced\n\
 @@grastate\n# GALERA saved state\nversion: 2.1\nuuid:    9b1c0d2e-aaaa-11ef-8000-0242ac110002\nseqno:   -1\nsafe_to_bootstrap: 0\n\
 @@gvwstate\nyes\n@@addrs\n1: lo    inet 127.0.0.1/8 scope host lo\n60: eth0@if61    inet 10.231.60.31/24 brd 10.231.60.255 scope global eth0\n\
-60: eth0@if61    inet 10.231.60.100/24 scope global secondary eth0\n";
+60: eth0@if61    inet 10.231.60.100/24 scope global secondary eth0\n@@firewall\nminicloud 0123abcd4567ef89\n";
 
     #[test]
     fn a_db_host_is_read_whole() {
@@ -224,6 +237,7 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
         assert_eq!(facts.grastate.as_ref().unwrap().seqno, -1);
         assert!(facts.gvwstate);
         assert!(facts.has_address("10.231.60.100"));
+        assert_eq!(facts.firewall.as_deref(), Some("0123abcd4567ef89"));
     }
 
     #[test]
@@ -236,6 +250,7 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
                 && facts.files.is_empty()
                 && facts.wsrep.is_none()
                 && facts.grastate.is_none()
+                && facts.firewall.is_none()
         );
     }
 

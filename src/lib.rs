@@ -11,6 +11,7 @@ pub mod files;
 pub mod galera;
 pub mod inventory;
 pub mod lab;
+pub mod logging;
 pub mod render;
 pub mod roster;
 pub mod secrets;

@@ -9,9 +9,11 @@ fn main() -> ExitCode {
     match minicloud::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            // Redacted: a host's stderr quoted in an error must not carry a secret out.
+            let redact = |text: String| minicloud::secrets::redact(&text);
+            eprintln!("error: {}", redact(err.to_string()));
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", redact(cause.to_string()));
             }
             ExitCode::from(2)
         }

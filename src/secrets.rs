@@ -1,10 +1,13 @@
-//! Secrets the rendered files need (database passwords, the HAProxy stats password).
+//! Secrets the rendered files need (database passwords, the HAProxy stats password, the file
+//! sync key).
 //!
 //! They never live in the inventory: `up` generates them once into a file of their own beside
-//! it (mode 0600) and reuses them. Offline rendering uses masked values so that rendered files
-//! can be shown, diffed and checked without revealing anything.
+//! it (mode 0600) and reuses them; an environment variable per secret overrides the file.
+//! Offline rendering uses masked values so that rendered files can be shown, diffed and checked
+//! without revealing anything, and every value loaded is registered for [`redact`], which
+//! scrubs them from logs and error messages.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -29,6 +32,61 @@ pub struct Secrets {
 
 /// What a masked secret reads as in a rendered file.
 pub const MASK: &str = "********";
+
+/// The secrets a user can name: (name for `secrets rotate`, environment variable that
+/// overrides the file, what it is). The file sync key is a key pair, so it has no variable.
+pub const NAMES: &[(&str, Option<&str>, &str)] = &[
+    (
+        "roster-db-password",
+        Some("MINICLOUD_ROSTER_DB_PASSWORD"),
+        "the roster app's MariaDB password",
+    ),
+    (
+        "sst-password",
+        Some("MINICLOUD_SST_PASSWORD"),
+        "the MariaDB SST user's password (mariabackup state transfers)",
+    ),
+    (
+        "haproxy-stats-password",
+        Some("MINICLOUD_HAPROXY_STATS_PASSWORD"),
+        "the HAProxy stats page password",
+    ),
+    (
+        "file-sync-key",
+        None,
+        "the SSH key pair app hosts sync files with",
+    ),
+];
+
+/// Every secret value loaded in this process, scrubbed from logs and errors by [`redact`].
+static LOADED: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// `text` with every loaded secret value (and every line of the file sync key) masked.
+pub fn redact(text: &str) -> String {
+    let loaded = LOADED.read().expect("secrets lock");
+    loaded.iter().fold(text.to_string(), |t, secret| {
+        t.replace(secret.as_str(), MASK)
+    })
+}
+
+fn register_for_redaction(secrets: &Secrets) {
+    let mut loaded = LOADED.write().expect("secrets lock");
+    for value in secrets.values() {
+        // A key is also scrubbed line by line: a log may cut it anywhere but at a line end.
+        let parts = std::iter::once(value).chain(
+            value
+                .lines()
+                .filter(|l| l.len() >= 16 && !l.starts_with("-----")),
+        );
+        for part in parts {
+            if part.len() >= 8 && !loaded.iter().any(|v| v == part) {
+                loaded.push(part.to_string());
+            }
+        }
+    }
+    // Longest first, so a whole key is masked before its lines.
+    loaded.sort_by_key(|v| std::cmp::Reverse(v.len()));
+}
 
 impl Secrets {
     /// Placeholders: files rendered with these are safe to print.
@@ -84,16 +142,104 @@ fn generate() -> String {
         .collect()
 }
 
+fn read_file(path: &Path) -> Result<Secrets> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_norway::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a minicloud secrets file; hint: fix it, or move it away to generate new secrets",
+            path.display()
+        )
+    })
+}
+
+fn write_file(path: &Path, secrets: &Secrets) -> Result<()> {
+    let text = format!(
+        "# minicloud secrets, generated on first `up`. Keep this file private (mode 0600).\n{}",
+        serde_norway::to_string(secrets)?
+    );
+    crate::files::write_atomic(path, text.as_bytes(), 0o600)
+}
+
 impl Secrets {
+    fn field_mut(&mut self, name: &str) -> Option<&mut String> {
+        match name {
+            "roster-db-password" => Some(&mut self.roster_db_password),
+            "sst-password" => Some(&mut self.sst_password),
+            "haproxy-stats-password" => Some(&mut self.haproxy_stats_password),
+            _ => None,
+        }
+    }
+
+    /// Values given through environment variables win over the file (and are never written to it).
+    fn apply_environment(&mut self) {
+        for (name, variable, _) in NAMES {
+            if let Some(value) = variable.and_then(|v| std::env::var(v).ok())
+                && !value.is_empty()
+                && let Some(field) = self.field_mut(name)
+            {
+                *field = value;
+            }
+        }
+    }
+
+    /// The secrets of the inventory whose secrets file is `path`, for showing them
+    /// (`render --show-secrets`): the file must exist; nothing is generated.
+    pub fn load_existing(path: &Path) -> Result<Secrets> {
+        if !path.exists() {
+            bail!(
+                "{} does not exist: secrets are generated by the first `minicloud up`; hint: run \
+                 `up` (or `minicloud secrets rotate NAME`) first, or render without --show-secrets",
+                path.display()
+            );
+        }
+        let mut secrets = read_file(path)?;
+        secrets.apply_environment();
+        register_for_redaction(&secrets);
+        Ok(secrets)
+    }
+
+    /// Give secret `name` a new value in the file at `path` (written whole, mode 0600); `up`
+    /// then rolls it out. Refused for a secret given through its environment variable.
+    pub fn rotate(path: &Path, name: &str) -> Result<Secrets> {
+        let Some((_, variable, _)) = NAMES.iter().find(|(n, _, _)| *n == name) else {
+            let names: Vec<&str> = NAMES.iter().map(|(n, _, _)| *n).collect();
+            bail!(
+                "no secret is called {name:?}; hint: one of {}",
+                names.join(", ")
+            );
+        };
+        if let Some(variable) = variable
+            && std::env::var_os(variable).is_some_and(|v| !v.is_empty())
+        {
+            bail!(
+                "{name} comes from the environment variable {variable}, not from {}; hint: \
+                 change the variable and run `minicloud up`",
+                path.display()
+            );
+        }
+        // The file exists with every secret after this; the environment's values stay out of it.
+        Secrets::load_or_generate(path)?;
+        let mut stored = read_file(path)?;
+        if name == "file-sync-key" {
+            let (private, public) = ssh_key_pair("minicloud-file-sync")?;
+            stored.file_sync_private_key = private;
+            stored.file_sync_public_key = public;
+        } else {
+            *stored.field_mut(name).expect("listed name") = generate();
+        }
+        write_file(path, &stored)?;
+        stored.apply_environment();
+        register_for_redaction(&stored);
+        Ok(stored)
+    }
+
     /// Read the secrets file, or create it with new random values (mode 0600, written whole).
     /// A file from an older minicloud gets the secrets it lacks added; the others stay.
+    /// Environment variables (see [`NAMES`]) override the file's values.
     pub fn load_or_generate(path: &Path) -> Result<Secrets> {
         let mut secrets = if path.exists() {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_norway::from_str(&text).with_context(|| {
-                format!("{} is not a minicloud secrets file; hint: fix it, or move it away to generate new secrets", path.display())
-            })?
+            read_file(path)?
         } else {
             Secrets {
                 roster_db_password: generate(),
@@ -110,12 +256,10 @@ impl Secrets {
             secrets.file_sync_public_key = public;
         }
         if before.as_ref() != Some(&secrets) {
-            let text = format!(
-                "# minicloud secrets, generated on first `up`. Keep this file private (mode 0600).\n{}",
-                serde_norway::to_string(&secrets)?
-            );
-            crate::files::write_atomic(path, text.as_bytes(), 0o600)?;
+            write_file(path, &secrets)?;
         }
+        secrets.apply_environment();
+        register_for_redaction(&secrets);
         Ok(secrets)
     }
 
@@ -155,6 +299,36 @@ mod tests {
                 .contains("BEGIN OPENSSH PRIVATE KEY")
         );
         assert!(first.file_sync_public_key.starts_with("ssh-ed25519 "));
+    }
+
+    #[test]
+    fn rotating_changes_only_the_named_secret_and_redact_hides_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lab.secrets.yml");
+        let before = Secrets::load_or_generate(&path).unwrap();
+        let after = Secrets::rotate(&path, "haproxy-stats-password").unwrap();
+        assert_ne!(after.haproxy_stats_password, before.haproxy_stats_password);
+        assert_eq!(after.roster_db_password, before.roster_db_password);
+        assert_eq!(Secrets::load_or_generate(&path).unwrap(), after);
+        let line = format!(
+            "old {} new {}",
+            before.haproxy_stats_password, after.haproxy_stats_password
+        );
+        assert_eq!(redact(&line), format!("old {MASK} new {MASK}"));
+        let key_line = after.file_sync_private_key.lines().nth(1).unwrap();
+        assert!(!redact(key_line).contains(key_line));
+        let rotated = Secrets::rotate(&path, "file-sync-key").unwrap();
+        assert_ne!(rotated.file_sync_public_key, after.file_sync_public_key);
+        let err = Secrets::rotate(&path, "root-password")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("roster-db-password"), "{err}");
+        assert!(
+            Secrets::load_existing(&dir.path().join("none.secrets.yml"))
+                .unwrap_err()
+                .to_string()
+                .contains("first `minicloud up`")
+        );
     }
 
     #[test]

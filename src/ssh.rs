@@ -201,6 +201,8 @@ impl Connection {
             .await
             .expect("semaphore never closed");
         let label = self.target.label();
+        let started = std::time::Instant::now();
+        tracing::debug!(host = %self.target.name, stdin_bytes = stdin.len(), "ssh: {command}");
         let mut channel = self
             .handle
             .channel_open_session()
@@ -235,6 +237,13 @@ impl Connection {
         }
         let status =
             status.ok_or_else(|| anyhow!("{label}: `{command}` ended without an exit status"))?;
+        tracing::debug!(
+            host = %self.target.name,
+            status,
+            ms = started.elapsed().as_millis() as u64,
+            stdout_bytes = stdout.len(),
+            "ssh: done"
+        );
         Ok(Output {
             status,
             stdout,

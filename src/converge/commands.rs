@@ -79,7 +79,7 @@ pub fn put_file(
 /// host, so it fires even when this machine or the connection to it is gone.
 pub fn arm_dead_man(unit: &str, script: &str, after_seconds: u64) -> String {
     format!(
-        "systemctl stop {unit}.timer {unit}.service 2>/dev/null; systemctl reset-failed {unit}.timer {unit}.service 2>/dev/null; \
+        "systemctl stop {unit}.timer {unit}.service 2>/dev/null || true; systemctl reset-failed {unit}.timer {unit}.service 2>/dev/null || true; \
          systemd-run --quiet --unit={unit} --on-active={after_seconds}s --timer-property=AccuracySec=100ms /bin/sh -c {}",
         sh_quote(script)
     )
@@ -87,7 +87,7 @@ pub fn arm_dead_man(unit: &str, script: &str, after_seconds: u64) -> String {
 
 /// Disarm a dead-man switch (nothing happens if it already fired).
 pub fn disarm_dead_man(unit: &str) -> String {
-    format!("systemctl stop {unit}.timer 2>/dev/null; true")
+    format!("systemctl stop {unit}.timer 2>/dev/null || true")
 }
 
 /// HTTP GET from the host itself (bash's /dev/tcp: no curl needed), given up after
@@ -153,6 +153,15 @@ pub fn database_users(
         ));
     }
     sql
+}
+
+/// SQL that gives a running node a new SST password without a restart (`wsrep_sst_auth` is
+/// dynamic). Run on stdin like [`database_users`].
+pub fn sst_auth(user: &str, password: &str) -> String {
+    format!(
+        "SET GLOBAL wsrep_sst_auth = '{user}:{}';\n",
+        password.replace('\'', "''")
+    )
 }
 
 #[cfg(test)]

@@ -70,9 +70,20 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         }
     }
     let mut config_changed = Vec::new();
+    // Nodes where only the SST password file changed: applied with SET GLOBAL, no restart.
+    let mut sst_auth_changed = Vec::new();
+    let mut sst_password_changed = false;
     for host in &db {
+        let files = stack.changed_files(host, Some("mariadb"));
+        let secret_changed = files.iter().any(|f| f.secret);
+        let only_secret = secret_changed && files.iter().all(|f| f.secret);
+        sst_password_changed |= secret_changed;
         if stack.put_changed(host, "mariadb").await? {
-            config_changed.push(*host);
+            if only_secret {
+                sst_auth_changed.push(*host);
+            } else {
+                config_changed.push(*host);
+            }
         }
     }
     let mut primary: Vec<&str> = Vec::new();
@@ -132,14 +143,44 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         wait_synced(stack, host, size, JOIN_TIMEOUT).await?;
         stack.changed(host, "restarted mariadb (config changed), Synced again");
     }
-    let app_env_changed = stack.hosts_with(Role::App).iter().any(|h| {
+    // App hosts' accounts: all of them for a new cluster, else those of new app hosts. A
+    // changed password of an existing app host is set by the app tier, just before that host
+    // restarts with it, so no other host loses its database meanwhile.
+    let apps = stack.hosts_with(Role::App);
+    let new_accounts: Vec<&str> = if bootstrapped {
+        apps
+    } else {
+        apps.into_iter()
+            .filter(|h| {
+                !stack.facts[*h]
+                    .files
+                    .contains_key(crate::render::context::ROSTER_ENV)
+            })
+            .collect()
+    };
+    if !new_accounts.is_empty() || bootstrapped || sst_password_changed {
+        database_users(
+            stack,
+            primary[0],
+            &new_accounts,
+            bootstrapped || sst_password_changed,
+        )
+        .await?;
+    }
+    for host in &sst_auth_changed {
+        let sql = commands::sst_auth(
+            crate::render::context::SST_USER,
+            &stack.secrets.sst_password,
+        );
         stack
-            .changed_files(h, Some("roster"))
-            .iter()
-            .any(|f| f.secret)
-    });
-    if bootstrapped || app_env_changed {
-        database_users(stack, primary[0]).await?;
+            .session(host)
+            .must_with_stdin(
+                "applying the SST password",
+                "mariadb --batch",
+                sql.as_bytes(),
+            )
+            .await?;
+        stack.changed(host, "applied the new SST password (no restart needed)");
     }
     db_vip(stack, &db).await
 }
@@ -216,16 +257,22 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
     Ok(host)
 }
 
-/// The roster's database and users, and the SST user when mariabackup is used.
-async fn database_users(stack: &Stack<'_>, host: &str) -> Result<()> {
+/// The roster's database and the accounts of `app_hosts` (run on db host `host`), and the SST
+/// user when `with_sst` and mariabackup is used.
+pub(super) async fn database_users(
+    stack: &Stack<'_>,
+    host: &str,
+    app_hosts: &[&str],
+    with_sst: bool,
+) -> Result<()> {
     let roster = &stack.inv.services.roster;
-    let apps: Vec<String> = stack
-        .hosts_with(Role::App)
+    let apps: Vec<String> = app_hosts
         .iter()
         .filter_map(|h| stack.inv.address(h, Net::Backend))
         .map(|a| a.to_string())
         .collect();
-    let sst = (stack.inv.services.galera.sst_method == crate::inventory::SstMethod::Mariabackup)
+    let sst = (with_sst
+        && stack.inv.services.galera.sst_method == crate::inventory::SstMethod::Mariabackup)
         .then_some((
             crate::render::context::SST_USER,
             stack.secrets.sst_password.as_str(),
@@ -245,15 +292,20 @@ async fn database_users(stack: &Stack<'_>, host: &str) -> Result<()> {
             sql.as_bytes(),
         )
         .await?;
-    stack.changed(
-        host,
-        format!(
-            "database {} and user {} for {} app hosts",
-            roster.database,
-            roster.db_user,
-            apps.len()
-        ),
+    let mut what = format!(
+        "database {} and user {} for {}",
+        roster.database,
+        roster.db_user,
+        if app_hosts.is_empty() {
+            "no new app host".to_string()
+        } else {
+            app_hosts.join(", ")
+        }
     );
+    if sst.is_some() {
+        what.push_str(", SST user");
+    }
+    stack.changed(host, what);
     Ok(())
 }
 

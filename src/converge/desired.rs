@@ -18,6 +18,7 @@ pub const UNITS: &[&str] = &[
     "nginx.service",
     "aerospike.service",
     "lsyncd.service",
+    "minicloud-firewall.service",
 ];
 
 /// Where the roster binary goes on app hosts.
@@ -84,7 +85,8 @@ impl Managed {
 /// Debian packages a host's roles need.
 pub fn packages(inv: &Inventory, host: &str) -> Vec<&'static str> {
     let entry = &inv.hosts[host];
-    let mut list = Vec::new();
+    // Every host gets minicloud's firewall table.
+    let mut list = vec!["nftables"];
     if entry.has(Role::Lb) {
         list.extend(["haproxy", "keepalived"]);
     }
@@ -289,11 +291,23 @@ mod tests {
     #[test]
     fn packages_follow_roles() {
         let inv = crate::inventory::load(std::path::Path::new("inventory/example.yml")).unwrap();
-        assert_eq!(packages(&inv, "lb1"), vec!["haproxy", "keepalived"]);
-        assert_eq!(packages(&inv, "app1"), vec!["galera-arbitrator-4"]);
+        assert_eq!(
+            packages(&inv, "lb1"),
+            vec!["haproxy", "keepalived", "nftables"]
+        );
+        assert_eq!(
+            packages(&inv, "app1"),
+            vec!["galera-arbitrator-4", "nftables"]
+        );
         assert_eq!(
             packages(&inv, "db1"),
-            vec!["galera-4", "keepalived", "mariadb-server", "rsync"]
+            vec![
+                "galera-4",
+                "keepalived",
+                "mariadb-server",
+                "nftables",
+                "rsync"
+            ]
         );
     }
 }

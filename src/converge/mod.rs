@@ -4,13 +4,14 @@
 //! from `desired`, how to run it from `commands` and `session`, the db tier from `db`.
 //!
 //! Order: connect to every host and read its facts (no change yet; any unreachable host stops
-//! everything here) → packages → db tier (bootstrap or join one node at a time, DB VIP) →
+//! everything here) → packages → firewall (dead-man switch) → db tier (bootstrap or join one node at a time, DB VIP) →
 //! arbiters → app tier (rolling) → lb tier (backup before the VIP holder) → the VIP answers.
 
 mod aerospike;
 pub mod commands;
 mod db;
 pub mod desired;
+pub mod firewall;
 pub mod session;
 
 use crate::facts::HostFacts;
@@ -72,6 +73,7 @@ impl Stack<'_> {
     /// Record (and show) a change on a host.
     pub fn changed(&self, host: &str, what: impl Into<String>) {
         let what = what.into();
+        tracing::info!(host, "changed: {what}");
         self.progress.println(format!("  {host}: {what}"));
         self.report
             .lock()
@@ -93,7 +95,9 @@ impl Stack<'_> {
     }
 
     pub fn step(&self, message: impl Into<String>) {
-        self.progress.set_message(message.into());
+        let message = message.into();
+        tracing::info!("step: {message}");
+        self.progress.set_message(message);
     }
 
     pub fn session(&self, host: &str) -> &Session {
@@ -218,13 +222,7 @@ async fn prepare<'a>(
     };
     let mut files: IndexMap<String, Vec<Managed>> = IndexMap::new();
     for (host, host_files) in &rendered {
-        // The firewall file is rendered, but applying it (with its dead-man switch) is not
-        // part of `up` yet: writing it without applying it would only mislead.
-        let mut managed: Vec<Managed> = host_files
-            .iter()
-            .filter(|f| f.template != "firewall.nft")
-            .map(Managed::from_rendered)
-            .collect();
+        let mut managed: Vec<Managed> = host_files.iter().map(Managed::from_rendered).collect();
         if let Some(binary) = &binary
             && inv.hosts[host].has(Role::App)
         {
@@ -266,7 +264,7 @@ async fn prepare<'a>(
         .iter()
         .map(|(host, f)| (host.clone(), desired::host_diff(inv, host, &files[host], f)))
         .collect();
-    Ok(Stack {
+    let stack = Stack {
         inv,
         secrets,
         sessions,
@@ -276,7 +274,9 @@ async fn prepare<'a>(
         aerospike_package,
         report: Mutex::new(Report::default()),
         progress,
-    })
+    };
+    firewall::check_ssh_source(&stack).await?;
+    Ok(stack)
 }
 
 async fn read_facts(
@@ -329,6 +329,9 @@ pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Resul
 }
 
 async fn converge(stack: &Stack<'_>) -> Result<()> {
+    let started = Instant::now();
+    firewall::converge(stack).await?;
+    stack.timed("firewall", started);
     let started = Instant::now();
     apply_sysctl(stack).await?;
     stack.timed("sysctl", started);
@@ -457,6 +460,15 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
         if !stack.changed_files(host, Some("roster")).is_empty() {
             session.must("creating the roster user", "id roster >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roster").await?;
         }
+        // A changed environment may carry a new database password: this host's account gets
+        // it now, just before the host restarts with it (the other hosts keep theirs meanwhile).
+        let new_password = stack
+            .changed_files(host, Some("roster"))
+            .iter()
+            .any(|f| f.secret && stack.facts[*host].files.contains_key(&f.path));
+        if new_password && let Some(db1) = stack.hosts_with(Role::Db).first() {
+            db::database_users(stack, db1, &[host], false).await?;
+        }
         let changed = stack.put_changed(host, "roster").await?;
         if changed {
             let version = session
@@ -481,6 +493,19 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
                     port,
                     "/healthz",
                     Duration::from_secs(30),
+                )
+                .await?;
+        }
+        if new_password {
+            session
+                .wait_http_ok(
+                    &format!(
+                        "{host}'s roster to reach its database with its new settings (/readyz)"
+                    ),
+                    &render::context::roster_listen_address(stack.inv, host).to_string(),
+                    port,
+                    "/readyz",
+                    Duration::from_secs(60),
                 )
                 .await?;
         }
@@ -623,6 +648,12 @@ pub async fn plan(
                 change,
                 old.as_deref(),
                 &stack.secrets.values(),
+            ));
+        }
+        if let Some(reason) = firewall::host_reason(&stack, host) {
+            lines.push(format!(
+                "load the firewall rules ({reason}), kept only if a new SSH connection confirms them within {} s",
+                inv.firewall.dead_man_seconds
             ));
         }
         lines.extend(db::plan_notes(&stack, host));

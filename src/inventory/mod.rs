@@ -422,11 +422,23 @@ impl Default for Nginx {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Firewall {
     /// Networks SSH is allowed from (the control machine's); empty means from anywhere.
     pub ssh_from: Vec<Ipv4Net>,
+    /// New rules are rolled back on the host after this many seconds unless `up` confirmed
+    /// them over a new SSH connection.
+    pub dead_man_seconds: u64,
+}
+
+impl Default for Firewall {
+    fn default() -> Self {
+        Firewall {
+            ssh_from: Vec::new(),
+            dead_man_seconds: 30,
+        }
+    }
 }
 
 /// A problem that stops the inventory from being used, with where it is and what to do.

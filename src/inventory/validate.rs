@@ -66,7 +66,20 @@ pub fn validate(inv: &Inventory) -> Vec<Problem> {
     check_tiers(inv, &mut problems);
     check_ports(inv, &mut problems);
     check_file_sync(inv, &mut problems);
+    check_firewall(inv, &mut problems);
     problems
+}
+
+fn check_firewall(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let seconds = inv.firewall.dead_man_seconds;
+    if !(10..=600).contains(&seconds) {
+        problems.push(Problem::new(
+            "firewall.dead_man_seconds",
+            format!("{seconds} s is out of range"),
+            "use 10 to 600: long enough for `up` to open a new SSH connection, short enough \
+             that a host locked out by a bad rule set is back soon",
+        ));
+    }
 }
 
 fn check_file_sync(inv: &Inventory, problems: &mut Vec<Problem>) {

@@ -140,6 +140,7 @@ impl Engine {
         &self,
         name: &str,
         subnet: &str,
+        gateway: std::net::Ipv4Addr,
         labels: HashMap<String, String>,
     ) -> Result<()> {
         let request = NetworkCreateRequest {
@@ -148,6 +149,7 @@ impl Engine {
             ipam: Some(Ipam {
                 config: Some(vec![IpamConfig {
                     subnet: Some(subnet.to_string()),
+                    gateway: Some(gateway.to_string()),
                     ..Default::default()
                 }]),
                 ..Default::default()

@@ -49,6 +49,14 @@ fn subnet(net: Net) -> &'static str {
     }
 }
 
+/// This machine's address on a lab network: fixed, because the hosts' firewall lets SSH in from it.
+fn gateway(net: Net) -> std::net::Ipv4Addr {
+    match net {
+        Net::Frontend => topology::FRONTEND_GATEWAY,
+        Net::Backend => topology::BACKEND_GATEWAY,
+    }
+}
+
 pub fn container_name(host: &str) -> String {
     format!("minicloud-{host}")
 }
@@ -365,7 +373,7 @@ impl Lab {
             ),
             None => {
                 self.engine
-                    .create_network(name, subnet(net), lab_labels(None))
+                    .create_network(name, subnet(net), gateway(net), lab_labels(None))
                     .await
             }
         }

@@ -11,6 +11,9 @@ pub const FRONTEND_SUBNET: &str = "10.231.50.0/24";
 pub const BACKEND_SUBNET: &str = "10.231.60.0/24";
 const FRONTEND_PREFIX: [u8; 3] = [10, 231, 50];
 const BACKEND_PREFIX: [u8; 3] = [10, 231, 60];
+/// This machine's address on each lab network (the bridge's gateway): SSH comes from there.
+pub const FRONTEND_GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 231, 50, 1);
+pub const BACKEND_GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 231, 60, 1);
 pub const FRONTEND_VIP: Ipv4Addr = Ipv4Addr::new(10, 231, 50, 100);
 pub const DB_VIP: Ipv4Addr = Ipv4Addr::new(10, 231, 60, 100);
 
@@ -138,7 +141,9 @@ pub fn inventory_yaml(
          # inventory/example.yml documents every key.\n\
          name: minicloud-lab\n\n\
          ssh:\n  user: root\n  port: 22\n  key: {}\n  known_hosts: {}\n\n\
-         networks:\n  frontend: {FRONTEND_SUBNET}\n  backend: {BACKEND_SUBNET}\n\nhosts:\n",
+         networks:\n  frontend: {FRONTEND_SUBNET}\n  backend: {BACKEND_SUBNET}\n\n\
+         # SSH only from this machine (its address on each lab network).\n\
+         firewall:\n  ssh_from: [{FRONTEND_GATEWAY}/32, {BACKEND_GATEWAY}/32]\n\nhosts:\n",
         key.display(),
         known_hosts.display()
     );

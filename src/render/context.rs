@@ -148,6 +148,9 @@ pub struct AerospikeContext {
 #[derive(Debug, Serialize)]
 pub struct FirewallContext {
     pub rules: Vec<FirewallRule>,
+    /// Names this rule set in the loaded table's comment, so `up` can tell whether the rules
+    /// the kernel holds are the ones it would render (see [`firewall_fingerprint`]).
+    pub fingerprint: String,
 }
 
 /// One inbound allow rule. `from` empty means from anywhere.
@@ -159,6 +162,9 @@ pub struct FirewallRule {
     pub from: Vec<String>,
     pub to: Option<Ipv4Addr>,
 }
+
+/// The roster's environment file on app hosts (it holds the database password).
+pub const ROSTER_ENV: &str = "/etc/roster/roster.env";
 
 /// Path of the script keepalived runs on db hosts to decide who may hold the DB VIP.
 pub const GALERA_SYNCED_SCRIPT: &str = "/etc/keepalived/minicloud-galera-synced.sh";
@@ -192,8 +198,12 @@ pub fn host_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HostConte
             .as_ref()
             .filter(|_| entry.has(Role::App))
             .map(|sync| file_sync_context(inv, host, &sync.paths, secrets)),
-        firewall: FirewallContext {
-            rules: firewall_rules(inv, host),
+        firewall: {
+            let rules = firewall_rules(inv, host);
+            FirewallContext {
+                fingerprint: firewall_fingerprint(&rules),
+                rules,
+            }
         },
     }
 }
@@ -516,6 +526,18 @@ impl Rules {
     }
 }
 
+/// A short digest of the rules and of the template they fill: equal fingerprints, equal rule sets.
+pub fn firewall_fingerprint(rules: &[FirewallRule]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(include_str!("../../templates/firewall.nft.tera"));
+    hash.update(serde_json::to_vec(rules).expect("rules serialize"));
+    hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Inbound allow rules for `host`, by role; everything else is dropped.
 pub fn firewall_rules(inv: &Inventory, host: &str) -> Vec<FirewallRule> {
     let entry = &inv.hosts[host];
@@ -592,6 +614,14 @@ pub fn firewall_rules(inv: &Inventory, host: &str) -> Vec<FirewallRule> {
                 from,
             );
         }
+    }
+    if entry.has(Role::App) && s.file_sync.is_some() {
+        rules.only_from(
+            "SSH from the other app hosts (file sync: lsyncd pushes with rsync over SSH)",
+            "tcp",
+            &ssh_port,
+            others(&app, Net::Backend),
+        );
     }
     if entry.has(Role::Db) {
         rules.only_from(

@@ -8,7 +8,7 @@ use super::HostFile;
 use anyhow::{Context, Result, bail};
 use indexmap::IndexMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Marker file that says "this folder is minicloud render output".
@@ -75,7 +75,14 @@ fn write_tree(root: &Path, rendered: &IndexMap<String, Vec<HostFile>>) -> Result
         for file in files {
             let target = root.join(host).join(file.path.trim_start_matches('/'));
             fs::create_dir_all(target.parent().expect("a file path has a parent"))?;
-            fs::write(&target, &file.content)
+            // Created with its final mode: a file holding a secret is never readable by others.
+            let mut out = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(file.mode)
+                .open(&target)
+                .with_context(|| format!("writing {}", target.display()))?;
+            std::io::Write::write_all(&mut out, file.content.as_bytes())
                 .with_context(|| format!("writing {}", target.display()))?;
             fs::set_permissions(&target, fs::Permissions::from_mode(file.mode))?;
             count += 1;

@@ -55,6 +55,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/firewall.nft.tera"),
     ),
     (
+        "minicloud-firewall.service",
+        include_str!("../../templates/minicloud-firewall.service.tera"),
+    ),
+    (
         "sysctl.conf",
         include_str!("../../templates/sysctl.conf.tera"),
     ),
@@ -120,6 +124,10 @@ pub fn nginx_test_config(site: &str, scratch_dir: &str) -> String {
     )
 }
 
+/// Where a host's firewall rules live, and the unit that loads them at boot.
+pub const FIREWALL_RULES: &str = "/etc/minicloud/firewall.nft";
+pub const FIREWALL_UNIT: &str = "minicloud-firewall";
+
 /// Which hosts get a file.
 #[derive(Debug, Clone, Copy)]
 enum When {
@@ -178,16 +186,18 @@ const FILES: &[FileSpec] = &[
         "",
         When::VipHolder,
     ),
+    // Loaded by `up`'s firewall phase with a dead-man switch, not by a plain upload.
     FileSpec {
         checker: Some(Checker::Nftables),
         mode: 0o600,
-        ..file(
-            "firewall.nft",
-            "/etc/minicloud/firewall.nft",
-            "",
-            When::Always,
-        )
+        ..file("firewall.nft", FIREWALL_RULES, FIREWALL_UNIT, When::Always)
     },
+    file(
+        "minicloud-firewall.service",
+        "/etc/systemd/system/minicloud-firewall.service",
+        FIREWALL_UNIT,
+        When::Always,
+    ),
     FileSpec {
         checker: Some(Checker::Mariadb),
         ..file(
@@ -236,7 +246,7 @@ const FILES: &[FileSpec] = &[
         secret: true,
         ..file(
             "roster.env",
-            "/etc/roster/roster.env",
+            context::ROSTER_ENV,
             "roster",
             When::Role(Role::App),
         )

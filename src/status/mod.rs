@@ -154,6 +154,11 @@ impl<'a> Checker<'a> {
         let (hosts, frontend_readyz) = tokio::join!(probes, frontend_readyz(&self.http, inv));
         let vips = vips(inv, &hosts, frontend_readyz);
         let (verdict, reasons) = assess::assess(inv, &hosts, &vips);
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "status: {}",
+            assess::summary(verdict, &reasons)
+        );
         Status {
             stack: inv.name.clone(),
             verdict,

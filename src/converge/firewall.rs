@@ -1,0 +1,330 @@
+//! The host firewall during `up`: minicloud's nftables table is replaced in one transaction,
+//! under a dead-man switch, and kept only once a NEW SSH connection from this machine gets in.
+//!
+//! An established connection survives any rule set (`ct state established` comes first), so
+//! only a fresh one proves that the rules let minicloud back in. Until then the new rules sit
+//! in a staged file and a systemd timer on the host is armed to load the previous table; the
+//! boot-time file (`/etc/minicloud/firewall.nft`) is replaced only after the confirmation, so
+//! a reboot never loads unconfirmed rules either.
+
+use super::Stack;
+use super::commands::{arm_dead_man, disarm_dead_man};
+use super::session::Session;
+use crate::facts::{HostFacts, sh_quote};
+use crate::inventory::Inventory;
+use crate::render::{FIREWALL_RULES, FIREWALL_UNIT};
+use crate::ssh::Connection;
+use anyhow::{Result, bail};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+/// The transient timer (and service) that restores the previous rules.
+pub const ROLLBACK_UNIT: &str = "minicloud-firewall-rollback";
+const STAGED: &str = "/etc/minicloud/firewall.nft.new";
+const ROLLBACK: &str = "/etc/minicloud/firewall.rollback.nft";
+
+/// The fingerprint of the rules `host` should have loaded.
+pub fn desired_fingerprint(inv: &Inventory, host: &str) -> String {
+    let rules = crate::render::context::firewall_rules(inv, host);
+    crate::render::context::firewall_fingerprint(&rules)
+}
+
+/// Why `host`'s rules must be loaded, or None when the loaded table is the rendered one and
+/// the boot-time file holds it too.
+pub fn load_reason(desired: &str, facts: &HostFacts, file_differs: bool) -> Option<String> {
+    match &facts.firewall {
+        None => Some("no minicloud table is loaded".into()),
+        Some(loaded) if loaded != desired => Some(format!(
+            "the loaded rules ({loaded}) are not the inventory's ({desired})"
+        )),
+        Some(_) if file_differs => Some(format!("{FIREWALL_RULES} differs from the loaded rules")),
+        Some(_) => None,
+    }
+}
+
+/// The client address in `$SSH_CONNECTION` ("client port server port").
+pub fn ssh_client_address(ssh_connection: &str) -> Option<Ipv4Addr> {
+    ssh_connection.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether rules allowing SSH only from `firewall.ssh_from` would let `client` in.
+pub fn ssh_allowed_from(inv: &Inventory, client: Ipv4Addr) -> bool {
+    inv.firewall.ssh_from.is_empty() || inv.firewall.ssh_from.iter().any(|n| n.contains(&client))
+}
+
+/// Stage the rules on stdin (private, checked by `nft -c`), save the loaded table as the
+/// rollback, arm the dead-man switch, then load the staged rules in one transaction.
+pub fn stage_and_load_script(dead_man_seconds: u64) -> String {
+    format!(
+        "set -e\nmkdir -p /etc/minicloud\numask 077\ncat > {staged}\n\
+         if ! out=$(nft -c -f {staged} 2>&1); then rm -f {staged}; printf '%s\\n' \"$out\" >&2; \
+         echo 'nft -c refused the new rules; nothing was loaded' >&2; exit 3; fi\n\
+         {{ printf 'table inet minicloud\\ndelete table inet minicloud\\n'; nft list table inet minicloud 2>/dev/null || true; }} > {rollback}\n\
+         {arm}\n\
+         nft -f {staged}\n",
+        staged = STAGED,
+        rollback = ROLLBACK,
+        arm = arm_dead_man(
+            ROLLBACK_UNIT,
+            &format!("nft -f {ROLLBACK} && rm -f {STAGED}"),
+            dead_man_seconds
+        ),
+    )
+}
+
+/// Run over the new connection: disarm, make sure the switch had not fired already, then keep
+/// the staged rules as the boot-time file.
+pub fn confirm_script(fingerprint: &str) -> String {
+    format!(
+        "set -e\n{disarm}\n\
+         if ! nft list table inet minicloud 2>/dev/null | grep -qF {comment}; then \
+         echo 'the dead-man switch fired before the confirmation: the previous rules are back' >&2; exit 3; fi\n\
+         mv -f {STAGED} {FIREWALL_RULES}\nrm -f {ROLLBACK}\n",
+        disarm = disarm_dead_man(ROLLBACK_UNIT),
+        comment = sh_quote(&format!("comment \"minicloud {fingerprint}\"")),
+    )
+}
+
+/// How the host got on after a failed confirmation, read over the old connection.
+fn rollback_state_script() -> String {
+    format!(
+        "systemctl is-active -q {ROLLBACK_UNIT}.timer && echo armed || echo fired; \
+         nft list table inet minicloud 2>/dev/null | sed -n 's/^[[:space:]]*comment \"minicloud \\(.*\\)\"$/\\1/p'"
+    )
+}
+
+/// Load `rules` on the host behind `session` and keep them only if a new connection to
+/// `target` confirms them within `dead_man`. On failure, waits for the dead-man switch to
+/// restore the previous rules and says whether a new connection gets in again.
+pub async fn load_confirmed(
+    session: &Session,
+    target: &crate::ssh::Target,
+    rules: &[u8],
+    fingerprint: &str,
+    dead_man: Duration,
+) -> Result<()> {
+    let host = &session.name;
+    session
+        .must_with_stdin(
+            "loading the firewall rules",
+            &stage_and_load_script(dead_man.as_secs()),
+            rules,
+        )
+        .await?;
+    let loaded_at = Instant::now();
+    let mut fresh = target.clone();
+    fresh.accept_new_host_key = false;
+    fresh.connect_timeout = (dead_man / 3).clamp(Duration::from_secs(2), Duration::from_secs(10));
+    let confirmed = match Connection::open(&fresh).await {
+        Ok(conn) => {
+            let confirming = Session::new(host, conn);
+            let outcome = confirming
+                .must(
+                    "confirming the firewall rules",
+                    &confirm_script(fingerprint),
+                )
+                .await;
+            confirming.conn.close().await;
+            outcome.map(|_| ())
+        }
+        Err(err) => Err(err),
+    };
+    let Err(why) = confirmed else {
+        return Ok(());
+    };
+    // Locked out (or too late): the switch restores the previous rules; watch it over the
+    // connection that is still open, then try a new one again.
+    let deadline = dead_man + Duration::from_secs(15);
+    let mut state = String::new();
+    while loaded_at.elapsed() < deadline {
+        state = session
+            .run(&rollback_state_script())
+            .await
+            .map(|o| o.stdout_text())
+            .unwrap_or_default();
+        if state.starts_with("fired") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let back_in = match Connection::open(&fresh).await {
+        Ok(conn) => {
+            conn.close().await;
+            "a new SSH connection gets in again"
+        }
+        Err(_) => "a new SSH connection still fails: check the host from its console",
+    };
+    let restored = if state.starts_with("fired") {
+        format!(
+            "the dead-man switch restored the previous rules after {} s ({back_in})",
+            dead_man.as_secs()
+        )
+    } else {
+        format!(
+            "the dead-man switch had not fired after {} s ({back_in})",
+            deadline.as_secs()
+        )
+    };
+    bail!(
+        "{host}: the new firewall rules were not confirmed: {why:#}\n{restored}; {FIREWALL_RULES} \
+         still holds the previous rules.\nhint: the rules must let SSH in from this machine \
+         (firewall.ssh_from); `minicloud render --host {host} --file {FIREWALL_RULES}` shows them"
+    )
+}
+
+/// Why `host`'s rules must be loaded in this run, or None.
+pub(super) fn host_reason(stack: &Stack<'_>, host: &str) -> Option<String> {
+    let file_differs = stack
+        .changed_files(host, Some(FIREWALL_UNIT))
+        .iter()
+        .any(|f| f.path == FIREWALL_RULES);
+    load_reason(
+        &desired_fingerprint(stack.inv, host),
+        &stack.facts[host],
+        file_differs,
+    )
+}
+
+/// Before anything changes: every host whose rules will be loaded must see this machine at an
+/// address `firewall.ssh_from` allows, or the new rules would lock minicloud out.
+pub(super) async fn check_ssh_source(stack: &Stack<'_>) -> Result<()> {
+    if stack.inv.firewall.ssh_from.is_empty() {
+        return Ok(());
+    }
+    for host in stack.sessions.keys() {
+        if host_reason(stack, host).is_none() {
+            continue;
+        }
+        // As the login user: sudo would drop SSH_CONNECTION from the environment.
+        let seen = stack
+            .session(host)
+            .conn
+            .run("printf '%s' \"$SSH_CONNECTION\"")
+            .await?
+            .stdout_text();
+        let Some(client) = ssh_client_address(&seen) else {
+            continue;
+        };
+        if !ssh_allowed_from(stack.inv, client) {
+            let allowed: Vec<String> = stack
+                .inv
+                .firewall
+                .ssh_from
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            bail!(
+                "{host} sees this machine as {client}, which firewall.ssh_from ({}) does not \
+                 include: its new firewall rules would lock minicloud out; nothing was changed on \
+                 any host\nhint: add {client}/32 (or its network) to firewall.ssh_from",
+                allowed.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `up`'s firewall phase: every host whose loaded rules differ gets them, in parallel, each
+/// under its own dead-man switch; then the boot unit that loads them at start-up.
+pub(super) async fn converge(stack: &Stack<'_>) -> Result<()> {
+    let dead_man = Duration::from_secs(stack.inv.firewall.dead_man_seconds);
+    futures_util::future::try_join_all(stack.sessions.keys().map(|host| async move {
+        let rules_file = stack.files[host]
+            .iter()
+            .find(|f| f.path == FIREWALL_RULES)
+            .expect("every host has firewall rules");
+        let desired = desired_fingerprint(stack.inv, host);
+        if let Some(reason) = host_reason(stack, host) {
+            stack.step(format!("{host}: firewall ({reason})"));
+            let target = super::ssh_target(stack.inv, host, false);
+            load_confirmed(
+                stack.session(host),
+                &target,
+                &rules_file.content,
+                &desired,
+                dead_man,
+            )
+            .await?;
+            stack.changed(
+                host,
+                format!(
+                    "loaded the firewall rules {desired} (confirmed over a new SSH connection)"
+                ),
+            );
+        }
+        for file in stack.changed_files(host, Some(FIREWALL_UNIT)) {
+            if file.path != FIREWALL_RULES {
+                stack.session(host).put(file).await?;
+                stack.session(host).systemctl("daemon-reload", "").await?;
+                stack.changed(host, format!("wrote {}", file.path));
+            }
+        }
+        let unit = format!("{FIREWALL_UNIT}.service");
+        if stack.facts[host].unit(&unit).enabled != "enabled" {
+            stack.session(host).systemctl("enable", &unit).await?;
+            stack.changed(host, format!("enabled {unit} (loads the rules at boot)"));
+        }
+        Ok::<_, anyhow::Error>(())
+    }))
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loaded_table_decides() {
+        let mut facts = HostFacts::default();
+        assert!(
+            load_reason("aa", &facts, false)
+                .unwrap()
+                .contains("no minicloud table")
+        );
+        facts.firewall = Some("bb".into());
+        assert!(load_reason("aa", &facts, false).unwrap().contains("(bb)"));
+        facts.firewall = Some("aa".into());
+        assert_eq!(load_reason("aa", &facts, false), None);
+        assert!(load_reason("aa", &facts, true).is_some());
+    }
+
+    #[test]
+    fn ssh_source_is_checked_against_ssh_from() {
+        let mut inv = crate::inventory::parse(include_str!("../../inventory/example.yml")).unwrap();
+        let client = ssh_client_address("10.231.50.1 51234 10.231.50.11 22").unwrap();
+        assert!(
+            ssh_allowed_from(&inv, client),
+            "empty ssh_from: from anywhere"
+        );
+        inv.firewall.ssh_from = vec!["192.0.2.0/24".parse().unwrap()];
+        assert!(!ssh_allowed_from(&inv, client));
+        inv.firewall
+            .ssh_from
+            .push("10.231.50.1/32".parse().unwrap());
+        assert!(ssh_allowed_from(&inv, client));
+        assert_eq!(ssh_client_address(""), None);
+    }
+
+    #[test]
+    fn rules_are_checked_before_the_switch_is_armed_and_armed_before_they_load() {
+        let script = stage_and_load_script(30);
+        let check = script.find("nft -c -f").unwrap();
+        let save = script.find("nft list table inet minicloud").unwrap();
+        let arm = script.find("systemd-run").unwrap();
+        let load = script
+            .rfind("nft -f /etc/minicloud/firewall.nft.new")
+            .unwrap();
+        assert!(check < save && save < arm && arm < load, "{script}");
+        assert!(script.contains("--on-active=30s"));
+        assert!(script.contains("umask 077"));
+        let confirm = confirm_script("0123");
+        assert!(
+            confirm
+                .find("systemctl stop minicloud-firewall-rollback.timer")
+                .unwrap()
+                < confirm.find("mv -f").unwrap()
+        );
+        assert!(confirm.contains("comment \"minicloud 0123\""));
+    }
+}
