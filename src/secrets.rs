@@ -69,15 +69,20 @@ pub fn redact(text: &str) -> String {
     })
 }
 
+/// The lines of a PEM-armoured private key that belong to it alone: not the armour, and not
+/// the first base64 line, which every OpenSSH key of one type shares. Nothing for a one-line value.
+pub fn own_key_lines(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+        .skip(1)
+}
+
 fn register_for_redaction(secrets: &Secrets) {
     let mut loaded = LOADED.write().expect("secrets lock");
     for value in secrets.values() {
         // A key is also scrubbed line by line: a log may cut it anywhere but at a line end.
-        let parts = std::iter::once(value).chain(
-            value
-                .lines()
-                .filter(|l| l.len() >= 16 && !l.starts_with("-----")),
-        );
+        let parts = std::iter::once(value).chain(own_key_lines(value));
         for part in parts {
             if part.len() >= 8 && !loaded.iter().any(|v| v == part) {
                 loaded.push(part.to_string());
@@ -315,8 +320,14 @@ mod tests {
             before.haproxy_stats_password, after.haproxy_stats_password
         );
         assert_eq!(redact(&line), format!("old {MASK} new {MASK}"));
-        let key_line = after.file_sync_private_key.lines().nth(1).unwrap();
+        let key_line = own_key_lines(&after.file_sync_private_key).next().unwrap();
         assert!(!redact(key_line).contains(key_line));
+        let shared_header = after.file_sync_private_key.lines().nth(1).unwrap();
+        assert_eq!(
+            redact(shared_header),
+            shared_header,
+            "every ed25519 key has it"
+        );
         let rotated = Secrets::rotate(&path, "file-sync-key").unwrap();
         assert_ne!(rotated.file_sync_public_key, after.file_sync_public_key);
         let err = Secrets::rotate(&path, "root-password")

@@ -100,6 +100,46 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         primary.push(first);
         bootstrapped = true;
     }
+    // Accounts before any node joins: a joiner's state transfer (mariabackup) logs into its
+    // donor as the SST user. App hosts' accounts: all of them for a new cluster, else those of
+    // new app hosts. A changed password of an existing app host is set by the app tier, just
+    // before that host restarts with it, so no other host loses its database meanwhile.
+    let apps = stack.hosts_with(Role::App);
+    let new_accounts: Vec<&str> = if bootstrapped {
+        apps
+    } else {
+        apps.into_iter()
+            .filter(|h| {
+                !stack.facts[*h]
+                    .files
+                    .contains_key(crate::render::context::ROSTER_ENV)
+            })
+            .collect()
+    };
+    if !new_accounts.is_empty() || bootstrapped || sst_password_changed {
+        database_users(
+            stack,
+            primary[0],
+            &new_accounts,
+            bootstrapped || sst_password_changed,
+        )
+        .await?;
+    }
+    for host in sst_auth_changed.iter().filter(|h| primary.contains(h)) {
+        let sql = commands::sst_auth(
+            crate::render::context::SST_USER,
+            &stack.secrets.sst_password,
+        );
+        stack
+            .session(host)
+            .must_with_stdin(
+                "applying the SST password",
+                "mariadb --batch",
+                sql.as_bytes(),
+            )
+            .await?;
+        stack.changed(host, "applied the new SST password (no restart needed)");
+    }
     // Join the nodes that are not in the Primary component, one at a time.
     for host in &db {
         if primary.contains(host) {
@@ -142,45 +182,6 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         stack.session(host).systemctl("restart", "mariadb").await?;
         wait_synced(stack, host, size, JOIN_TIMEOUT).await?;
         stack.changed(host, "restarted mariadb (config changed), Synced again");
-    }
-    // App hosts' accounts: all of them for a new cluster, else those of new app hosts. A
-    // changed password of an existing app host is set by the app tier, just before that host
-    // restarts with it, so no other host loses its database meanwhile.
-    let apps = stack.hosts_with(Role::App);
-    let new_accounts: Vec<&str> = if bootstrapped {
-        apps
-    } else {
-        apps.into_iter()
-            .filter(|h| {
-                !stack.facts[*h]
-                    .files
-                    .contains_key(crate::render::context::ROSTER_ENV)
-            })
-            .collect()
-    };
-    if !new_accounts.is_empty() || bootstrapped || sst_password_changed {
-        database_users(
-            stack,
-            primary[0],
-            &new_accounts,
-            bootstrapped || sst_password_changed,
-        )
-        .await?;
-    }
-    for host in &sst_auth_changed {
-        let sql = commands::sst_auth(
-            crate::render::context::SST_USER,
-            &stack.secrets.sst_password,
-        );
-        stack
-            .session(host)
-            .must_with_stdin(
-                "applying the SST password",
-                "mariadb --batch",
-                sql.as_bytes(),
-            )
-            .await?;
-        stack.changed(host, "applied the new SST password (no restart needed)");
     }
     db_vip(stack, &db).await
 }

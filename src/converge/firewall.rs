@@ -66,7 +66,7 @@ pub fn stage_and_load_script(dead_man_seconds: u64) -> String {
         rollback = ROLLBACK,
         arm = arm_dead_man(
             ROLLBACK_UNIT,
-            &format!("nft -f {ROLLBACK} && rm -f {STAGED}"),
+            &format!("nft -f {ROLLBACK} && rm -f {STAGED} {ROLLBACK}"),
             dead_man_seconds
         ),
     )
@@ -154,7 +154,10 @@ pub async fn load_confirmed(
         }
         Err(_) => "a new SSH connection still fails: check the host from its console",
     };
-    let restored = if state.starts_with("fired") {
+    let loaded = state.lines().nth(1).unwrap_or("");
+    let restored = if state.starts_with("fired") && loaded == fingerprint {
+        format!("the switch was disarmed and the new rules stay loaded ({back_in})")
+    } else if state.starts_with("fired") {
         format!(
             "the dead-man switch restored the previous rules after {} s ({back_in})",
             dead_man.as_secs()

@@ -4,8 +4,9 @@
 //! from `desired`, how to run it from `commands` and `session`, the db tier from `db`.
 //!
 //! Order: connect to every host and read its facts (no change yet; any unreachable host stops
-//! everything here) → packages → firewall (dead-man switch) → db tier (bootstrap or join one node at a time, DB VIP) →
-//! arbiters → app tier (rolling) → lb tier (backup before the VIP holder) → the VIP answers.
+//! everything here) → packages → firewall (dead-man switch) → db tier (bootstrap or join one
+//! node at a time, DB VIP) → arbiters → app tier (rolling) → lb tier (backup before the VIP
+//! holder) → the VIP answers.
 
 mod aerospike;
 pub mod commands;
@@ -462,11 +463,11 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
         }
         // A changed environment may carry a new database password: this host's account gets
         // it now, just before the host restarts with it (the other hosts keep theirs meanwhile).
-        let new_password = stack
+        let env_changed = stack
             .changed_files(host, Some("roster"))
             .iter()
             .any(|f| f.secret && stack.facts[*host].files.contains_key(&f.path));
-        if new_password && let Some(db1) = stack.hosts_with(Role::Db).first() {
+        if env_changed && let Some(db1) = stack.hosts_with(Role::Db).first() {
             db::database_users(stack, db1, &[host], false).await?;
         }
         let changed = stack.put_changed(host, "roster").await?;
@@ -496,7 +497,7 @@ async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
                 )
                 .await?;
         }
-        if new_password {
+        if env_changed {
             session
                 .wait_http_ok(
                     &format!(
