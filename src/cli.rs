@@ -378,7 +378,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 .iter()
                 .map(|(name, variable, what)| {
                     let source = match variable
-                        .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+                        .filter(|_| crate::secrets::from_environment(*variable).is_some())
                     {
                         Some(variable) => format!("environment ({variable})"),
                         None if secrets_path.exists() => secrets_path.display().to_string(),

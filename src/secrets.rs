@@ -58,6 +58,13 @@ pub const NAMES: &[(&str, Option<&str>, &str)] = &[
     ),
 ];
 
+/// The value of a secret's environment variable, when it is set and not empty.
+pub fn from_environment(variable: Option<&str>) -> Option<String> {
+    variable
+        .and_then(|v| std::env::var(v).ok())
+        .filter(|value| !value.is_empty())
+}
+
 /// Every secret value loaded in this process, scrubbed from logs and errors by [`redact`].
 static LOADED: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
 
@@ -179,8 +186,7 @@ impl Secrets {
     /// Values given through environment variables win over the file (and are never written to it).
     fn apply_environment(&mut self) {
         for (name, variable, _) in NAMES {
-            if let Some(value) = variable.and_then(|v| std::env::var(v).ok())
-                && !value.is_empty()
+            if let Some(value) = from_environment(*variable)
                 && let Some(field) = self.field_mut(name)
             {
                 *field = value;
@@ -215,7 +221,7 @@ impl Secrets {
             );
         };
         if let Some(variable) = variable
-            && std::env::var_os(variable).is_some_and(|v| !v.is_empty())
+            && from_environment(Some(variable)).is_some()
         {
             bail!(
                 "{name} comes from the environment variable {variable}, not from {}; hint: \
