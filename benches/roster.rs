@@ -5,30 +5,12 @@
 //! HAProxy VIP, beside an axum hello-world served in this process and measured with the same
 //! client in the same run, so the figures read as ratios. Printed, never asserted.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
+
 use std::time::{Duration, Instant};
 
 const WORKERS: usize = 16;
 const SECONDS: u64 = 8;
-
-fn minicloud(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_minicloud"))
-        .env(
-            "MINICLOUD_LAB_DIR",
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-lab"),
-        )
-        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .output()
-        .expect("running minicloud");
-    assert!(
-        out.status.success(),
-        "minicloud {} failed:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 struct Figures {
     per_second: f64,
@@ -103,14 +85,12 @@ fn day(worker: usize, n: usize) -> String {
 }
 
 fn main() {
-    minicloud(&["lab", "down"]);
-    minicloud(&["lab", "up"]);
-    minicloud(&["up"]);
+    common::fresh_stack(&minicloud::lab::topology::DEFAULT_HOSTS.join(","));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
+    let table = runtime.block_on(async {
         let hello = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let hello_base = format!("http://{}", listener.local_addr().unwrap());
@@ -118,24 +98,33 @@ fn main() {
         let baseline = load(&hello_base, "GET", |_, _| "/".into()).await;
         // Seed the days the GETs read.
         load("http://10.231.50.101:8080", "PUT", day).await;
-        println!("| target | req/s | p50 ms | p99 ms | failed | req/s × hello-world |");
-        println!("| --- | --- | --- | --- | --- | --- |");
-        let row = |name: &str, f: &Figures| {
-            println!(
-                "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.2} |",
+        let mut table = format!(
+            "{WORKERS} concurrent clients, {SECONDS} s each, on this machine alongside the lab; \
+             the baseline is an axum hello-world served in the bench process.\n\n\
+             | target | req/s | p50 ms | p99 ms | failed | req/s × hello-world |\n\
+             | --- | --- | --- | --- | --- | --- |\n"
+        );
+        let mut row = |name: &str, f: &Figures| {
+            table.push_str(&format!(
+                "| {name} | {:.0} | {:.2} | {:.2} | {} | {:.2} |\n",
                 f.per_second,
                 f.p50.as_secs_f64() * 1e3,
                 f.p99.as_secs_f64() * 1e3,
                 f.failed,
                 f.per_second / baseline.per_second
-            )
+            ))
         };
         row("axum hello-world, in process (baseline)", &baseline);
-        for (name, base) in [("app1 direct", "http://10.231.50.101:8080"), ("HAProxy VIP", "http://10.231.50.100")] {
+        for (name, base) in [
+            ("app1 direct", "http://10.231.50.101:8080"),
+            ("HAProxy VIP", "http://10.231.50.100"),
+        ] {
             row(&format!("GET {name}"), &load(base, "GET", day).await);
             row(&format!("PUT {name}"), &load(base, "PUT", day).await);
         }
-        println!("({WORKERS} concurrent clients, {SECONDS} s each, on this {}-core machine alongside the lab)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+        table
     });
-    minicloud(&["lab", "down"]);
+    println!("{table}");
+    common::write_results("roster", "Roster throughput", &table);
+    common::lab_down();
 }

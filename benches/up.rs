@@ -1,114 +1,153 @@
-//! Benchmark of `minicloud up`, `plan` and `status` on the lab (run: `cargo bench --bench up`, as root
-//! with dockerd running; it takes over the machine's lab and removes it at the end).
+//! Benchmark of `minicloud up`, `plan` and `status` on the lab (run: `cargo bench --bench up`, as
+//! root with dockerd running; it takes over the machine's lab and removes it at the end).
 //!
-//! Prints: the first `up` from bare hosts by phase; the median of a no-op `up`, of `plan` and
-//! of `status` (whole process, connections included);
-//! each as a ratio to a baseline measured in the same run: connecting to every host over SSH
-//! in parallel and running one command on each — the least any converge over SSH can cost.
-//! Figures are printed, never asserted.
+//! Prints and writes to `bench/RESULTS.md` (never asserts):
+//! - the first `up` from bare hosts by phase, beside the time spent waiting on work the hosts do
+//!   themselves (package installation, a new Galera cluster starting, state transfer), so that
+//!   minicloud's own overhead is the difference;
+//! - the median of a no-op `up`, of `plan` and of `status` (whole process, connections
+//!   included), each as a ratio to connecting to every host over SSH in parallel and running
+//!   one command on each, measured in the same run;
+//! - the SSH floor: one command over an open connection, and minicloud's cost per check (its
+//!   batched fact command over an open connection, divided by the checks in it) as a multiple.
 
-use minicloud::lab::LabDir;
-use minicloud::lab::topology;
+mod common;
+
+use common::{lab_dir, median, minicloud, seconds};
+use minicloud::converge::desired;
+use minicloud::facts;
+use minicloud::inventory::{self, Role};
+use minicloud::lab::{LabDir, topology};
+use minicloud::render;
+use minicloud::secrets::{self, Secrets};
 use minicloud::ssh::Connection;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 5;
+/// Runs of each command in the SSH floor (they take milliseconds).
+const FLOOR_RUNS: usize = 50;
 
-fn lab_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-lab")
+/// The median time of `command` over one open connection.
+async fn over_open_connection(conn: &Connection, command: &str) -> Duration {
+    let mut samples = Vec::new();
+    for _ in 0..FLOOR_RUNS {
+        let started = Instant::now();
+        conn.check(command).await.expect("command on a lab host");
+        samples.push(started.elapsed());
+    }
+    median(samples)
 }
 
-fn minicloud(args: &[&str]) -> (Duration, std::process::Output) {
-    let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_minicloud"))
-        .env("MINICLOUD_LAB_DIR", lab_dir())
-        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .output()
-        .expect("running minicloud");
-    let elapsed = started.elapsed();
-    assert!(
-        out.status.success(),
-        "minicloud {} failed:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (elapsed, out)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-/// Connect to every lab host in parallel and run `true` on each.
-async fn ssh_baseline(hosts: &[topology::LabHost]) -> Duration {
-    let started = Instant::now();
-    let runs = hosts.iter().map(|host| async move {
-        let target = LabDir { root: lab_dir() }.ssh_target(host);
-        let conn = Connection::open(&target).await.expect("ssh");
-        conn.check("true").await.expect("true");
-        conn.close().await;
-    });
-    futures_util::future::join_all(runs).await;
-    started.elapsed()
+/// The first `up`'s phases and the hosts' own work in it, as a table.
+fn provisioning_table(took: Duration, report: &Value) -> String {
+    let mut table = String::from("| phase | seconds |\n| --- | --- |\n");
+    for (phase, s) in report["phase_seconds"].as_object().unwrap() {
+        table.push_str(&format!("| {phase} | {:.1} |\n", s.as_f64().unwrap()));
+    }
+    table.push_str(&format!(
+        "| **whole `up`** (process) | **{:.1}** |\n\n\
+         | waiting on the hosts' own work | seconds |\n| --- | --- |\n",
+        took.as_secs_f64()
+    ));
+    let mut unavoidable = 0.0;
+    for (what, s) in report["host_work_seconds"].as_object().unwrap() {
+        let s = s.as_f64().unwrap();
+        unavoidable += s;
+        table.push_str(&format!("| {what} | {s:.1} |\n"));
+    }
+    table.push_str(&format!(
+        "| **sum** | **{unavoidable:.1}** |\n\n\
+         minicloud's own overhead in the first `up`: {:.1} s of {:.1} s.\n",
+        took.as_secs_f64() - unavoidable,
+        took.as_secs_f64()
+    ));
+    table
 }
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    minicloud(&["lab", "down"]);
-    minicloud(&["lab", "up"]);
-    let names: Vec<String> = topology::DEFAULT_HOSTS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let (first, report) = common::fresh_stack(&topology::DEFAULT_HOSTS.join(","));
+    let inv = inventory::load(&common::inventory()).expect("the lab's inventory");
+    let names: Vec<String> = inv.hosts.keys().cloned().collect();
     let hosts = topology::plan_hosts(&names).unwrap();
-
-    let (first, out) = minicloud(&["up", "--json"]);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    println!(
-        "first `up` from bare hosts ({} hosts): {:.1} s",
+    let mut results = format!(
+        "### First `up` from bare hosts ({} hosts)\n\n{}",
         hosts.len(),
-        first.as_secs_f64()
+        provisioning_table(first, &report)
     );
-    for (phase, seconds) in report["phase_seconds"].as_object().unwrap() {
-        println!("  {phase:<24} {:>6.1} s", seconds.as_f64().unwrap());
-    }
 
     let baseline = median(
         (0..RUNS)
-            .map(|_| runtime.block_on(ssh_baseline(&hosts)))
+            .map(|_| runtime.block_on(common::ssh_baseline(&hosts)))
             .collect(),
     );
     let noop = median((0..RUNS).map(|_| minicloud(&["up"]).0).collect());
     let plan = median((0..RUNS).map(|_| minicloud(&["plan"]).0).collect());
     let status = median((0..RUNS).map(|_| minicloud(&["status"]).0).collect());
     let ratio = |d: Duration| d.as_secs_f64() / baseline.as_secs_f64();
-    println!();
-    println!("| figure (median of {RUNS}) | seconds | × baseline |");
-    println!("| --- | --- | --- |");
-    println!(
-        "| baseline: SSH connect + one command on all {} hosts | {:.3} | 1.0 |",
+    results.push_str(&format!(
+        "\n### No-op commands ({} hosts, median of {RUNS}, whole process)\n\n\
+         | command | seconds | × baseline |\n| --- | --- | --- |\n\
+         | baseline: SSH connect + one command on every host, in parallel | {} | 1.0 |\n\
+         | no-op `minicloud up` (target ≤ 2 s) | {} | {:.1} |\n\
+         | `minicloud plan` | {} | {:.1} |\n\
+         | `minicloud status` (target ≤ 1 s) | {} | {:.1} |\n",
         hosts.len(),
-        baseline.as_secs_f64()
-    );
-    println!(
-        "| no-op `minicloud up` (target ≤ 2 s) | {:.3} | {:.1} |",
-        noop.as_secs_f64(),
-        ratio(noop)
-    );
-    println!(
-        "| `minicloud plan` | {:.3} | {:.1} |",
-        plan.as_secs_f64(),
-        ratio(plan)
-    );
-    println!(
-        "| `minicloud status` (target ≤ 1 s) | {:.3} | {:.1} |",
-        status.as_secs_f64(),
-        ratio(status)
-    );
-    minicloud(&["lab", "down"]);
+        seconds(baseline),
+        seconds(noop),
+        ratio(noop),
+        seconds(plan),
+        ratio(plan),
+        seconds(status),
+        ratio(status),
+    ));
+
+    // The SSH floor, on the host with the most checks: a db host.
+    let db = hosts
+        .iter()
+        .find(|h| h.roles.contains(&Role::Db))
+        .expect("a db host");
+    let secrets = Secrets::load_existing(&secrets::secrets_path(&common::inventory())).unwrap();
+    let tera = render::engine().unwrap();
+    let mut paths: Vec<&str> = render::render_host(&tera, &inv, &db.name, &secrets)
+        .unwrap()
+        .iter()
+        .map(|f| f.path)
+        .collect();
+    if inv.hosts[&db.name].has(Role::App) {
+        paths.push(desired::ROSTER_PATH);
+    }
+    let packages = desired::packages(&inv, &db.name);
+    let gather = facts::gather_command(&packages, &paths, desired::UNITS);
+    let checks = packages.len() + paths.len() + desired::UNITS.len();
+    let (one, batched) = runtime.block_on(async {
+        let conn = Connection::open(&LabDir { root: lab_dir() }.ssh_target(db))
+            .await
+            .expect("ssh");
+        let one = over_open_connection(&conn, "true").await;
+        let batched = over_open_connection(&conn, &gather).await;
+        conn.close().await;
+        (one, batched)
+    });
+    let per_check = batched.as_secs_f64() / checks as f64;
+    results.push_str(&format!(
+        "\n### SSH floor ({}, median of {FLOOR_RUNS}, over one open connection)\n\n\
+         | figure | ms | × one command |\n| --- | --- | --- |\n\
+         | one command (`true`) | {:.2} | 1.0 |\n\
+         | minicloud's batched fact command: {checks} checks ({} packages, {} files, {} units) and the Galera, address and firewall state | {:.2} | {:.1} |\n\
+         | minicloud's cost per check (target ≤ 2×) | {:.2} | {:.2} |\n",
+        db.name,
+        one.as_secs_f64() * 1e3,
+        packages.len(),
+        paths.len(),
+        desired::UNITS.len(),
+        batched.as_secs_f64() * 1e3,
+        batched.as_secs_f64() / one.as_secs_f64(),
+        per_check * 1e3,
+        per_check / one.as_secs_f64(),
+    ));
+    println!("{results}");
+    common::write_results("up", "Provisioning, no-op commands, SSH floor", &results);
+    common::lab_down();
 }

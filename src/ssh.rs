@@ -16,6 +16,9 @@ use tokio::sync::Semaphore;
 /// Channels open at once on one connection.
 pub const MAX_CHANNELS: usize = 8;
 
+/// SSH handshakes in progress at once in this process, whatever the number of hosts.
+pub const MAX_HANDSHAKES: usize = 16;
+
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -148,6 +151,10 @@ pub fn expand_home(path: &Path) -> PathBuf {
 impl Connection {
     /// Connect, verify the host key and authenticate with the key file.
     pub async fn open(target: &Target) -> Result<Connection> {
+        // Handshakes are CPU work on both ends: with many hosts, a bounded number at a time
+        // finishes sooner than all at once, and keeps file descriptors in check.
+        static HANDSHAKES: Semaphore = Semaphore::const_new(MAX_HANDSHAKES);
+        let _permit = HANDSHAKES.acquire().await.expect("semaphore never closed");
         let label = target.label();
         let config = Arc::new(client::Config {
             // Keepalives notice a dead peer; an inactivity timeout would cut idle healthy sessions.

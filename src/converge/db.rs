@@ -11,7 +11,7 @@ use super::{Stack, commands};
 use crate::galera::{self, NodePosition, WsrepStatus};
 use crate::inventory::{Net, Role};
 use anyhow::{Result, bail};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A node may take long to join: a full state transfer copies the whole dataset.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -154,9 +154,11 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
                 .must("stopping a stuck mariadb", commands::kill_mariadb())
                 .await?;
         }
+        let started = Instant::now();
         stack.session(host).systemctl("restart", "mariadb").await?;
         primary.push(host);
         wait_synced(stack, host, primary.len() as u32, JOIN_TIMEOUT).await?;
+        stack.host_work("Galera state transfer to joiners", started, false);
         stack.changed(
             host,
             format!(
@@ -249,11 +251,13 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
         None => "new cluster".to_string(),
     };
     stack.step(format!("{host}: bootstrapping the Galera cluster ({why})"));
+    let started = Instant::now();
     stack
         .session(host)
         .must("bootstrapping Galera", commands::bootstrap_cluster())
         .await?;
     wait_synced(stack, host, 1, BOOTSTRAP_TIMEOUT).await?;
+    stack.host_work("MariaDB start (new cluster)", started, false);
     stack.changed(host, format!("bootstrapped the Galera cluster ({why})"));
     Ok(host)
 }

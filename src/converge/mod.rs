@@ -23,6 +23,7 @@ use crate::ssh::{self, Connection};
 use anyhow::{Context, Result, bail};
 use desired::{FileChange, HostDiff, Managed};
 use futures_util::future::try_join_all;
+use futures_util::{StreamExt, TryStreamExt};
 use indexmap::IndexMap;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -48,6 +49,10 @@ pub struct Report {
     pub failed: Option<String>,
     /// Wall time of each phase in seconds, in the order they ran.
     pub phase_seconds: IndexMap<String, f64>,
+    /// Seconds spent waiting on work the hosts themselves do, which any tool would wait for
+    /// (package installation on the slowest host, a new Galera cluster starting, joiners'
+    /// state transfer): the rest of `phase_seconds` is minicloud's own overhead.
+    pub host_work_seconds: IndexMap<String, f64>,
 }
 
 impl Report {
@@ -93,6 +98,22 @@ impl Stack<'_> {
             .expect("report lock")
             .phase_seconds
             .insert(phase.to_string(), seconds);
+    }
+
+    /// Record time spent waiting on a host's own work: kept as the longest of parallel waits
+    /// (`longest`) or added up for waits one after another.
+    pub fn host_work(&self, what: &str, started: Instant, longest: bool) {
+        let seconds = started.elapsed().as_secs_f64();
+        let mut report = self.report.lock().expect("report lock");
+        let total = report
+            .host_work_seconds
+            .entry(what.to_string())
+            .or_default();
+        *total = if longest {
+            total.max(seconds)
+        } else {
+            *total + seconds
+        };
     }
 
     pub fn step(&self, message: impl Into<String>) {
@@ -216,10 +237,11 @@ async fn prepare<'a>(
     let aerospike_package = aerospike::package_file(inv, inventory_path)?;
     let secrets = Secrets::load_or_generate(&crate::secrets::secrets_path(inventory_path))?;
     let rendered = render::render_all(inv, &secrets)?;
+    // Hashed once: every app host gets the same binary.
     let binary = if inv.hosts_with(Role::App).is_empty() {
         None
     } else {
-        Some(roster_binary(opts)?)
+        Some(Managed::roster_binary(roster_binary(opts)?))
     };
     let mut files: IndexMap<String, Vec<Managed>> = IndexMap::new();
     for (host, host_files) in &rendered {
@@ -227,7 +249,7 @@ async fn prepare<'a>(
         if let Some(binary) = &binary
             && inv.hosts[host].has(Role::App)
         {
-            managed.insert(0, Managed::roster_binary(binary.clone()));
+            managed.insert(0, binary.clone());
         }
         files.insert(host.clone(), managed);
     }
@@ -363,11 +385,15 @@ async fn converge(stack: &Stack<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Package installations running at once.
+const PARALLEL_INSTALLS: usize = 16;
+
 /// Install what is missing, then read those hosts' facts again: the packages brought units
 /// (enabled by Debian) and default files that every later decision must see.
 async fn install_packages(stack: &mut Stack<'_>) -> Result<()> {
     let stack_ref = &*stack;
-    let installed: Vec<(String, HostFacts)> = try_join_all(
+    // Bounded: dpkg is CPU and disk work, and many hosts at once only queue on the machine(s).
+    let installed: Vec<(String, HostFacts)> = futures_util::stream::iter(
         stack_ref
             .diffs
             .iter()
@@ -375,18 +401,22 @@ async fn install_packages(stack: &mut Stack<'_>) -> Result<()> {
             .map(|(host, diff)| async move {
                 stack_ref.step(format!("{host}: installing {}", diff.packages.join(" ")));
                 let session = stack_ref.session(host);
+                let started = Instant::now();
                 session
                     .must(
                         "installing packages",
                         &commands::install_packages(&diff.packages),
                     )
                     .await?;
+                stack_ref.host_work("package installation", started, true);
                 stack_ref.changed(host, format!("installed {}", diff.packages.join(" ")));
                 let facts =
                     read_facts(stack_ref.inv, host, session, &stack_ref.files[host]).await?;
                 Ok::<_, anyhow::Error>((host.clone(), facts))
             }),
     )
+    .buffer_unordered(PARALLEL_INSTALLS)
+    .try_collect()
     .await?;
     for (host, facts) in installed {
         let diff = desired::host_diff(stack.inv, &host, &stack.files[&host], &facts);

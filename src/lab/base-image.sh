@@ -11,6 +11,9 @@ mirror=$2
 
 BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,iproute2,iputils-ping,sudo,ca-certificates,procps,netcat-openbsd,less
 STACK_PACKAGES="haproxy keepalived mariadb-server mariadb-backup galera-4 galera-arbitrator-4 nginx-light rsync socat nftables lsyncd"
+# What Ansible needs on a managed host (for `cargo bench --bench compare`); installed by that
+# bench only, so minicloud's own runs still start from hosts without Python.
+BENCH_PACKAGES="python3 python3-apt"
 
 echo "step: debootstrap bookworm from $mirror"
 debootstrap --variant=minbase --include="$BASE_PACKAGES" bookworm "$rootfs" "$mirror"
@@ -24,7 +27,7 @@ SOURCES
 echo "step: download the stack's packages into the apt cache"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
 chroot "$rootfs" apt-get update -q
-chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -q -y --download-only $STACK_PACKAGES
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -q -y --download-only $STACK_PACKAGES $BENCH_PACKAGES
 rm -f "$rootfs/etc/resolv.conf"
 
 echo "step: host identity is made at first boot"
