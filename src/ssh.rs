@@ -160,6 +160,9 @@ impl Connection {
             // Keepalives notice a dead peer; an inactivity timeout would cut idle healthy sessions.
             keepalive_interval: Some(Duration::from_secs(5)),
             keepalive_max: 3,
+            // Small request/response exchanges: with Nagle's algorithm each command waits out
+            // the peer's delayed ACK (about 40 ms); OpenSSH sets TCP_NODELAY too.
+            nodelay: true,
             ..Default::default()
         });
         let verdict = Arc::new(Mutex::new(None));

@@ -252,6 +252,29 @@ async fn up_converges_the_lab_quorum_safely() {
     let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
     assert_eq!(code, 0, "{report:#}");
     assert!(report["failed"].is_null());
+    // The hosts' own work is timed apart from minicloud's (what `cargo bench --bench up` shows).
+    let host_work = report["host_work_seconds"].as_object().unwrap();
+    let waited: Vec<&str> = host_work.keys().map(String::as_str).collect();
+    assert_eq!(
+        waited,
+        [
+            "package installation",
+            "MariaDB start (new cluster)",
+            "Galera state transfer to joiners"
+        ],
+        "{report:#}"
+    );
+    let whole: f64 = report["phase_seconds"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|s| s.as_f64())
+        .sum();
+    assert!(
+        host_work.values().all(|s| s.as_f64().unwrap() > 0.0)
+            && host_work.values().filter_map(|s| s.as_f64()).sum::<f64>() < whole,
+        "{report:#}"
+    );
     let (status, page) = http(&client, "GET", "/", None).await;
     assert_eq!(status, 200);
     assert!(page.contains("served by"), "{page}");
