@@ -12,11 +12,11 @@
 
 mod common;
 
-use common::{lab_dir, median, seconds};
+use common::{median, seconds};
 use minicloud::converge::desired;
 use minicloud::facts;
 use minicloud::inventory::{self, Inventory, Role};
-use minicloud::lab::{LabDir, topology};
+use minicloud::lab::topology;
 use minicloud::render;
 use minicloud::secrets::{self, Secrets};
 use minicloud::ssh::Connection;
@@ -44,7 +44,7 @@ fn work_dir() -> PathBuf {
 }
 
 fn connect(runtime: &tokio::runtime::Runtime, host: &topology::LabHost) -> Connection {
-    let target = LabDir { root: lab_dir() }.ssh_target(host);
+    let target = common::lab().ssh_target(host);
     runtime
         .block_on(Connection::open(&target))
         .expect("ssh to a lab host")
@@ -128,7 +128,7 @@ fn desired_state(
 /// An Ansible inventory (JSON, which Ansible's YAML loader reads) with each host's part of
 /// `hosts.json` as variables.
 fn ansible_inventory(state: &Value) -> Value {
-    let lab = LabDir { root: lab_dir() };
+    let lab = common::lab();
     let hosts: serde_json::Map<String, Value> = state["hosts"]
         .as_array()
         .unwrap()
@@ -224,14 +224,9 @@ impl Tool {
 }
 
 fn minicloud_tool() -> Tool {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minicloud"));
-    command
-        .env("MINICLOUD_LAB_DIR", lab_dir())
-        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
-        .args(["up", "--json"]);
     Tool {
         name: "minicloud",
-        command,
+        command: common::minicloud_command(&["up", "--json"]),
         changes: |stdout, _| {
             let report: Value = serde_json::from_str(stdout).expect("up --json");
             report["changes"]
@@ -267,14 +262,12 @@ fn ansible_tool(venv: &Path, hosts: usize) -> Tool {
 }
 
 fn pyinfra_tool(venv: &Path, hosts: usize) -> Tool {
+    let lab = common::lab();
     let mut command = Command::new(venv.join("bin/pyinfra"));
     command
         .env("MINICLOUD_BENCH_HOSTS", work_dir().join("hosts.json"))
-        .env("MINICLOUD_BENCH_KEY", LabDir { root: lab_dir() }.key())
-        .env(
-            "MINICLOUD_BENCH_KNOWN_HOSTS",
-            LabDir { root: lab_dir() }.known_hosts(),
-        )
+        .env("MINICLOUD_BENCH_KEY", lab.key())
+        .env("MINICLOUD_BENCH_KNOWN_HOSTS", lab.known_hosts())
         .args(["-y", "--parallel", &hosts.to_string()])
         .arg(repo().join("bench/pyinfra/inventory.py"))
         .arg(repo().join("bench/pyinfra/deploy.py"));
@@ -347,8 +340,7 @@ fn main() {
         .find(|h| h.name == DRIFT_HOST)
         .expect("the lab has lb1");
     let drift_conn = connect(&runtime, drift_host);
-    let expected_sha =
-        desired::sha256_hex(rendered_content(&inv, &secrets, DRIFT_HOST, DRIFT_FILE).as_bytes());
+    let expected_sha = desired::sha256_hex(&rendered_bytes(&state, DRIFT_HOST, DRIFT_FILE));
 
     let mut noop: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
     let mut one_file: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
@@ -421,12 +413,15 @@ fn main() {
     common::lab_down();
 }
 
-fn rendered_content(inv: &Inventory, secrets: &Secrets, host: &str, path: &str) -> String {
-    let tera = render::engine().unwrap();
-    render::render_host(&tera, inv, host, secrets)
+/// The bytes of `path` that `desired_state` wrote for `host`.
+fn rendered_bytes(state: &Value, host: &str, path: &str) -> Vec<u8> {
+    let file = state["hosts"]
+        .as_array()
         .unwrap()
-        .into_iter()
-        .find(|f| f.path == path)
-        .expect("the drifted file is one minicloud renders")
-        .content
+        .iter()
+        .find(|h| h["name"] == host)
+        .and_then(|h| h["files"].as_array())
+        .and_then(|files| files.iter().find(|f| f["path"] == path))
+        .expect("the drifted file is one minicloud renders");
+    std::fs::read(file["src"].as_str().unwrap()).expect("reading a rendered file")
 }

@@ -10,12 +10,10 @@
 
 mod common;
 
-use common::lab_dir;
 use minicloud::inventory::{self, Inventory};
 use minicloud::render::context::host_context;
 use minicloud::secrets::{self, Secrets};
 use serde_json::Value;
-use std::process::Command;
 
 /// Galera's evs.suspect_timeout, which minicloud leaves at its default (PT5S): how long the
 /// surviving nodes wait for a silent peer before they form a new Primary component.
@@ -94,10 +92,7 @@ fn main() {
     let secrets = Secrets::load_existing(&secrets::secrets_path(&common::inventory())).unwrap();
     let timers = timers(&inv, &secrets);
     // Exit status 1 is a drill over its budget: its figures are still what this bench shows.
-    let out = Command::new(env!("CARGO_BIN_EXE_minicloud"))
-        .env("MINICLOUD_LAB_DIR", lab_dir())
-        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
-        .args(["failover-test", "--json"])
+    let out = common::minicloud_command(&["failover-test", "--json"])
         .output()
         .expect("running minicloud failover-test");
     assert!(

@@ -52,8 +52,8 @@ fn main() {
                 .map(|_| runtime.block_on(common::ssh_baseline(&lab_hosts)))
                 .collect(),
         );
-        let noop = median((0..RUNS).map(|_| minicloud(&["up"]).0).collect());
-        let status = median((0..RUNS).map(|_| minicloud(&["status"]).0).collect());
+        let noop = common::median_run(RUNS, &["up"]);
+        let status = common::median_run(RUNS, &["status"]);
         println!(
             "{count} hosts: no-op up {} s, status {} s",
             seconds(noop),

@@ -13,11 +13,11 @@
 
 mod common;
 
-use common::{lab_dir, median, minicloud, seconds};
+use common::{median, seconds};
 use minicloud::converge::desired;
 use minicloud::facts;
 use minicloud::inventory::{self, Role};
-use minicloud::lab::{LabDir, topology};
+use minicloud::lab::topology;
 use minicloud::render;
 use minicloud::secrets::{self, Secrets};
 use minicloud::ssh::Connection;
@@ -82,9 +82,9 @@ fn main() {
             .map(|_| runtime.block_on(common::ssh_baseline(&hosts)))
             .collect(),
     );
-    let noop = median((0..RUNS).map(|_| minicloud(&["up"]).0).collect());
-    let plan = median((0..RUNS).map(|_| minicloud(&["plan"]).0).collect());
-    let status = median((0..RUNS).map(|_| minicloud(&["status"]).0).collect());
+    let noop = common::median_run(RUNS, &["up"]);
+    let plan = common::median_run(RUNS, &["plan"]);
+    let status = common::median_run(RUNS, &["status"]);
     let ratio = |d: Duration| d.as_secs_f64() / baseline.as_secs_f64();
     results.push_str(&format!(
         "\n### No-op commands ({} hosts, median of {RUNS}, whole process)\n\n\
@@ -122,7 +122,7 @@ fn main() {
     let gather = facts::gather_command(&packages, &paths, desired::UNITS);
     let checks = packages.len() + paths.len() + desired::UNITS.len();
     let (one, batched) = runtime.block_on(async {
-        let conn = Connection::open(&LabDir { root: lab_dir() }.ssh_target(db))
+        let conn = Connection::open(&common::lab().ssh_target(db))
             .await
             .expect("ssh");
         let one = over_open_connection(&conn, "true").await;

@@ -11,19 +11,29 @@ pub fn lab_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-lab")
 }
 
+/// The bench lab's key, known_hosts and SSH targets.
+pub fn lab() -> minicloud::lab::LabDir {
+    minicloud::lab::LabDir { root: lab_dir() }
+}
+
 pub fn inventory() -> PathBuf {
     lab_dir().join("inventory.yml")
+}
+
+/// minicloud with these arguments, on the bench lab, shipping the roster built with it.
+pub fn minicloud_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minicloud"));
+    command
+        .env("MINICLOUD_LAB_DIR", lab_dir())
+        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
+        .args(args);
+    command
 }
 
 /// Run minicloud on the bench lab; panics with its stderr when it fails.
 pub fn minicloud(args: &[&str]) -> (Duration, Output) {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_minicloud"))
-        .env("MINICLOUD_LAB_DIR", lab_dir())
-        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
-        .args(args)
-        .output()
-        .expect("running minicloud");
+    let out = minicloud_command(args).output().expect("running minicloud");
     let elapsed = started.elapsed();
     assert!(
         out.status.success(),
@@ -39,7 +49,7 @@ pub fn minicloud(args: &[&str]) -> (Duration, Output) {
 /// a lab that is already up is kept (quicker while working on a bench; the first `up` is then
 /// not one from bare hosts).
 pub fn fresh_stack(hosts: &str) -> (Duration, serde_json::Value) {
-    if std::env::var_os("MINICLOUD_BENCH_KEEP_LAB").is_none() {
+    if !keep_lab() {
         minicloud(&["lab", "down"]);
     }
     minicloud(&["lab", "up", "--hosts", hosts]);
@@ -54,7 +64,7 @@ pub fn fresh_stack(hosts: &str) -> (Duration, serde_json::Value) {
 pub async fn ssh_baseline(hosts: &[minicloud::lab::topology::LabHost]) -> Duration {
     let started = Instant::now();
     let runs = hosts.iter().map(|host| async move {
-        let target = minicloud::lab::LabDir { root: lab_dir() }.ssh_target(host);
+        let target = lab().ssh_target(host);
         let conn = minicloud::ssh::Connection::open(&target)
             .await
             .expect("ssh to a lab host");
@@ -67,9 +77,18 @@ pub async fn ssh_baseline(hosts: &[minicloud::lab::topology::LabHost]) -> Durati
 
 /// Remove the lab, unless `MINICLOUD_BENCH_KEEP_LAB` is set.
 pub fn lab_down() {
-    if std::env::var_os("MINICLOUD_BENCH_KEEP_LAB").is_none() {
+    if !keep_lab() {
         minicloud(&["lab", "down"]);
     }
+}
+
+fn keep_lab() -> bool {
+    std::env::var_os("MINICLOUD_BENCH_KEEP_LAB").is_some()
+}
+
+/// The median wall time of `runs` runs of minicloud with these arguments.
+pub fn median_run(runs: usize, args: &[&str]) -> Duration {
+    median((0..runs).map(|_| minicloud(args).0).collect())
 }
 
 pub fn median(mut samples: Vec<Duration>) -> Duration {
