@@ -91,13 +91,14 @@ fn desired_state(
         }
         // Services as minicloud's `up` left them: the other tools keep them that way.
         let conn = connect(runtime, lab_host);
+        let unit_names = desired::units(inv, name);
         let host_facts = facts::parse(&run_on(
             runtime,
             &conn,
-            &facts::gather_command(&[], &[], desired::UNITS),
+            &facts::gather_command(&[], &[], &unit_names),
         ));
         runtime.block_on(conn.close());
-        let units: Vec<Value> = desired::UNITS
+        let units: Vec<Value> = unit_names
             .iter()
             .map(|unit| (unit, host_facts.unit(unit)))
             .filter(|(_, state)| state.loaded)

@@ -119,8 +119,9 @@ fn main() {
         paths.push(desired::ROSTER_PATH);
     }
     let packages = desired::packages(&inv, &db.name);
-    let gather = facts::gather_command(&packages, &paths, desired::UNITS);
-    let checks = packages.len() + paths.len() + desired::UNITS.len();
+    let units = desired::units(&inv, &db.name);
+    let gather = facts::gather_command(&packages, &paths, &units);
+    let checks = packages.len() + paths.len() + units.len();
     let (one, batched) = runtime.block_on(async {
         let conn = Connection::open(&common::lab().ssh_target(db))
             .await
@@ -141,7 +142,7 @@ fn main() {
         one.as_secs_f64() * 1e3,
         packages.len(),
         paths.len(),
-        desired::UNITS.len(),
+        units.len(),
         batched.as_secs_f64() * 1e3,
         batched.as_secs_f64() / one.as_secs_f64(),
         per_check * 1e3,

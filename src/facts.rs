@@ -66,6 +66,18 @@ pub fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Where `up` records the sha256 of each file it writes, one entry per file (see
+/// [`hash_cache_entry`]), so that reading facts does not hash unchanged files again.
+pub const HASH_CACHE_DIR: &str = "/var/lib/minicloud/sha256";
+
+/// `stat` format of what an entry of the hash cache is valid for: inode, size, ctime (ns).
+pub const HASH_KEY_FORMAT: &str = "%i:%s:%.9Z";
+
+/// The hash cache entry of a managed file: `<key> <sha256>` in a file named after its path.
+pub fn hash_cache_entry(path: &str) -> String {
+    format!("{HASH_CACHE_DIR}/{}", path.replace('/', "%"))
+}
+
 /// The one command that reads every fact `up`, `plan` and `status` need from a host.
 pub fn gather_command(packages: &[&str], files: &[&str], units: &[&str]) -> String {
     let join = |items: &[&str]| {
@@ -85,11 +97,20 @@ pub fn gather_command(packages: &[&str], files: &[&str], units: &[&str]) -> Stri
         "echo '@@packages'; dpkg-query -W -f='${{Package}} ${{db:Status-Abbrev}}\\n' {} 2>/dev/null",
         join(packages)
     );
-    let _ = writeln!(
-        script,
-        "echo '@@files'; for f in {}; do if [ -f \"$f\" ]; then printf '%s ' \"$(stat -c '%a %U %G' \"$f\")\"; sha256sum \"$f\"; fi; done",
-        join(files)
-    );
+    script.push_str("echo '@@files'\n");
+    for file in files {
+        // The hash `up` recorded when it wrote the file counts while the file's inode, size
+        // and ctime are the ones recorded (nothing can set a ctime back); otherwise hash it.
+        // Hashing is most of the host's work in a no-op `up`: the roster binary is 11 MB.
+        let _ = writeln!(
+            script,
+            "f={}; if [ -f \"$f\" ]; then set -- $(stat -c '%a %U %G {HASH_KEY_FORMAT}' \"$f\"); k=; h=; \
+             {{ read -r k h < {}; }} 2>/dev/null; \
+             if [ \"$k\" = \"$4\" ] && [ -n \"$h\" ]; then echo \"$1 $2 $3 $h  $f\"; else printf '%s ' \"$1 $2 $3\"; sha256sum \"$f\"; fi; fi",
+            sh_quote(file),
+            sh_quote(&hash_cache_entry(file)),
+        );
+    }
     let _ = writeln!(
         script,
         "echo '@@units'; systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState -p ActiveEnterTimestampMonotonic {} 2>/dev/null",

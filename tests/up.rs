@@ -5,6 +5,8 @@
 //!   node Synced, garbd joined, the DB VIP sits on a Synced node, both HAProxys run;
 //! - a second `up` changes nothing and restarts no service;
 //! - one changed setting: `plan` shows exactly that diff on the lb hosts, `up` reloads only HAProxy;
+//! - the hashes `up` records for the files it wrote stand only while a file is untouched: a
+//!   same-size edit in place is still found;
 //! - an unknown host key, a changed host key, an unreachable host: clear error, nothing changed;
 //! - the roster page, in headless Chromium through the frontend VIP: add, edit, delete an entry,
 //!   each visible through the API, and a refused add shown as an error on the page;
@@ -468,6 +470,45 @@ async fn up_converges_the_lab_quorum_safely() {
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("no ssh.key in the inventory and no ssh-agent")
+    );
+
+    // Reading facts trusts the hash `up` recorded for a file only while the file is as `up` left
+    // it: a same-size edit in place (same inode, same size, only the ctime moves) is still found.
+    let (app1, lb1) = (lab_host("app1"), lab_host("lb1"));
+    let cache = lab
+        .run(
+            &app1,
+            "stat -c '%a %U' /var/lib/minicloud/sha256 /var/lib/minicloud/sha256/%usr%local%bin%roster",
+        )
+        .await;
+    assert_eq!(cache.stdout_text(), "700 root\n600 root\n");
+    let edited = lab
+        .run(
+            &lb1,
+            "f=/etc/haproxy/haproxy.cfg; before=$(stat -c %i:%s $f); \
+             off=$(grep -bo 'client 45000ms' $f | cut -d: -f1); \
+             printf 'client 45001ms' | dd of=$f bs=1 seek=$off conv=notrunc status=none; \
+             [ \"$(stat -c %i:%s $f)\" = \"$before\" ] && echo same-inode-and-size",
+        )
+        .await;
+    assert_eq!(edited.stdout_text(), "same-inode-and-size\n");
+    let plan = lab.must(&[
+        "plan",
+        "-i",
+        changed.to_str().unwrap(),
+        "--roster-binary",
+        env!("CARGO_BIN_EXE_roster"),
+    ]);
+    assert!(
+        plan_section(&plan, "lb1").contains("+    timeout client 45000ms")
+            && plan.contains("1 of 6 hosts would change"),
+        "{plan}"
+    );
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&changed)));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        changes(&report, "lb1"),
+        vec!["wrote /etc/haproxy/haproxy.cfg", "reloaded haproxy"]
     );
 
     // Connection problems stop `up` before it changes anything on any host.

@@ -86,6 +86,72 @@ fn keep_lab() -> bool {
     std::env::var_os("MINICLOUD_BENCH_KEEP_LAB").is_some()
 }
 
+/// CPU time all the lab's hosts (its containers) have used so far: with every host on this
+/// machine, their side of the work shares its cores with minicloud. Read from each container's
+/// cgroup (Docker's own stats are sampled once a second, too coarse for runs this short).
+pub async fn lab_cpu() -> Duration {
+    let engine = minicloud::lab::docker::Engine::connect()
+        .await
+        .expect("the Docker engine");
+    let containers = engine
+        .containers_labeled(minicloud::lab::LABEL, minicloud::lab::LABEL_VALUE)
+        .await
+        .expect("the lab's containers");
+    let mut total = Duration::ZERO;
+    for container in containers {
+        let info = engine.container(&container).await.expect("inspect");
+        if let Some(pid) = info.and_then(|i| i.pid) {
+            total += cgroup_cpu(pid).unwrap_or_else(|| panic!("no CPU figure for {container}"));
+        }
+    }
+    total
+}
+
+/// CPU time of the cgroup holding process `pid` and its children, cgroup v1 (`cpuacct`) or v2.
+/// A host's systemd runs in a child `init.scope`: the container is its parent.
+fn cgroup_cpu(pid: u32) -> Option<Duration> {
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let container = |path: &str| path.trim_end_matches("/init.scope").to_string();
+    for line in cgroups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+        if controllers.split(',').any(|c| c == "cpuacct") {
+            let usage = std::fs::read_to_string(format!(
+                "/sys/fs/cgroup/cpuacct{}/cpuacct.usage",
+                container(path)
+            ))
+            .ok()?;
+            return Some(Duration::from_nanos(usage.trim().parse().ok()?));
+        }
+    }
+    let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let stat =
+        std::fs::read_to_string(format!("/sys/fs/cgroup{}/cpu.stat", container(path))).ok()?;
+    let usec = stat.lines().find_map(|l| l.strip_prefix("usage_usec "))?;
+    Some(Duration::from_micros(usec.trim().parse().ok()?))
+}
+
+/// Wall time (median) of runs of minicloud, and the CPU time the lab's hosts spent per run.
+pub struct Measured {
+    pub wall: Duration,
+    pub host_cpu: Duration,
+}
+
+impl Measured {
+    /// The least wall time the hosts' own work needs when it can use every core of this machine.
+    pub fn cpu_floor(&self) -> Duration {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.host_cpu / cores as u32
+    }
+}
+
+pub fn measured_runs(runtime: &tokio::runtime::Runtime, runs: usize, args: &[&str]) -> Measured {
+    let before = runtime.block_on(lab_cpu());
+    let wall = median_run(runs, args);
+    let host_cpu = (runtime.block_on(lab_cpu()) - before) / runs as u32;
+    Measured { wall, host_cpu }
+}
+
 /// The median wall time of `runs` runs of minicloud with these arguments.
 pub fn median_run(runs: usize, args: &[&str]) -> Duration {
     median((0..runs).map(|_| minicloud(args).0).collect())

@@ -1,7 +1,7 @@
 //! Shell commands `up` runs on hosts, built as plain strings by pure functions so they can be
 //! read and tested as text. All of them run as root (see `session`).
 
-use crate::facts::sh_quote;
+use crate::facts::{self, sh_quote};
 use crate::render::Checker;
 
 /// `body` with Debian's automatic service starts held: a policy-rc.d of our own holds them,
@@ -72,6 +72,21 @@ pub fn put_file(
         None => script.push_str(&format!("mv -f {} {}\n", q(&tmp), q(path))),
     }
     script
+}
+
+/// Record the sha256 of a file just written in the hash cache, valid while the file keeps this
+/// inode, size and ctime (see [`facts::gather_command`]). Appended to [`put_file`]'s script, so
+/// the umask keeps the cache root's own.
+pub fn record_hash(path: &str, sha256: &str) -> String {
+    let entry = facts::hash_cache_entry(path);
+    format!(
+        "mkdir -p {dir}\nprintf '%s %s\\n' \"$(stat -c '{key}' {path})\" {sha256} > {new}\nmv -f {new} {entry}\n",
+        dir = sh_quote(facts::HASH_CACHE_DIR),
+        key = facts::HASH_KEY_FORMAT,
+        path = sh_quote(path),
+        new = sh_quote(&format!("{entry}.new")),
+        entry = sh_quote(&entry),
+    )
 }
 
 /// Arm a dead-man switch on a host: a transient systemd timer that runs `script` after

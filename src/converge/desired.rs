@@ -7,20 +7,6 @@ use crate::render::{Checker, HostFile};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// Units whose state `up` reads on every host.
-pub const UNITS: &[&str] = &[
-    "haproxy.service",
-    "keepalived.service",
-    "mariadb.service",
-    "mariadb.socket",
-    "garb.service",
-    "roster.service",
-    "nginx.service",
-    "aerospike.service",
-    "lsyncd.service",
-    "minicloud-firewall.service",
-];
-
 /// Where the roster binary goes on app hosts.
 pub const ROSTER_PATH: &str = "/usr/local/bin/roster";
 
@@ -110,6 +96,33 @@ pub fn packages(inv: &Inventory, host: &str) -> Vec<&'static str> {
     }
     list.sort_unstable();
     list.dedup();
+    list
+}
+
+/// The systemd units `up` reads on a host: those of the packages its roles get, the roster
+/// and Aerospike where their roles are, and the firewall's boot unit. Only these: every unit
+/// named costs the host work in each fact read, and no-op runs are mostly fact reads.
+pub fn units(inv: &Inventory, host: &str) -> Vec<&'static str> {
+    let entry = &inv.hosts[host];
+    let mut list = vec!["minicloud-firewall.service"];
+    for package in packages(inv, host) {
+        list.extend(match package {
+            "haproxy" => &["haproxy.service"][..],
+            "keepalived" => &["keepalived.service"],
+            // The socket is read so that `up` can switch it off (it holds port 3306).
+            "mariadb-server" => &["mariadb.service", "mariadb.socket"],
+            "galera-arbitrator-4" => &["garb.service"],
+            "nginx-light" => &["nginx.service"],
+            "lsyncd" => &["lsyncd.service"],
+            _ => &[],
+        });
+    }
+    if entry.has(Role::App) {
+        list.push("roster.service");
+    }
+    if entry.has(Role::Aerospike) {
+        list.push("aerospike.service");
+    }
     list
 }
 
@@ -286,6 +299,45 @@ mod tests {
             rotated.contains("a secret in it changed") && !rotated.contains("hunter2"),
             "{rotated}"
         );
+    }
+
+    #[test]
+    fn units_read_are_those_of_the_roles() {
+        let inv = crate::inventory::load(std::path::Path::new("inventory/example.yml")).unwrap();
+        assert_eq!(
+            units(&inv, "app1"),
+            vec![
+                "minicloud-firewall.service",
+                "garb.service",
+                "roster.service"
+            ]
+        );
+        assert_eq!(
+            units(&inv, "db1"),
+            vec![
+                "minicloud-firewall.service",
+                "keepalived.service",
+                "mariadb.service",
+                "mariadb.socket"
+            ]
+        );
+        // Whatever `status` shows of a host, `up` reads too.
+        for path in [
+            "inventory/example.yml",
+            "examples/default.yml",
+            "examples/mini-cloud.yml",
+            "examples/oncall-roster.yml",
+        ] {
+            let inv = crate::inventory::load(std::path::Path::new(path)).unwrap();
+            for host in inv.hosts.keys() {
+                for service in crate::status::probe::services(&inv, host) {
+                    assert!(
+                        units(&inv, host).contains(&format!("{service}.service").as_str()),
+                        "{path}: {host}: {service}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

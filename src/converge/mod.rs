@@ -268,7 +268,9 @@ async fn prepare<'a>(
         async move {
             Ok::<_, anyhow::Error>((
                 host.clone(),
-                session.facts(&packages, &paths, desired::UNITS).await?,
+                session
+                    .facts(&packages, &paths, &desired::units(inv, host))
+                    .await?,
             ))
         }
     }))
@@ -310,7 +312,11 @@ async fn read_facts(
 ) -> Result<HostFacts> {
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     session
-        .facts(&desired::packages(inv, host), &paths, desired::UNITS)
+        .facts(
+            &desired::packages(inv, host),
+            &paths,
+            &desired::units(inv, host),
+        )
         .await
 }
 

@@ -79,7 +79,8 @@ impl Session {
         Ok(facts::parse(&out.stdout_text()))
     }
 
-    /// Upload a managed file atomically (checked by its daemon's checker before it replaces the old).
+    /// Upload a managed file atomically (checked by its daemon's checker before it replaces the old)
+    /// and record its hash.
     pub async fn put(&self, file: &Managed) -> Result<()> {
         let script = commands::put_file(
             &file.path,
@@ -87,7 +88,7 @@ impl Session {
             &file.owner,
             &file.group,
             file.checker,
-        );
+        ) + &commands::record_hash(&file.path, &file.sha256);
         self.must_with_stdin(&format!("writing {}", file.path), &script, &file.content)
             .await
             .map(|_| ())

@@ -27,6 +27,8 @@ pub struct ContainerInfo {
     pub image: String,
     /// Network name → IPv4 address.
     pub addresses: HashMap<String, String>,
+    /// Its first process (systemd) as this machine sees it, while it runs.
+    pub pid: Option<u32>,
 }
 
 /// How to create one host container.
@@ -219,9 +221,15 @@ impl Engine {
             .map(|(net, endpoint)| (net, endpoint.ip_address.unwrap_or_default()))
             .collect();
         Ok(Some(ContainerInfo {
-            running: info.state.and_then(|s| s.running).unwrap_or(false),
+            running: info.state.as_ref().and_then(|s| s.running).unwrap_or(false),
             image: info.config.and_then(|c| c.image).unwrap_or_default(),
             addresses,
+            pid: info
+                .state
+                .as_ref()
+                .and_then(|s| s.pid)
+                .and_then(|pid| u32::try_from(pid).ok())
+                .filter(|&pid| pid > 0),
         }))
     }
 

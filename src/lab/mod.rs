@@ -24,7 +24,7 @@ use topology::LabHost;
 
 /// Label on every container and network of the lab.
 pub const LABEL: &str = "io.minicloud.lab";
-const LABEL_VALUE: &str = "minicloud";
+pub const LABEL_VALUE: &str = "minicloud";
 /// Hosts set up at once (each does a few Docker calls and waits for boot).
 const PARALLEL_HOSTS: usize = 8;
 /// How long a host may take to boot systemd and sshd.
