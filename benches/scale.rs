@@ -77,8 +77,8 @@ fn main() {
          All hosts are containers on this one machine, so its cores also do every host's side of \
          the work (SSH login, the fact command), which grows with the number of hosts however \
          parallel minicloud is. Two figures show it: the baseline (connect to every host in \
-         parallel and run one command on each), and the hosts' CPU time per run (read from \
-         Docker), whose share of this machine's cores is the least wall time any tool needs for \
+         parallel and run one command on each), and the hosts' CPU time per run (read from their \
+         cgroups), whose share of this machine's cores is the least wall time any tool needs for \
          that work here (\"CPU floor\"). Target: ≤ 2× the 6-host time at 48 hosts.\n\n\
          | hosts | baseline (s) | no-op `up` (s) | × 6 hosts | hosts' CPU (s) | × CPU floor | `status` (s) | × 6 hosts | hosts' CPU (s) | × CPU floor | `up` adding the new hosts (s) |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
