@@ -348,13 +348,16 @@ async fn up_converges_the_lab_quorum_safely() {
     // One changed setting: plan shows exactly that diff, on the lb hosts only; up reloads only HAProxy.
     let scratch = tempfile::tempdir().unwrap();
     let changed = variant(&lab, scratch.path(), "changed", 45000, |t| t);
-    let plan = lab.must(&[
-        "plan",
-        "-i",
-        changed.to_str().unwrap(),
-        "--roster-binary",
-        env!("CARGO_BIN_EXE_roster"),
-    ]);
+    let plan_changed = || {
+        lab.must(&[
+            "plan",
+            "-i",
+            changed.to_str().unwrap(),
+            "--roster-binary",
+            env!("CARGO_BIN_EXE_roster"),
+        ])
+    };
+    let plan = plan_changed();
     for lb in ["lb1", "lb2"] {
         let section = plan_section(&plan, lb);
         assert!(
@@ -492,13 +495,7 @@ async fn up_converges_the_lab_quorum_safely() {
         )
         .await;
     assert_eq!(edited.stdout_text(), "same-inode-and-size\n");
-    let plan = lab.must(&[
-        "plan",
-        "-i",
-        changed.to_str().unwrap(),
-        "--roster-binary",
-        env!("CARGO_BIN_EXE_roster"),
-    ]);
+    let plan = plan_changed();
     assert!(
         plan_section(&plan, "lb1").contains("+    timeout client 45000ms")
             && plan.contains("1 of 6 hosts would change"),
@@ -574,13 +571,7 @@ async fn up_converges_the_lab_quorum_safely() {
             "{stderr}"
         );
     }
-    let replan = lab.must(&[
-        "plan",
-        "-i",
-        changed.to_str().unwrap(),
-        "--roster-binary",
-        env!("CARGO_BIN_EXE_roster"),
-    ]);
+    let replan = plan_changed();
     assert!(
         replan.contains("0 of 6 hosts would change"),
         "a failed up must not have touched any host:\n{replan}"
