@@ -61,6 +61,25 @@ impl HostFacts {
     }
 }
 
+/// The `@@files` section of [`gather_command`]: owner, group, mode and sha256 of each file.
+fn files_command(files: &[&str]) -> String {
+    let mut script = String::from("echo '@@files'\n");
+    for file in files {
+        // The hash `up` recorded when it wrote the file counts while the file's inode, size
+        // and ctime are the ones recorded (nothing can set a ctime back); otherwise hash it.
+        // Hashing is most of the host's work in a no-op `up`: the roster binary is 11 MB.
+        let _ = writeln!(
+            script,
+            "f={}; if [ -f \"$f\" ]; then set -- $(stat -c '%a %U %G {HASH_KEY_FORMAT}' \"$f\"); k=; h=; \
+             {{ read -r k h < {}; }} 2>/dev/null; \
+             if [ \"$k\" = \"$4\" ] && [ -n \"$h\" ]; then echo \"$1 $2 $3 $h  $f\"; else printf '%s ' \"$1 $2 $3\"; sha256sum \"$f\"; fi; fi",
+            sh_quote(file),
+            sh_quote(&hash_cache_entry(file)),
+        );
+    }
+    script
+}
+
 /// Quote for a POSIX shell: `'...'` with embedded quotes escaped.
 pub fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -97,20 +116,7 @@ pub fn gather_command(packages: &[&str], files: &[&str], units: &[&str]) -> Stri
         "echo '@@packages'; dpkg-query -W -f='${{Package}} ${{db:Status-Abbrev}}\\n' {} 2>/dev/null",
         join(packages)
     );
-    script.push_str("echo '@@files'\n");
-    for file in files {
-        // The hash `up` recorded when it wrote the file counts while the file's inode, size
-        // and ctime are the ones recorded (nothing can set a ctime back); otherwise hash it.
-        // Hashing is most of the host's work in a no-op `up`: the roster binary is 11 MB.
-        let _ = writeln!(
-            script,
-            "f={}; if [ -f \"$f\" ]; then set -- $(stat -c '%a %U %G {HASH_KEY_FORMAT}' \"$f\"); k=; h=; \
-             {{ read -r k h < {}; }} 2>/dev/null; \
-             if [ \"$k\" = \"$4\" ] && [ -n \"$h\" ]; then echo \"$1 $2 $3 $h  $f\"; else printf '%s ' \"$1 $2 $3\"; sha256sum \"$f\"; fi; fi",
-            sh_quote(file),
-            sh_quote(&hash_cache_entry(file)),
-        );
-    }
+    script.push_str(&files_command(files));
     let _ = writeln!(
         script,
         "echo '@@units'; systemctl show -p Id -p LoadState -p ActiveState -p UnitFileState -p ActiveEnterTimestampMonotonic {} 2>/dev/null",
@@ -272,6 +278,54 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
                 && facts.wsrep.is_none()
                 && facts.grastate.is_none()
                 && facts.firewall.is_none()
+        );
+    }
+
+    #[test]
+    fn a_recorded_hash_counts_only_while_the_file_is_untouched() {
+        // The real command, with the records' folder moved into a scratch folder.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "first\n").unwrap();
+        let path = file.to_str().unwrap();
+        let records = dir.path().join("records");
+        let scratch = |text: &str| text.replace(HASH_CACHE_DIR, records.to_str().unwrap());
+        let key = |file: &std::path::Path| {
+            let out = std::process::Command::new("stat")
+                .args(["-c", HASH_KEY_FORMAT])
+                .arg(file)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        std::fs::create_dir(&records).unwrap();
+        let recorded = "ab".repeat(32);
+        std::fs::write(
+            scratch(&hash_cache_entry(path)),
+            format!("{} {recorded}\n", key(&file)),
+        )
+        .unwrap();
+        let sha256 = |file: &str| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &scratch(&files_command(&[file]))])
+                .output()
+                .unwrap();
+            parse(&String::from_utf8_lossy(&out.stdout)).files[file]
+                .sha256
+                .clone()
+        };
+        assert_eq!(sha256(path), recorded, "the record stands for the file");
+        // Same size, same inode, written in place: only the ctime tells.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"other\n"))
+            .unwrap();
+        assert_eq!(
+            sha256(path),
+            crate::converge::desired::sha256_hex(b"other\n"),
+            "an edited file is hashed again"
         );
     }
 

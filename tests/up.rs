@@ -485,6 +485,14 @@ async fn up_converges_the_lab_quorum_safely() {
         )
         .await;
     assert_eq!(cache.stdout_text(), "700 root\n600 root\n");
+    let recorded = lab
+        .run(
+            &app1,
+            "r=$(cat /var/lib/minicloud/sha256/%usr%local%bin%roster); \
+             [ \"$r\" = \"$(stat -c %i:%s:%.9Z /usr/local/bin/roster) $(sha256sum < /usr/local/bin/roster | cut -c1-64)\" ] && echo matches",
+        )
+        .await;
+    assert_eq!(recorded.stdout_text(), "matches\n", "{recorded:?}");
     let edited = lab
         .run(
             &lb1,

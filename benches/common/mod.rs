@@ -145,6 +145,7 @@ impl Measured {
     }
 }
 
+/// `runs` runs of minicloud with these arguments, measured as [`Measured`].
 pub fn measured_runs(runtime: &tokio::runtime::Runtime, runs: usize, args: &[&str]) -> Measured {
     let before = runtime.block_on(lab_cpu());
     let wall = median_run(runs, args);

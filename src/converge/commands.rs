@@ -75,12 +75,15 @@ pub fn put_file(
 }
 
 /// Record the sha256 of a file just written in the hash cache, valid while the file keeps this
-/// inode, size and ctime (see [`facts::gather_command`]). Appended to [`put_file`]'s script, so
-/// the umask keeps the cache root's own.
-pub fn record_hash(path: &str, sha256: &str) -> String {
+/// inode, size and ctime (see [`facts::gather_command`]). The hash is taken on the host from
+/// the file as written, after its key: an upload cut short must not be recorded as the whole
+/// file, and a change in between leaves a key that no longer matches. Appended to
+/// [`put_file`]'s script, so the umask keeps the record root's own.
+pub fn record_hash(path: &str) -> String {
     let entry = facts::hash_cache_entry(path);
     format!(
-        "mkdir -p {dir}\nprintf '%s %s\\n' \"$(stat -c '{key}' {path})\" {sha256} > {new}\nmv -f {new} {entry}\n",
+        "key=$(stat -c '{key}' {path})\nsum=$(sha256sum < {path})\nmkdir -p {dir}\n\
+         printf '%s %s\\n' \"$key\" \"${{sum%% *}}\" > {new}\nmv -f {new} {entry}\n",
         dir = sh_quote(facts::HASH_CACHE_DIR),
         key = facts::HASH_KEY_FORMAT,
         path = sh_quote(path),
@@ -200,6 +203,38 @@ mod tests {
             .unwrap();
         assert!(check < mv);
         assert!(cmd.contains("chmod 640 ") && cmd.contains("chown root:haproxy "));
+    }
+
+    #[test]
+    fn the_hash_recorded_is_that_of_the_file_as_written() {
+        // The real script, with the record's folder moved into a scratch folder.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "as written\n").unwrap();
+        let records = dir.path().join("records");
+        let script = record_hash(file.to_str().unwrap())
+            .replace(facts::HASH_CACHE_DIR, records.to_str().unwrap());
+        let run = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{run:?}");
+        let entry = facts::hash_cache_entry(file.to_str().unwrap())
+            .replace(facts::HASH_CACHE_DIR, records.to_str().unwrap());
+        let record = std::fs::read_to_string(entry).unwrap();
+        let key = std::process::Command::new("stat")
+            .args(["-c", facts::HASH_KEY_FORMAT])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(
+            record,
+            format!(
+                "{} {}\n",
+                String::from_utf8_lossy(&key.stdout).trim(),
+                crate::converge::desired::sha256_hex(b"as written\n")
+            )
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl Session {
             &file.owner,
             &file.group,
             file.checker,
-        ) + &commands::record_hash(&file.path, &file.sha256);
+        ) + &commands::record_hash(&file.path);
         self.must_with_stdin(&format!("writing {}", file.path), &script, &file.content)
             .await
             .map(|_| ())
