@@ -263,15 +263,9 @@ async fn prepare<'a>(
     let sessions: IndexMap<String, Session> = connections.into_iter().collect();
     progress.set_message("reading facts");
     let facts: Vec<(String, HostFacts)> = try_join_all(sessions.iter().map(|(host, session)| {
-        let packages = desired::packages(inv, host);
-        let paths: Vec<&str> = files[host].iter().map(|f| f.path.as_str()).collect();
+        let files = &files[host];
         async move {
-            Ok::<_, anyhow::Error>((
-                host.clone(),
-                session
-                    .facts(&packages, &paths, &desired::units(inv, host))
-                    .await?,
-            ))
+            Ok::<_, anyhow::Error>((host.clone(), read_facts(inv, host, session, files).await?))
         }
     }))
     .await
