@@ -1,6 +1,7 @@
 //! Aerospike cluster state as minicloud reads it: the command that asks a node (`asinfo`,
 //! shipped with the server) and a pure parser of its `key=value;key=value` answers.
 
+use crate::shell::Argv;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -18,11 +19,18 @@ pub struct AerospikeNode {
 }
 
 /// The command that prints a node's statistics, then `@@asns`, then its namespace's: read-only,
-/// through the service port on the node's own address (what the rendered config binds).
+/// through the service port on the node's own address (what the rendered config binds). The
+/// namespace comes from the inventory: it goes in as one quoted word, never as shell text.
 pub fn status_command(address: &str, namespace: &str) -> String {
-    let asinfo = format!("timeout 3 asinfo -h {address} -p 3000");
+    let asinfo = |what: String| {
+        Argv::new("timeout")
+            .args(["3", "asinfo", "-h", address, "-p", "3000", "-v"])
+            .arg(what)
+    };
     format!(
-        "{asinfo} -v statistics 2>/dev/null; echo; echo '@@asns'; {asinfo} -v namespace/{namespace} 2>/dev/null; echo"
+        "{} 2>/dev/null; echo; echo '@@asns'; {} 2>/dev/null; echo",
+        asinfo("statistics".into()),
+        asinfo(format!("namespace/{namespace}"))
     )
 }
 

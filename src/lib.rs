@@ -15,5 +15,6 @@ pub mod logging;
 pub mod render;
 pub mod roster;
 pub mod secrets;
+pub mod shell;
 pub mod ssh;
 pub mod status;

@@ -196,11 +196,7 @@ pub fn ssh_target(inv: &Inventory, host: &str, accept_new: bool) -> ssh::Target 
         name: host.to_string(),
         address: address.to_string(),
         port: entry.ssh.port.unwrap_or(inv.ssh.port),
-        user: entry
-            .ssh
-            .user
-            .clone()
-            .unwrap_or_else(|| inv.ssh.user.clone()),
+        user: entry.ssh.user.as_ref().unwrap_or(&inv.ssh.user).to_string(),
         key: entry.ssh.key.clone().or_else(|| inv.ssh.key.clone()),
         known_hosts: inv.ssh.known_hosts.clone().unwrap_or(home_known_hosts),
         accept_new_host_key: accept_new,
@@ -576,14 +572,10 @@ async fn converge_file_sync(stack: &Stack<'_>) -> Result<()> {
         .as_ref()
         .expect("checked")
         .paths;
-    let mkdir = format!(
-        "mkdir -p {}",
-        paths
-            .iter()
-            .map(|p| crate::facts::sh_quote(p))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let mkdir = crate::shell::Argv::new("mkdir")
+        .args(["-p", "--"])
+        .args(paths.iter().cloned())
+        .to_string();
     let mut changed = Vec::new();
     for host in &apps {
         stack.step(format!("{host}: file sync"));

@@ -6,6 +6,8 @@
 //! reports *every* problem at once with its key path. [`load`] does both: nothing that fails
 //! either stage ever reaches a host.
 
+pub mod limits;
+pub mod text;
 mod unique_map;
 pub mod validate;
 
@@ -15,6 +17,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+pub use text::{AerospikeNamespace, InterfaceName, StatsUser, UnixUser};
 pub use unique_map::UniqueMap;
 pub use validate::{Problem, validate};
 
@@ -37,7 +40,7 @@ pub struct Inventory {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SshDefaults {
-    pub user: String,
+    pub user: UnixUser,
     pub port: u16,
     /// Private key file; when absent the ssh-agent is asked.
     pub key: Option<PathBuf>,
@@ -48,7 +51,7 @@ pub struct SshDefaults {
 impl Default for SshDefaults {
     fn default() -> Self {
         SshDefaults {
-            user: "root".into(),
+            user: UnixUser::try_from("root").expect("a valid user name"),
             port: 22,
             key: None,
             known_hosts: None,
@@ -60,7 +63,7 @@ impl Default for SshDefaults {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SshOverride {
-    pub user: Option<String>,
+    pub user: Option<UnixUser>,
     pub port: Option<u16>,
     pub key: Option<PathBuf>,
 }
@@ -99,11 +102,20 @@ impl Networks {
 }
 
 /// A value per network, each optional (a host is on the networks its roles need).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerNet<T> {
     pub frontend: Option<T>,
     pub backend: Option<T>,
+}
+
+impl<T> Default for PerNet<T> {
+    fn default() -> Self {
+        PerNet {
+            frontend: None,
+            backend: None,
+        }
+    }
 }
 
 impl<T> PerNet<T> {
@@ -129,7 +141,7 @@ pub struct Host {
     /// Network interface per network; by default `eth0`, `eth1`, ... in the order the host's
     /// networks are listed under `addresses` (frontend first), as Docker and Vagrant name them.
     #[serde(default)]
-    pub interfaces: PerNet<String>,
+    pub interfaces: PerNet<InterfaceName>,
     #[serde(default)]
     pub ssh: SshOverride,
 }
@@ -142,7 +154,7 @@ impl Host {
     /// Interface name that carries `net` on this host.
     pub fn interface(&self, net: Net) -> Option<String> {
         if let Some(name) = self.interfaces.get(net) {
-            return Some(name.clone());
+            return Some(name.to_string());
         }
         self.addresses.get(net)?;
         let index = match net {
@@ -312,7 +324,7 @@ pub struct Stats {
     #[serde(default = "default_stats_port")]
     pub port: u16,
     #[serde(default = "default_stats_user")]
-    pub user: String,
+    pub user: StatsUser,
     /// Networks allowed to open the page (firewall); default: the frontend network.
     #[serde(default)]
     pub allow_from: Vec<Ipv4Net>,
@@ -322,8 +334,8 @@ fn default_stats_port() -> u16 {
     8404
 }
 
-fn default_stats_user() -> String {
-    "admin".into()
+fn default_stats_user() -> StatsUser {
+    StatsUser::try_from("admin").expect("a valid stats user")
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -382,7 +394,7 @@ impl SstMethod {
 #[serde(deny_unknown_fields)]
 pub struct Aerospike {
     #[serde(default = "default_namespace")]
-    pub namespace: String,
+    pub namespace: AerospikeNamespace,
     #[serde(default = "default_replication_factor")]
     pub replication_factor: u32,
     /// Memory for the namespace's data, e.g. `1G` (Aerospike 7 `storage-engine memory`).
@@ -393,8 +405,8 @@ pub struct Aerospike {
     pub package: Option<String>,
 }
 
-fn default_namespace() -> String {
-    "roster".into()
+fn default_namespace() -> AerospikeNamespace {
+    AerospikeNamespace::try_from("roster").expect("a valid namespace")
 }
 
 fn default_replication_factor() -> u32 {
@@ -464,12 +476,12 @@ impl std::error::Error for InventoryError {}
 
 /// Read, parse and validate an inventory file.
 pub fn load(file: &Path) -> Result<Inventory, InventoryError> {
-    let text = std::fs::read_to_string(file).map_err(|err| InventoryError {
+    let text = limits::read_text(file).map_err(|err| InventoryError {
         file: file.to_owned(),
         problems: vec![Problem::new(
             "",
             format!("cannot read the inventory: {err}"),
-            "pass an existing file with -i FILE (inventory/example.yml documents every key)",
+            "pass an existing inventory file with -i FILE (inventory/example.yml documents every key)",
         )],
     })?;
     let inventory = parse(&text).map_err(|problem| InventoryError {
@@ -489,6 +501,15 @@ pub fn load(file: &Path) -> Result<Inventory, InventoryError> {
 
 /// Parse inventory text into its types (no cross-checks: see [`validate`]).
 pub fn parse(text: &str) -> Result<Inventory, Problem> {
+    limits::check_nesting(text).map_err(|deep| {
+        let mut problem = Problem::new(
+            "",
+            format!("nested more than {} levels deep", limits::MAX_DEPTH),
+            "an inventory is a few levels deep (hosts.NAME.addresses.frontend); check the file is the one you meant",
+        );
+        problem.position = Some((deep.line, deep.column));
+        problem
+    })?;
     let mut inventory: Inventory =
         serde_norway::from_str(text).map_err(|err| parse_problem(&err))?;
     for host in inventory.hosts.0.values_mut() {
@@ -512,6 +533,12 @@ fn parse_problem(err: &serde_norway::Error) -> Problem {
         }
         None => (full, None),
     };
+    // A value refused by its type's rule carries its own hint.
+    if let Some((message, hint)) = message.split_once(text::HINT_MARK) {
+        let mut problem = Problem::new("", message, hint);
+        problem.position = position;
+        return problem;
+    }
     let hint = if message.contains("unknown field") {
         "check the spelling; inventory/example.yml documents every key"
     } else if message.contains("duplicate name") {

@@ -3,8 +3,9 @@
 //! Every check runs and every problem is collected, so a user fixes the file in one pass.
 //! Each problem names its key path (`hosts.db2.addresses.backend`) and gives a hint.
 
+use super::text::{Rule, shown, terminal_safe};
 use super::{DatabaseKind, Host, Inventory, Net, Role, Vip};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -33,7 +34,8 @@ impl Problem {
         }
     }
 
-    /// `line 3 column 5: hosts.db2: ...` or `hosts.db2: ...`.
+    /// `line 3 column 5: hosts.db2: ...` or `hosts.db2: ...`, with any control byte the file
+    /// held escaped (this goes to a terminal).
     pub fn message(&self) -> String {
         let mut out = String::new();
         if let Some((line, column)) = self.position {
@@ -44,7 +46,7 @@ impl Problem {
             out.push_str(": ");
         }
         out.push_str(&self.message);
-        out
+        terminal_safe(&out)
     }
 }
 
@@ -64,10 +66,222 @@ pub fn validate(inv: &Inventory) -> Vec<Problem> {
     check_unique_addresses(inv, &mut problems);
     check_vips(inv, &mut problems);
     check_tiers(inv, &mut problems);
-    check_ports(inv, &mut problems);
+    check_sizes(inv, &mut problems);
+    check_port_collisions(inv, &mut problems);
+    check_ranges(inv, &mut problems);
+    check_networks(inv, &mut problems);
+    check_local_paths(inv, &mut problems);
     check_file_sync(inv, &mut problems);
     check_firewall(inv, &mut problems);
     problems
+}
+
+/// Push a problem when `value` breaks `rule`.
+fn check_rule(path: impl Into<String>, rule: Rule, value: &str, problems: &mut Vec<Problem>) {
+    if let Err(rejection) = rule.check(value) {
+        problems.push(Problem::new(path, rejection.why, rejection.hint));
+    }
+}
+
+/// Files on the control machine: printed in progress lines and errors, so printable only.
+fn check_local_paths(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let mut paths = vec![];
+    if let Some(key) = &inv.ssh.key {
+        paths.push(("ssh.key".to_string(), key));
+    }
+    if let Some(known) = &inv.ssh.known_hosts {
+        paths.push(("ssh.known_hosts".to_string(), known));
+    }
+    for (name, host) in inv.hosts.iter() {
+        if let Some(key) = &host.ssh.key {
+            paths.push((format!("hosts.{name}.ssh.key"), key));
+        }
+    }
+    let package = inv
+        .services
+        .aerospike
+        .as_ref()
+        .and_then(|a| a.package.as_ref());
+    for (path, value) in paths {
+        check_rule(path, Rule::LocalPath, &value.to_string_lossy(), problems);
+    }
+    if let Some(package) = package {
+        check_rule(
+            "services.aerospike.package",
+            Rule::LocalPath,
+            package,
+            problems,
+        );
+    }
+}
+
+/// The two networks must not overlap: which interface, firewall rule and VIP an address
+/// belongs to is decided by the network it is in.
+fn check_networks(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let (front, back) = (inv.networks.frontend, inv.networks.backend);
+    if front.contains(&back.network()) || back.contains(&front.network()) {
+        problems.push(Problem::new(
+            "networks.backend",
+            format!("{back} overlaps the frontend network {front}"),
+            "give the frontend and backend networks separate ranges (e.g. 10.231.50.0/24 and \
+             10.231.60.0/24): replication must not share addresses with client traffic",
+        ));
+    }
+}
+
+/// Numbers that daemons read with a special meaning at 0 (HAProxy's timeouts: infinite) or
+/// that make no sense past a bound.
+fn check_ranges(inv: &Inventory, problems: &mut Vec<Problem>) {
+    let h = &inv.services.haproxy;
+    let checks: [(&str, u64, u64, u64, &str); 8] = [
+        (
+            "services.haproxy.timeout_connect_ms",
+            h.timeout_connect_ms.into(),
+            100,
+            600_000,
+            "use 100 ms to 10 min (2000 is a good default); 0 would mean no timeout",
+        ),
+        (
+            "services.haproxy.timeout_client_ms",
+            h.timeout_client_ms.into(),
+            1000,
+            86_400_000,
+            "use 1 s to 1 day (30000 is a good default); 0 would mean no timeout, and idle clients would pile up",
+        ),
+        (
+            "services.haproxy.timeout_server_ms",
+            h.timeout_server_ms.into(),
+            1000,
+            86_400_000,
+            "use 1 s to 1 day (30000 is a good default); 0 would mean no timeout",
+        ),
+        (
+            "services.haproxy.check_interval_ms",
+            h.check_interval_ms.into(),
+            100,
+            3_600_000,
+            "use 100 ms to 1 hour (1000 is a good default)",
+        ),
+        (
+            "services.haproxy.check_fall",
+            h.check_fall.into(),
+            1,
+            100,
+            "use 2 or 3",
+        ),
+        (
+            "services.haproxy.check_rise",
+            h.check_rise.into(),
+            1,
+            100,
+            "use 2 or 3",
+        ),
+        (
+            "services.haproxy.retries",
+            h.retries.into(),
+            0,
+            100,
+            "use 0 to 100 (3 is a good default)",
+        ),
+        (
+            "services.roster.pool_size",
+            inv.services.roster.pool_size.into(),
+            1,
+            1000,
+            "use 5 to 20",
+        ),
+    ];
+    for (path, value, min, max, hint) in checks {
+        if !(min..=max).contains(&value) {
+            problems.push(Problem::new(
+                path,
+                format!("{value} is out of range ({min} to {max})"),
+                hint,
+            ));
+        }
+    }
+}
+
+/// Every port a host listens on, with the key that sets it. Fixed ports are named by their
+/// daemon; a collision with one of them can only be solved by moving the other.
+fn listening_ports(inv: &Inventory, host: &Host, name: &str) -> Vec<(u16, String)> {
+    let s = &inv.services;
+    let mut ports = vec![match host.ssh.port {
+        Some(port) => (port, format!("hosts.{name}.ssh.port (SSH)")),
+        None => (inv.ssh.port, "ssh.port (SSH)".to_string()),
+    }];
+    if host.has(Role::Lb) {
+        ports.push((s.haproxy.port, "services.haproxy.port".into()));
+        if let Some(stats) = &s.haproxy.stats {
+            ports.push((stats.port, "services.haproxy.stats.port".into()));
+        }
+    }
+    if host.has(Role::App) {
+        ports.push((s.roster.port, "services.roster.port".into()));
+        if s.nginx.enabled {
+            ports.push((s.nginx.port, "services.nginx.port".into()));
+        }
+    }
+    if host.has(Role::Db) {
+        ports.push((3306, "MariaDB's port 3306".into()));
+        for port in [4567, 4568, 4444] {
+            ports.push((port, format!("Galera's port {port}")));
+        }
+    }
+    if host.has(Role::Arbiter) && !host.has(Role::Db) {
+        ports.push((4567, "garbd's port 4567".into()));
+    }
+    if host.has(Role::Aerospike) {
+        for port in 3000..=3003 {
+            ports.push((port, format!("Aerospike's port {port}")));
+        }
+    }
+    ports
+}
+
+/// No port 0, no two services of one host on one port, and nothing on the SSH port (a service
+/// there would open SSH to whoever may reach that service, past `firewall.ssh_from`).
+fn check_port_collisions(inv: &Inventory, problems: &mut Vec<Problem>) {
+    // (first key, second key, port) -> hosts where they meet; reported once per pair.
+    let mut collisions: BTreeMap<(String, String, u16), Vec<&str>> = BTreeMap::new();
+    let mut zero = std::collections::BTreeSet::new();
+    for (name, host) in inv.hosts.iter() {
+        let ports = listening_ports(inv, host, name);
+        for (index, (port, key)) in ports.iter().enumerate() {
+            if *port == 0 {
+                zero.insert(key.split(' ').next().unwrap_or(key).to_string());
+            }
+            if let Some((_, first)) = ports[..index].iter().find(|(p, _)| p == port) {
+                collisions
+                    .entry((first.clone(), key.clone(), *port))
+                    .or_default()
+                    .push(name);
+            }
+        }
+    }
+    for key in zero {
+        problems.push(Problem::new(
+            key,
+            "port 0 is not a port a service can be reached on",
+            "use a port from 1 to 65535",
+        ));
+    }
+    for ((first, second, port), hosts) in collisions {
+        let path = if second.starts_with("services.") || second.contains(".ssh.port") {
+            second.split(' ').next().unwrap_or(&second).to_string()
+        } else {
+            first.split(' ').next().unwrap_or(&first).to_string()
+        };
+        problems.push(Problem::new(
+            path,
+            format!(
+                "port {port} is both {first} and {second} on {}",
+                hosts.join(", ")
+            ),
+            "give every service of a host its own port; nothing may listen on the SSH port, or \
+             the firewall rule for that service would open SSH too",
+        ));
+    }
 }
 
 fn check_firewall(inv: &Inventory, problems: &mut Vec<Problem>) {
@@ -114,6 +328,13 @@ fn check_file_sync(inv: &Inventory, problems: &mut Vec<Problem>) {
                 format!("\"{path}\" is not a plain absolute folder path"),
                 "use an absolute path of letters, digits, '-', '_', '.' and '/', without . or .. parts, e.g. /srv/roster/uploads",
             ));
+        } else if let Some(why) = system_folder(path) {
+            problems.push(Problem::new(
+                format!("services.file_sync.paths[{i}]"),
+                format!("\"{path}\" {why}"),
+                "sync a folder of the app's own data, e.g. /srv/roster/uploads: whatever one app \
+                 host writes there is copied as root to every other app host",
+            ));
         } else if !seen.insert(path.trim_end_matches('/')) {
             problems.push(Problem::new(
                 format!("services.file_sync.paths[{i}]"),
@@ -124,51 +345,93 @@ fn check_file_sync(inv: &Inventory, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Why `path` (plain, absolute) must not be synced, if it must not: a system folder, a folder
+/// holding one, or a place where login keys live. Syncing any of them would let root on one app
+/// host rewrite the others' system.
+fn system_folder(path: &str) -> Option<&'static str> {
+    const SYSTEM: &[&str] = &[
+        "/etc",
+        "/root",
+        "/boot",
+        "/usr",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/proc",
+        "/sys",
+        "/dev",
+        "/run",
+        "/var/lib",
+        "/var/log",
+        "/var/spool",
+        "/var/cache",
+        "/var/backups",
+        "/var/mail",
+        "/tmp",
+        "/var/tmp",
+    ];
+    let path = path.trim_end_matches('/');
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return Some("is the root folder");
+    }
+    let under = |folder: &str| path == folder || path.starts_with(&format!("{folder}/"));
+    if SYSTEM.iter().any(|folder| under(folder)) {
+        return Some("is a system folder");
+    }
+    if SYSTEM
+        .iter()
+        .any(|folder| folder.starts_with(&format!("{path}/")))
+    {
+        return Some("holds system folders");
+    }
+    if parts
+        .iter()
+        .any(|part| part.starts_with(".ssh") || *part == ".gnupg")
+    {
+        return Some("holds login keys");
+    }
+    if parts[0] == "home" && parts.len() <= 2 {
+        return Some("is a home folder (it holds the user's .ssh)");
+    }
+    None
+}
+
 /// Names end up in file paths, unit names and daemon configs: keep them plain.
 fn check_names(inv: &Inventory, problems: &mut Vec<Problem>) {
-    let plain = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 63
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
-    if !plain(&inv.name) {
-        problems.push(Problem::new(
-            "name",
-            format!("\"{}\" is not a plain name", inv.name),
-            "use letters, digits, '-' and '_' only (at most 63): it becomes the Galera cluster name",
-        ));
-    }
+    check_rule("name", Rule::PlainName, &inv.name, problems);
     for name in inv.hosts.keys() {
-        if !plain(name) {
-            problems.push(Problem::new(
-                format!("hosts.{name}"),
-                format!("host name \"{name}\" is not a plain name"),
-                "use letters, digits, '-' and '_' only (at most 63): it names files and config entries",
-            ));
-        }
+        check_rule(
+            format!("hosts.{}", shown(name)),
+            Rule::PlainName,
+            name,
+            problems,
+        );
     }
-    if let Some(cluster) = &inv.services.galera.cluster_name
-        && !plain(cluster)
-    {
-        problems.push(Problem::new(
+    if let Some(cluster) = &inv.services.galera.cluster_name {
+        check_rule(
             "services.galera.cluster_name",
-            format!("\"{cluster}\" is not a plain name"),
-            "use letters, digits, '-' and '_' only",
-        ));
+            Rule::PlainName,
+            cluster,
+            problems,
+        );
     }
-    for (key, value) in [
-        ("database", &inv.services.roster.database),
-        ("db_user", &inv.services.roster.db_user),
-    ] {
-        if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            problems.push(Problem::new(
-                format!("services.roster.{key}"),
-                format!("\"{value}\" is not a valid MariaDB identifier here"),
-                "use letters, digits and '_' only",
-            ));
-        }
-    }
+    let roster = &inv.services.roster;
+    check_rule(
+        "services.roster.database",
+        Rule::SqlDatabase,
+        &roster.database,
+        problems,
+    );
+    check_rule(
+        "services.roster.db_user",
+        Rule::SqlUser,
+        &roster.db_user,
+        problems,
+    );
 }
 
 fn check_host(inv: &Inventory, name: &str, host: &Host, problems: &mut Vec<Problem>) {
@@ -184,7 +447,10 @@ fn check_host(inv: &Inventory, name: &str, host: &Host, problems: &mut Vec<Probl
         if Role::from_name(role).is_none() {
             problems.push(Problem::new(
                 format!("{path}.roles[{index}]"),
-                format!("unknown role \"{role}\" (expected lb, app, db, arbiter, aerospike)"),
+                format!(
+                    "unknown role {} (expected lb, app, db, arbiter, aerospike)",
+                    shown(role)
+                ),
                 "each host's roles are a list drawn from: lb, app, db, arbiter, aerospike",
             ));
         } else if host.role_names[..index].contains(role) {
@@ -246,7 +512,8 @@ fn check_host(inv: &Inventory, name: &str, host: &Host, problems: &mut Vec<Probl
             )),
             _ => {}
         }
-        if let Some(interface) = host.interfaces.get(net) {
+        // The name itself was checked when it was read (InterfaceName).
+        if host.interfaces.get(net).is_some() {
             if host.addresses.get(net).is_none() {
                 problems.push(Problem::new(
                     format!("{path}.interfaces.{}", net.key()),
@@ -255,16 +522,6 @@ fn check_host(inv: &Inventory, name: &str, host: &Host, problems: &mut Vec<Probl
                         net.key()
                     ),
                     "remove the interface or add the address",
-                ));
-            }
-            if interface.is_empty()
-                || interface.len() > 15
-                || interface.contains(char::is_whitespace)
-            {
-                problems.push(Problem::new(
-                    format!("{path}.interfaces.{}", net.key()),
-                    format!("\"{interface}\" is not a valid interface name"),
-                    "Linux interface names are 1-15 characters without spaces, e.g. eth1",
                 ));
             }
         }
@@ -363,7 +620,7 @@ fn check_vips(inv: &Inventory, problems: &mut Vec<Problem>) {
         } else {
             router_ids.insert(vip.virtual_router_id, key);
         }
-        if !(vip.advert_int > 0.0 && vip.advert_int <= 255.0) {
+        if !(vip.advert_int >= 0.01 && vip.advert_int <= 255.0) {
             problems.push(Problem::new(
                 format!("services.{key}.advert_int"),
                 format!("{} is not a valid advert interval", vip.advert_int),
@@ -509,7 +766,7 @@ fn check_aerospike(inv: &Inventory, problems: &mut Vec<Problem>) {
     if !is_size(&aerospike.data_size) {
         problems.push(Problem::new(
             "services.aerospike.data_size",
-            format!("\"{}\" is not a size", aerospike.data_size),
+            format!("{} is not a size", shown(&aerospike.data_size)),
             "write a number with a unit, e.g. 512M or 2G",
         ));
     }
@@ -522,57 +779,15 @@ fn is_size(text: &str) -> bool {
     !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
 }
 
-fn check_ports(inv: &Inventory, problems: &mut Vec<Problem>) {
+fn check_sizes(inv: &Inventory, problems: &mut Vec<Problem>) {
     let s = &inv.services;
-    if let Some(stats) = &s.haproxy.stats
-        && stats.port == s.haproxy.port
-    {
-        problems.push(Problem::new(
-            "services.haproxy.stats.port",
-            format!("port {} is also the HAProxy frontend port", stats.port),
-            "pick another port for the stats page, e.g. 8404",
-        ));
-    }
-    if s.nginx.enabled && s.nginx.port == s.roster.port {
-        problems.push(Problem::new(
-            "services.nginx.port",
-            format!("port {} is also the roster app's port", s.nginx.port),
-            "nginx and the app both listen on app hosts: give them different ports",
-        ));
-    }
-    for (key, value) in [
-        ("check_fall", s.haproxy.check_fall),
-        ("check_rise", s.haproxy.check_rise),
-    ] {
-        if value == 0 {
-            problems.push(Problem::new(
-                format!("services.haproxy.{key}"),
-                "must be at least 1",
-                "use 2 or 3",
-            ));
-        }
-    }
-    if s.haproxy.check_interval_ms < 100 {
-        problems.push(Problem::new(
-            "services.haproxy.check_interval_ms",
-            format!("{} ms is too short", s.haproxy.check_interval_ms),
-            "use 100 ms or more (1000 is a good default)",
-        ));
-    }
     if let Some(size) = &s.galera.gcache_size
         && !is_size(size)
     {
         problems.push(Problem::new(
             "services.galera.gcache_size",
-            format!("\"{size}\" is not a size"),
+            format!("{} is not a size", shown(size)),
             "write a number with a unit, e.g. 128M or 1G",
-        ));
-    }
-    if s.roster.pool_size == 0 {
-        problems.push(Problem::new(
-            "services.roster.pool_size",
-            "must be at least 1",
-            "use 5 to 20",
         ));
     }
 }

@@ -245,7 +245,7 @@ fn haproxy_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HaproxyCon
         stats: h.stats.as_ref().map(|stats| StatsContext {
             bind: addr(inv, host, Net::Frontend),
             port: stats.port,
-            user: stats.user.clone(),
+            user: stats.user.to_string(),
             password: secrets.haproxy_stats_password.clone(),
         }),
     }
@@ -394,7 +394,7 @@ fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterConte
             let namespace = s
                 .aerospike
                 .as_ref()
-                .map(|a| a.namespace.clone())
+                .map(|a| a.namespace.to_string())
                 .unwrap_or_default();
             (
                 "aerospike",
@@ -487,7 +487,7 @@ fn aerospike_context(inv: &Inventory, host: &str) -> AerospikeContext {
     AerospikeContext {
         address: addr(inv, host, Net::Backend),
         seeds: addrs(inv, &inv.hosts_with(Role::Aerospike), Net::Backend),
-        namespace: aerospike.namespace.clone(),
+        namespace: aerospike.namespace.to_string(),
         replication_factor: aerospike.replication_factor,
         data_size: aerospike.data_size.clone(),
     }
