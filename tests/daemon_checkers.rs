@@ -42,6 +42,23 @@ fn inventories() -> Vec<(String, Inventory)> {
         inventory::parse(&text.replace("sst_method: rsync", "sst_method: mariabackup")).unwrap();
     assert!(inventory::validate(&variant).is_empty());
     list.push(("example.yml with mariabackup".into(), variant));
+    // Every name at the edge of what its rule allows: the longest and oddest values that
+    // validate accepts must still give files every checker accepts.
+    let edge = text
+        .replace("name: minicloud", &format!("name: {}", "n-_".repeat(21)))
+        .replace("user: admin ", &format!("user: {} ", "a.-_Z9".repeat(5)));
+    let mut edge = inventory::parse(&edge).unwrap_or_else(|p| panic!("{p:?}"));
+    edge.services.roster.database = "d_9".repeat(21);
+    edge.services.roster.db_user = "u_9".repeat(10);
+    assert!(
+        inventory::validate(&edge).is_empty(),
+        "{:?}",
+        inventory::validate(&edge)
+    );
+    list.push((
+        "example.yml with names at the edge of their rules".into(),
+        edge,
+    ));
     list
 }
 

@@ -132,6 +132,99 @@ case!(
         .replace("roles: [app, arbiter]", "roles: [app]")
 );
 case!(two_voters, broken("roles: [app, arbiter]", "roles: [app]"));
+
+// Hostile input: strings that would reach a root shell or a daemon's config.
+const SERVICES_END: &str = "virtual_router_id: 52}\n";
+fn with_services(extra: &str) -> String {
+    broken(SERVICES_END, &format!("virtual_router_id: 52}}\n{extra}\n"))
+}
+case!(
+    aerospike_namespace_shell_injection,
+    with_services("  aerospike: {namespace: \"roster;touch${IFS}/tmp/x;#\"}")
+);
+case!(
+    stats_user_config_injection,
+    with_services("  haproxy: {stats: {user: \"admin\\n    stats admin if TRUE\"}}")
+);
+case!(
+    interface_name_injection,
+    broken(
+        "addresses: {frontend: 10.9.1.11}",
+        "addresses: {frontend: 10.9.1.11}\n    interfaces: {frontend: \"eth0\\\"$(id)\"}"
+    )
+);
+case!(
+    ssh_user_injection,
+    broken("name: t\n", "name: t\nssh: {user: \"root; id\"}\n")
+);
+case!(
+    ssh_port_zero,
+    broken("name: t\n", "name: t\nssh: {port: 0}\n")
+);
+case!(
+    stats_page_on_the_ssh_port,
+    with_services("  haproxy: {stats: {port: 22, allow_from: [0.0.0.0/0]}, port: 0}")
+);
+case!(
+    nginx_on_the_ssh_port,
+    with_services("  nginx: {enabled: true, port: 22}")
+);
+case!(
+    roster_and_haproxy_on_one_port_of_one_host,
+    broken("roles: [app, arbiter]", "roles: [app, arbiter, lb]").replace(
+        SERVICES_END,
+        "virtual_router_id: 52}\n  roster: {port: 80}\n"
+    )
+);
+case!(
+    overlapping_networks,
+    broken("backend: 10.9.2.0/24", "backend: 10.9.0.0/16")
+);
+case!(
+    numbers_out_of_range,
+    with_services(
+        "  haproxy: {timeout_client_ms: 0, timeout_server_ms: 0, retries: 1000000}\n  roster: {pool_size: 100000, database: ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd}"
+    )
+    .replace("virtual_router_id: 51}", "virtual_router_id: 51, advert_int: 1e-300}")
+);
+case!(
+    file_sync_of_system_folders,
+    with_services(
+        "  file_sync: {paths: [/etc, /root/.ssh, /home/deploy, /var, /srv/app/.ssh/x, /]}"
+    )
+);
+case!(
+    nested_too_deep,
+    broken(
+        "name: t\n",
+        &format!("name: t\nx: {}1{}\n", "[".repeat(40), "]".repeat(40))
+    )
+);
+
+#[test]
+fn terminal_control_bytes_are_never_echoed() {
+    let (code, stderr) = validate(&broken(
+        "roles: [lb]",
+        "roles: [\"lb\\e]0;pwned\\a\\e[2J\\u202e\"]",
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        !stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains(r"\u{1b}]0;pwned\u{7}"), "{stderr}");
+}
+
+#[test]
+fn an_inventory_over_one_mib_is_refused_unparsed() {
+    let mut text = BASE.to_string();
+    while text.len() <= 1024 * 1024 {
+        text.push_str(&format!("# {}\n", "x".repeat(1000)));
+    }
+    let (code, stderr) = validate(&text);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("larger than 1024 KiB"), "{stderr}");
+}
 case!(
     four_voters,
     broken(

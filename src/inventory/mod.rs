@@ -484,9 +484,9 @@ pub fn load(file: &Path) -> Result<Inventory, InventoryError> {
             "pass an existing inventory file with -i FILE (inventory/example.yml documents every key)",
         )],
     })?;
-    let inventory = parse(&text).map_err(|problem| InventoryError {
+    let inventory = parse(&text).map_err(|problems| InventoryError {
         file: file.to_owned(),
-        problems: vec![problem],
+        problems,
     })?;
     let problems = validate(&inventory);
     if problems.is_empty() {
@@ -499,8 +499,10 @@ pub fn load(file: &Path) -> Result<Inventory, InventoryError> {
     }
 }
 
-/// Parse inventory text into its types (no cross-checks: see [`validate`]).
-pub fn parse(text: &str) -> Result<Inventory, Problem> {
+/// Parse inventory text into its types (no cross-checks: see [`validate`]). Refuses a file
+/// nested too deep before the parser sees it; then the first error the types find, or, when
+/// typed strings break their rules, each of those with its key path.
+pub fn parse(text: &str) -> Result<Inventory, Vec<Problem>> {
     limits::check_nesting(text).map_err(|deep| {
         let mut problem = Problem::new(
             "",
@@ -508,10 +510,23 @@ pub fn parse(text: &str) -> Result<Inventory, Problem> {
             "an inventory is a few levels deep (hosts.NAME.addresses.frontend); check the file is the one you meant",
         );
         problem.position = Some((deep.line, deep.column));
-        problem
+        vec![problem]
     })?;
-    let mut inventory: Inventory =
-        serde_norway::from_str(text).map_err(|err| parse_problem(&err))?;
+    let mut inventory: Inventory = serde_norway::from_str(text).map_err(|err| {
+        // serde names only the map around a typed string it refused, and stops there: when
+        // typed strings are wrong, name each with its own key path instead.
+        let refused: Vec<Problem> = serde_norway::from_str(text)
+            .map(|tree| text::check_tree(&tree))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(path, rejection)| Problem::new(path, rejection.why, rejection.hint))
+            .collect();
+        if refused.is_empty() {
+            vec![parse_problem(&err)]
+        } else {
+            refused
+        }
+    })?;
     for host in inventory.hosts.0.values_mut() {
         host.roles = host
             .role_names

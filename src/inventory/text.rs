@@ -176,6 +176,60 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
+/// Where the typed fields sit in an inventory (`*`: any key), with their rules. The types check
+/// themselves while the file is read, but serde's error then names only the enclosing map and
+/// stops at the first bad value; checking the YAML tree first names each field's own key path
+/// and reports them all. A field missing here is still refused by its type.
+const TYPED_FIELDS: &[(&[&str], Rule)] = &[
+    (&["ssh", "user"], Rule::UnixUser),
+    (&["hosts", "*", "ssh", "user"], Rule::UnixUser),
+    (&["hosts", "*", "interfaces", "*"], Rule::InterfaceName),
+    (&["services", "haproxy", "stats", "user"], Rule::StatsUser),
+    (
+        &["services", "aerospike", "namespace"],
+        Rule::AerospikeNamespace,
+    ),
+];
+
+/// Every typed field of `tree` that breaks its rule: (key path, rejection).
+pub fn check_tree(tree: &serde_norway::Value) -> Vec<(String, Rejection)> {
+    fn walk(
+        node: &serde_norway::Value,
+        pattern: &[&str],
+        path: String,
+        rule: Rule,
+        out: &mut Vec<(String, Rejection)>,
+    ) {
+        let Some((first, rest)) = pattern.split_first() else {
+            if let Some(value) = node.as_str()
+                && let Err(rejection) = rule.check(value)
+            {
+                out.push((path, rejection));
+            }
+            return;
+        };
+        let Some(map) = node.as_mapping() else {
+            return;
+        };
+        for (key, child) in map {
+            let Some(key) = key.as_str() else { continue };
+            if *first == "*" || *first == key {
+                let path = if path.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(child, rest, path, rule, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (pattern, rule) in TYPED_FIELDS {
+        walk(tree, pattern, String::new(), *rule, &mut out);
+    }
+    out
+}
+
 /// A string field whose value was checked against `RULE` when it was read.
 macro_rules! checked_string {
     ($(#[$doc:meta])* $name:ident, $rule:expr) => {

@@ -513,17 +513,15 @@ fn check_host(inv: &Inventory, name: &str, host: &Host, problems: &mut Vec<Probl
             _ => {}
         }
         // The name itself was checked when it was read (InterfaceName).
-        if host.interfaces.get(net).is_some() {
-            if host.addresses.get(net).is_none() {
-                problems.push(Problem::new(
-                    format!("{path}.interfaces.{}", net.key()),
-                    format!(
-                        "interface given for the {} network, but the host has no address there",
-                        net.key()
-                    ),
-                    "remove the interface or add the address",
-                ));
-            }
+        if host.interfaces.get(net).is_some() && host.addresses.get(net).is_none() {
+            problems.push(Problem::new(
+                format!("{path}.interfaces.{}", net.key()),
+                format!(
+                    "interface given for the {} network, but the host has no address there",
+                    net.key()
+                ),
+                "remove the interface or add the address",
+            ));
         }
     }
 }
@@ -623,7 +621,7 @@ fn check_vips(inv: &Inventory, problems: &mut Vec<Problem>) {
         if !(vip.advert_int >= 0.01 && vip.advert_int <= 255.0) {
             problems.push(Problem::new(
                 format!("services.{key}.advert_int"),
-                format!("{} is not a valid advert interval", vip.advert_int),
+                format!("{:?} is not a valid advert interval", vip.advert_int),
                 "use seconds between 0.01 and 255 (0.5 moves the VIP in about 1.5 s)",
             ));
         }

@@ -148,8 +148,8 @@ impl Lab {
         check_inotify(hosts.len() as u64)?;
         let inventory_text =
             topology::inventory_yaml(&hosts, &self.dir.key(), &self.dir.known_hosts(), file_sync);
-        let inv =
-            inventory::parse(&inventory_text).map_err(|p| anyhow::anyhow!("lab inventory: {p}"))?;
+        let inv = inventory::parse(&inventory_text)
+            .map_err(|p| anyhow::anyhow!("lab inventory: {p:?}"))?;
         let problems = inventory::validate(&inv);
         if !problems.is_empty() {
             let list: Vec<String> = problems

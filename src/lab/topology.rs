@@ -236,7 +236,7 @@ mod tests {
                 Path::new("/lab/known_hosts"),
                 &[],
             );
-            let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p}\n{text}"));
+            let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p:?}\n{text}"));
             let problems = inventory::validate(&inv);
             assert!(problems.is_empty(), "{problems:?}\n{text}");
             assert_eq!(inv.hosts.len(), list.len());
@@ -252,7 +252,7 @@ mod tests {
             Path::new("/kh"),
             &["/srv/shared".into()],
         );
-        let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p}\n{text}"));
+        let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p:?}\n{text}"));
         assert!(inventory::validate(&inv).is_empty(), "{text}");
         assert!(inv.is_web_pair());
         assert_eq!(
