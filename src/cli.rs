@@ -84,7 +84,10 @@ pub enum Command {
     /// differs is touched: a second run changes nothing. Exit 0 converged, 2 failed.
     #[command(
         after_help = "Examples:\n  minicloud up                      (the lab's inventory)\n  \
-                            minicloud up -i prod.yml --accept-new-host-keys\n  minicloud up --json"
+                            minicloud up -i prod.yml --accept-new-host-keys\n  minicloud up --json\n\n\
+                      Ctrl-C stops after the commands in progress on each host and reports what was\n\
+                      done (exit 130); a second Ctrl-C stops at once. Either way the next `up`\n\
+                      continues from where this one stopped."
     )]
     Up {
         #[command(flatten)]
@@ -92,6 +95,10 @@ pub enum Command {
         /// Print the report as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Seconds to wait for a host that another `up` is working on (one run at a time per
+        /// host), before giving up without changing anything.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        lock_wait: u64,
     },
     /// Show what `up` would change on each host, with a diff of every file; changes nothing.
     Plan {
@@ -247,6 +254,7 @@ impl TargetArgs {
     fn options(&self) -> converge::Options {
         converge::Options {
             accept_new_host_keys: self.accept_new_host_keys,
+            lock_wait: Duration::from_secs(60),
             roster_binary: self.roster_binary.clone(),
         }
     }
@@ -337,14 +345,20 @@ impl From<NetworkArg> for Net {
     }
 }
 
-/// `up` with `target`, its report printed; exit 0 converged, 2 failed.
-fn up(target: &TargetArgs, json: bool) -> Result<ExitCode> {
+/// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
+fn up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<ExitCode> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
-    let report =
-        tokio::runtime::Runtime::new()?.block_on(converge::up(&inv, &path, &target.options()))?;
+    let mut opts = target.options();
+    opts.lock_wait = Duration::from_secs(lock_wait);
+    let report = tokio::runtime::Runtime::new()?.block_on(async {
+        converge::interrupt::listen(|message| eprintln!("{message}"));
+        converge::up(&inv, &path, &opts).await
+    })?;
     print_up_report(&report, json)?;
-    Ok(if report.failed.is_some() {
+    Ok(if converge::interrupt::requested() {
+        ExitCode::from(130)
+    } else if report.failed.is_some() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -355,7 +369,11 @@ fn up(target: &TargetArgs, json: bool) -> Result<ExitCode> {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::logging::init(cli.verbose);
     match cli.command {
-        Command::Up { target, json } => up(&target, json),
+        Command::Up {
+            target,
+            json,
+            lock_wait,
+        } => up(&target, json, lock_wait),
         Command::Secrets {
             command: SecretsCommand::Rotate { name, target, json },
         } => {
@@ -367,7 +385,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 "{name}: new value written to {}; rolling it out with `up`",
                 secrets_path.display()
             );
-            up(&target, json)
+            up(&target, json, 60)
         }
         Command::Secrets {
             command: SecretsCommand::List { inventory },

@@ -205,6 +205,17 @@ impl Connection {
 
     /// Run a shell command with `stdin` as its standard input.
     pub async fn run_with_stdin(&self, command: &str, stdin: &[u8]) -> Result<Output> {
+        self.exec(command, Some(stdin)).await
+    }
+
+    /// Run a shell command whose standard input stays open until it ends: the end of its input
+    /// tells it that this side went away (see `converge::commands::ended_with_the_run`).
+    pub async fn run_watched(&self, command: &str) -> Result<Output> {
+        self.exec(command, None).await
+    }
+
+    /// Run `command`; `stdin` is sent and then closed, or with None left open.
+    async fn exec(&self, command: &str, stdin: Option<&[u8]>) -> Result<Output> {
         let _permit = self
             .channels
             .acquire()
@@ -212,7 +223,7 @@ impl Connection {
             .expect("semaphore never closed");
         let label = self.target.label();
         let started = std::time::Instant::now();
-        tracing::debug!(host = %self.target.name, stdin_bytes = stdin.len(), "ssh: {command}");
+        tracing::debug!(host = %self.target.name, stdin_bytes = stdin.map(<[u8]>::len), "ssh: {command}");
         let mut channel = self
             .handle
             .channel_open_session()
@@ -222,13 +233,15 @@ impl Connection {
             .exec(true, command)
             .await
             .with_context(|| format!("{label}: cannot start `{command}`"))?;
-        if !stdin.is_empty() {
-            channel
-                .data(stdin)
-                .await
-                .with_context(|| format!("{label}: sending input to `{command}`"))?;
+        if let Some(stdin) = stdin {
+            if !stdin.is_empty() {
+                channel
+                    .data(stdin)
+                    .await
+                    .with_context(|| format!("{label}: sending input to `{command}`"))?;
+            }
+            channel.eof().await.ok();
         }
-        channel.eof().await.ok();
         let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
         // Read to the end: a channel left unread stalls the whole connection.
         while let Some(msg) = channel.wait().await {
@@ -261,6 +274,47 @@ impl Connection {
         })
     }
 
+    /// Start `command` and wait for its first line of output, leaving it running with its
+    /// standard input open for as long as the returned [`Held`] lives (or the connection does).
+    /// A command that ends before saying anything is an error with its exit status and output.
+    ///
+    /// This is how a remote lock is held for a run: the command takes the lock, says so, then
+    /// waits for its input to end, which happens when this process drops the channel, closes
+    /// the connection, or dies (the host's sshd then closes the channel itself).
+    pub async fn hold(&self, command: &str) -> Result<(String, Held)> {
+        let label = self.target.label();
+        let mut channel = self
+            .handle
+            .channel_open_session()
+            .await
+            .with_context(|| format!("{label}: cannot open a session"))?;
+        channel
+            .exec(true, command)
+            .await
+            .with_context(|| format!("{label}: cannot start `{command}`"))?;
+        let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
+        while let Some(msg) = channel.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => {
+                    stdout.extend_from_slice(&data);
+                    if let Some(end) = stdout.iter().position(|b| *b == b'\n') {
+                        let line = String::from_utf8_lossy(&stdout[..end]).to_string();
+                        return Ok((line, Held { _channel: channel }));
+                    }
+                }
+                ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
+                _ => {}
+            }
+        }
+        Err(Refused {
+            status: status.unwrap_or(255),
+            stdout: String::from_utf8_lossy(&stdout).trim().to_string(),
+            stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
+        }
+        .into())
+    }
+
     /// Run a command that must succeed; its error names host, command and stderr's last lines.
     pub async fn check(&self, command: &str) -> Result<Output> {
         let out = self.run(command).await?;
@@ -282,6 +336,27 @@ impl Connection {
             .await;
     }
 }
+
+/// A command started by [`Connection::hold`], kept running until this is dropped.
+pub struct Held {
+    _channel: russh::Channel<client::Msg>,
+}
+
+/// A command started by [`Connection::hold`] that ended before its first line.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "exited {}: {} {}", self.status, self.stdout, self.stderr)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// Log in with the key file, or with each identity the ssh-agent holds.
 async fn authenticate(handle: &mut client::Handle<Verifier>, target: &Target) -> Result<()> {

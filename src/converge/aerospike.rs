@@ -194,7 +194,7 @@ pub(super) async fn converge(stack: &Stack<'_>) -> Result<()> {
                 stack.step(format!("{host}: installing Aerospike"));
                 stack
                     .session(&host)
-                    .must("installing the Aerospike server", &install_script(kind))
+                    .must_finish("installing the Aerospike server", &install_script(kind))
                     .await?;
                 stack.changed(
                     &host,

@@ -16,14 +16,63 @@ pub fn holding_service_starts(body: &str) -> String {
     )
 }
 
+/// Folder of minicloud's locks on a host (a tmpfs: nothing outlives a reboot).
+pub const RUN_DIR: &str = "/run/minicloud";
+
+/// `script` run so that it ends with this run: in a session of its own, with a watcher that
+/// ends the whole session when the command's standard input closes, which is when the SSH
+/// channel goes away (minicloud killed, connection lost). The client keeps that input open
+/// until the command exits (`Connection::run_watched`). Without this, a remote command outlives
+/// its run and the next run meets it (an `apt-get` holding the dpkg lock).
+pub fn ended_with_the_run(script: &str) -> String {
+    // A background list reads /dev/null unless told otherwise (POSIX, without job control):
+    // the watcher gets the real input through fd 3.
+    format!(
+        "exec 3<&0\n\
+         setsid -w sh -c {} </dev/null 3<&- & c=$!\n\
+         ( cat <&3 >/dev/null; kill -TERM -$c ) >/dev/null 2>&1 &\n\
+         exec 3<&-\n\
+         wait $c",
+        sh_quote(script)
+    )
+}
+
 /// Install packages without letting Debian start their services with default configs.
 /// apt lists are refreshed only when the install cannot find a package.
+///
+/// An installation must finish once started, so it is not ended with its run. The next run
+/// waits for one still going (a lock of minicloud's own, then dpkg's lock with a timeout for
+/// other tools such as unattended-upgrades), and finishes one that was cut short (`dpkg
+/// --configure -a`) before installing.
 pub fn install_packages(packages: &[&str]) -> String {
     let list = packages.join(" ");
-    holding_service_starts(&format!(
-        "export DEBIAN_FRONTEND=noninteractive\n\
-         apt-get install -y -q --no-install-recommends {list} || {{ apt-get update -q && apt-get install -y -q --no-install-recommends {list}; }}"
-    ))
+    let apt = "apt-get -o DPkg::Lock::Timeout=600 -y -q";
+    format!(
+        "set -e\n\
+         mkdir -p {RUN_DIR}\n\
+         exec 8>>{RUN_DIR}/install.lock\n\
+         flock -w 1200 8 || {{ echo 'an earlier package installation is still running after 20 min' >&2; exit 1; }}\n\
+         {}",
+        holding_service_starts(&format!(
+            "export DEBIAN_FRONTEND=noninteractive\n\
+             dpkg --configure -a\n\
+             {apt} install --no-install-recommends {list} || {{ {apt} update && {apt} install --no-install-recommends {list}; }}"
+        ))
+    )
+}
+
+/// Take the run lock of a host, held by this command until its input ends (the run ends or
+/// its connection drops): prints `locked`, or `busy: HOLDER` after `wait_seconds`. `holder`
+/// says who this run is, for the next one to show.
+pub fn run_lock(wait_seconds: u64, holder: &str) -> String {
+    format!(
+        "mkdir -p {RUN_DIR} && exec 9>>{RUN_DIR}/run.lock\n\
+         if ! flock -w {wait_seconds} 9; then printf 'busy: %s\\n' \"$(head -c 300 {RUN_DIR}/run.holder 2>/dev/null || echo unknown)\"; exit 75; fi\n\
+         printf '%s\\n' {} > {RUN_DIR}/run.holder\n\
+         echo locked\n\
+         exec cat >/dev/null",
+        sh_quote(holder)
+    )
 }
 
 /// Write stdin to `path` atomically: a temp file beside it (created private, umask 077, so a
@@ -185,6 +234,78 @@ pub fn sst_auth(user: &str, password: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wrapper, run here by a real `sh` with its input on a pipe we hold.
+    fn wrapped(script: &str) -> std::process::Child {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(ended_with_the_run(script))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_command_ends_by_itself_with_its_status_while_its_input_stays_open() {
+        let mut child = wrapped("echo hi; exit 3");
+        // Held open here, as the SSH client does: the command must not wait for it to close.
+        let _input = child.stdin.take();
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(3));
+        assert_eq!(stdout, "hi\n");
+    }
+
+    #[test]
+    fn a_command_is_ended_with_everything_it_started_when_its_input_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let mut child = wrapped(&format!(
+            "sleep 300 & echo $! > {}; wait",
+            pid_file.display()
+        ));
+        let started = std::time::Instant::now();
+        while !pid_file.exists() || std::fs::read_to_string(&pid_file).unwrap().is_empty() {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "the command did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let sleeper = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .to_string();
+        let alive = |pid: &str| std::path::Path::new(&format!("/proc/{pid}")).exists();
+        assert!(alive(&sleeper));
+        drop(child.stdin.take()); // the SSH channel went away
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{status:?}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while alive(&sleeper) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // A zombie has no cmdline left; a live sleep has.
+        let cmdline = std::fs::read(format!("/proc/{sleeper}/cmdline")).unwrap_or_default();
+        assert!(cmdline.is_empty(), "sleep {sleeper} outlived its run");
+    }
+
+    #[test]
+    fn installs_wait_for_an_earlier_one_and_finish_an_interrupted_dpkg() {
+        let script = install_packages(&["haproxy"]);
+        let lock = script
+            .find("flock -w 1200 8")
+            .expect("waits for an earlier install");
+        let configure = script
+            .find("dpkg --configure -a")
+            .expect("finishes an interrupted one");
+        let install = script
+            .find("install --no-install-recommends haproxy")
+            .unwrap();
+        assert!(lock < configure && configure < install, "{script}");
+        assert!(script.contains("DPkg::Lock::Timeout=600"), "{script}");
+    }
 
     #[test]
     fn checked_files_only_replace_the_old_one_after_the_check() {

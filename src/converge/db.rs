@@ -254,7 +254,7 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
     let started = Instant::now();
     stack
         .session(host)
-        .must("bootstrapping Galera", commands::bootstrap_cluster())
+        .must_finish("bootstrapping Galera", commands::bootstrap_cluster())
         .await?;
     wait_synced(stack, host, 1, BOOTSTRAP_TIMEOUT).await?;
     stack.host_work("MariaDB start (new cluster)", started, false);

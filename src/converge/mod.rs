@@ -13,6 +13,8 @@ pub mod commands;
 mod db;
 pub mod desired;
 pub mod firewall;
+pub mod interrupt;
+pub mod lock;
 pub mod session;
 
 use crate::facts::HostFacts;
@@ -36,6 +38,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub accept_new_host_keys: bool,
+    /// How long to wait for a host another run holds before giving up.
+    pub lock_wait: Duration,
     /// The roster binary to ship; default: `roster` beside this executable.
     pub roster_binary: Option<PathBuf>,
 }
@@ -73,6 +77,8 @@ pub(crate) struct Stack<'a> {
     pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
     report: Mutex<Report>,
     progress: ProgressBar,
+    /// Held for the whole run: no other `up` acts on these hosts meanwhile.
+    _locks: lock::RunLocks,
 }
 
 impl Stack<'_> {
@@ -257,6 +263,8 @@ async fn prepare<'a>(
     .await
     .context("nothing was changed on any host")?;
     let sessions: IndexMap<String, Session> = connections.into_iter().collect();
+    progress.set_message("taking the run lock on every host");
+    let locks = lock::lock_all(&sessions, opts.lock_wait).await?;
     progress.set_message("reading facts");
     let facts: Vec<(String, HostFacts)> = try_join_all(sessions.iter().map(|(host, session)| {
         let files = &files[host];
@@ -289,6 +297,7 @@ async fn prepare<'a>(
         aerospike_package,
         report: Mutex::new(Report::default()),
         progress,
+        _locks: locks,
     };
     firewall::check_ssh_source(&stack).await?;
     Ok(stack)
@@ -399,7 +408,7 @@ async fn install_packages(stack: &mut Stack<'_>) -> Result<()> {
                 let session = stack_ref.session(host);
                 let started = Instant::now();
                 session
-                    .must(
+                    .must_finish(
                         "installing packages",
                         &commands::install_packages(&diff.packages),
                     )

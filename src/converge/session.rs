@@ -3,8 +3,9 @@
 
 use super::commands;
 use super::desired::Managed;
+use super::interrupt;
 use crate::facts::{self, HostFacts, sh_quote};
-use crate::ssh::{Connection, Output};
+use crate::ssh::{Connection, Held, Output};
 use anyhow::{Result, bail};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -34,34 +35,61 @@ impl Session {
         }
     }
 
+    /// Run as root; the command is ended on the host if this run goes away while it runs.
     pub async fn run(&self, script: &str) -> Result<Output> {
-        self.conn.run(&self.as_root(script)).await
+        interrupt::refuse_after_ctrl_c(&self.name, "the next command")?;
+        self.conn
+            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .await
     }
 
     /// Run as root; a non-zero exit is an error naming host, step and the end of stderr.
     pub async fn must(&self, step: &str, script: &str) -> Result<Output> {
-        self.must_with_stdin(step, script, &[]).await
+        interrupt::refuse_after_ctrl_c(&self.name, step)?;
+        let out = self
+            .conn
+            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .await?;
+        self.judged(step, out)
     }
 
+    /// Like [`Session::must`], for a step that must finish once started (a package
+    /// installation, a Galera bootstrap): it goes on on the host if this run goes away, and
+    /// the step is written so that the next run meets it safely.
+    pub async fn must_finish(&self, step: &str, script: &str) -> Result<Output> {
+        interrupt::refuse_after_ctrl_c(&self.name, step)?;
+        let out = self.conn.run_with_stdin(&self.as_root(script), &[]).await?;
+        self.judged(step, out)
+    }
+
+    /// Run as root with `stdin` as input (an upload: short, and atomic on the host).
     pub async fn must_with_stdin(&self, step: &str, script: &str, stdin: &[u8]) -> Result<Output> {
+        interrupt::refuse_after_ctrl_c(&self.name, step)?;
         let out = self
             .conn
             .run_with_stdin(&self.as_root(script), stdin)
             .await?;
+        self.judged(step, out)
+    }
+
+    /// The output of a step, or an error naming the host, the step in words and the end of
+    /// its stderr (never a line of the script: that says nothing to a user).
+    fn judged(&self, step: &str, out: Output) -> Result<Output> {
         if !out.success() {
-            let command = script
-                .lines()
-                .find(|l| !l.trim().is_empty() && *l != "set -e")
-                .unwrap_or(script);
             bail!(
-                "{}: {step} failed (exit {}) running `{}`:\n{}",
+                "{}: {step} failed (exit {}):\n{}",
                 self.name,
                 out.status,
-                command.trim(),
                 out.stderr_tail(8)
             );
         }
         Ok(out)
+    }
+
+    /// Start `script` as root and keep it running while the returned [`Held`] lives; its first
+    /// line of output is returned (see [`Connection::hold`]).
+    pub async fn hold(&self, script: &str) -> Result<(String, Held)> {
+        self.conn.hold(&self.as_root(script)).await
     }
 
     pub async fn facts(
