@@ -227,6 +227,24 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// Secrets whose every password is `prefix-NAME` and whose key pair is a new one: for
+    /// tests that search output for every value.
+    #[cfg(test)]
+    pub(crate) fn canaries(prefix: &str) -> Self {
+        let mut secrets = Secrets::masked();
+        for (name, _, _) in NAMES {
+            if let Some(field) = secrets.field_mut(name) {
+                *field = format!("{prefix}-{name}");
+            }
+        }
+        let (private, public) = ssh_key_pair("minicloud-file-sync").expect("a key pair");
+        secrets.file_sync_private_key = private;
+        secrets.file_sync_public_key = public;
+        secrets
+    }
+}
+
 impl std::fmt::Debug for Secrets {
     /// Never print a value, even in a debug dump.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -428,3 +428,82 @@ fn secrets_rotate_refuses_unknown_names_and_environment_secrets_before_touching_
         "{out}"
     );
 }
+
+#[test]
+fn a_bad_environment_secret_stops_up_and_plan_before_anything_naming_the_variable() {
+    let (dir, inv) = inventory_with_secrets();
+    let inv = inv.to_str().unwrap();
+    let before = fs::read_to_string(dir.path().join("stack.secrets.yml")).unwrap();
+    // The roster binary is missing too: the secret is checked before that, and before any host.
+    let hostile = [
+        (
+            "MINICLOUD_SST_PASSWORD",
+            "sst-0123456789ab\n[mysqld]\ninit_file=/tmp/x",
+        ),
+        ("MINICLOUD_ROSTER_DB_PASSWORD", "pw-0123456789abcd\\' OR 1"),
+        ("MINICLOUD_HAPROXY_STATS_PASSWORD", "pw@host/path#0123456"),
+        ("MINICLOUD_SST_PASSWORD", "short"),
+    ];
+    for command in ["plan", "up"] {
+        for (variable, value) in hostile {
+            let (code, out, err) = minicloud(
+                &[command, "-i", inv, "--roster-binary", "/nonexistent"],
+                &[(variable, value)],
+            );
+            assert_eq!(code, 2, "{command} {variable}: {err}");
+            assert!(
+                err.contains(&format!("the environment variable {variable}"))
+                    && err.contains("hint: a password is 16 to 128 characters"),
+                "{command}: {err}"
+            );
+            assert!(!err.contains("roster binary"), "checked first: {err}");
+            for part in value.lines() {
+                assert!(!err.contains(part) && !out.contains(part), "{err}");
+            }
+        }
+    }
+    assert_eq!(
+        fs::read_to_string(dir.path().join("stack.secrets.yml")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn plan_never_writes_the_secrets_file() {
+    let (dir, inv) = inventory_with_secrets();
+    let secrets = dir.path().join("stack.secrets.yml");
+    fs::remove_file(&secrets).unwrap();
+    let inv = inv.to_str().unwrap();
+    // Stopped before any host by the missing roster binary: the secrets were loaded by then.
+    let (code, _, err) = minicloud(&["plan", "-i", inv, "--roster-binary", "/nonexistent"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("roster binary"), "{err}");
+    assert!(!secrets.exists(), "plan generated the secrets file");
+    // Nor does it complete an older file that lacks the file sync key.
+    let older = "roster_db_password: from-the-file-1234\nsst_password: sst-from-the-file\n\
+                 haproxy_stats_password: stats-from-the-file\n";
+    fs::write(&secrets, older).unwrap();
+    let (code, _, _) = minicloud(&["plan", "-i", inv, "--roster-binary", "/nonexistent"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(fs::read_to_string(&secrets).unwrap(), older);
+    let out = dir.path().join("rendered");
+    let out = out.to_str().unwrap();
+    for args in [
+        &[
+            "render",
+            "-i",
+            inv,
+            "--host",
+            "app1",
+            "--file",
+            "/etc/roster/roster.env",
+        ][..],
+        &["render", "-i", inv, "--out", out][..],
+        &["render", "-i", inv, "--host", "app1", "--show-secrets"][..],
+        &["secrets", "list", "-i", inv][..],
+    ] {
+        fs::remove_file(&secrets).ok();
+        minicloud(args, &[]);
+        assert!(!secrets.exists(), "{args:?} wrote the secrets file");
+    }
+}

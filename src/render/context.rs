@@ -375,11 +375,12 @@ fn garb_context(inv: &Inventory, host: &str) -> GarbContext {
 
 /// `text` percent-encoded for a URL's user info: every byte but the characters a password may
 /// hold ([`crate::secrets::password_char`]: unreserved characters and the sub-delimiters `+`
-/// and `=`, all literal in user info), so a checked password reads the same in the URL.
+/// and `=`, all literal in user info), so a checked password reads the same in the URL; and
+/// `*`, another sub-delimiter, so that a masked one still reads as the mask.
 pub fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| {
-            if crate::secrets::password_char(b as char) {
+            if crate::secrets::password_char(b as char) || b == b'*' {
                 (b as char).to_string()
             } else {
                 format!("%{b:02X}")
@@ -709,6 +710,7 @@ mod tests {
         // Anything else is encoded, and still reads back as it was.
         let (user, password) = ("ro@ster", "p@ss/w#rd:x%y?z é");
         assert_eq!(url_encode("a@b/c#d:e"), "a%40b%2Fc%23d%3Ae");
+        assert_eq!(url_encode(crate::secrets::MASK), crate::secrets::MASK);
         let url = format!(
             "mysql://{}:{}@10.0.0.9:3306/roster",
             url_encode(user),
