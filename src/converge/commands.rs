@@ -340,6 +340,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// No password, whatever it holds, is in the SQL that creates the accounts.
+        #[test]
+        fn no_password_is_in_the_account_sql(password in "[ -~]{16,64}", sst in "[ -~]{16,64}") {
+            let sql = database_users("roster", "roster", &["10.0.0.1".into()], &password, Some(("sst", &sst)));
+            proptest::prop_assert!(!sql.contains(&password) && !sql.contains(&sst), "{}", sql);
+        }
+
+        /// A checked password needs no quoting: `sst_auth` holds it as it is.
+        #[test]
+        fn a_checked_password_is_quoted_as_it_is(password in "[A-Za-z0-9._~+=-]{16,128}") {
+            proptest::prop_assert!(crate::secrets::password_problem(&password).is_none());
+            proptest::prop_assert_eq!(
+                sst_auth("sst", &password),
+                format!("SET GLOBAL wsrep_sst_auth = 'sst:{password}';\n")
+            );
+        }
+    }
+
     #[test]
     fn sst_auth_quotes_backslash_and_quote() {
         assert_eq!(

@@ -568,6 +568,33 @@ mod tests {
         assert_eq!(values, vec![format!("admin:{OLD_PW}").as_str(), OLD_PW]);
     }
 
+    proptest::proptest! {
+        /// Whatever the old and new passwords hold (quotes, `@`, `#`, `=`, spaces), an env file's
+        /// and an option file's diffs show neither.
+        #[test]
+        fn no_value_shows_in_a_secret_files_diff(
+            old in "PW[ -~]{8,40}",
+            new in "PW[ -~]{8,40}",
+        ) {
+            let env = |pw: &str| format!("A=1\nROSTER_DATABASE_URL=mysql://roster:{pw}@10.0.0.9/roster\n");
+            let cnf = |pw: &str| format!("[galera]\nwsrep_sst_auth = sst:{pw}\n");
+            let cfg = |pw: &str| format!("listen stats\n    stats auth admin:{pw}\n");
+            for (text, hide) in [
+                (&env as &dyn Fn(&str) -> String, Hide::Values),
+                (&cnf, Hide::Values),
+                (&cfg, Hide::Lines(&["stats auth"])),
+            ] {
+                let file = managed("/etc/f", &text(&new), hide);
+                for shown in [
+                    describe_change(&file, &FileChange::Content, Some(&text(&old)), &[]),
+                    describe_change(&file, &FileChange::Missing, None, &[]),
+                ] {
+                    proptest::prop_assert!(!shown.contains(&old) && !shown.contains(&new), "{}", shown);
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_rendered_secret_is_hidden_by_its_files_shape_alone() {
         // Two sets of secrets nobody registered: the host's (old) and the new one.
