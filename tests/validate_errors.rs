@@ -285,6 +285,8 @@ fn up_without_the_aerospike_package_stops_before_touching_a_host() {
         "{stderr}"
     );
     assert!(!stderr.contains("connect"), "{stderr}");
+    // Nothing at all: not even the secrets file, which a refused run has no use for.
+    assert!(!std::path::Path::new("examples/oncall-roster.secrets.yml").exists());
 }
 
 #[test]
@@ -429,12 +431,28 @@ fn secrets_rotate_refuses_unknown_names_and_environment_secrets_before_touching_
     );
 }
 
-#[test]
-fn a_bad_environment_secret_stops_up_and_plan_before_anything_naming_the_variable() {
+/// [`inventory_with_secrets`] with every host on loopback and SSH on a closed port: `plan` and
+/// `up` get as far as connecting (every local check and the secrets passed), and no further.
+fn loopback_inventory_with_secrets() -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, inv) = inventory_with_secrets();
+    let text = fs::read_to_string(&inv).unwrap();
+    assert!(text.contains("  port: 22\n"));
+    fs::write(
+        &inv,
+        text.replace("10.231.", "127.0.")
+            .replace("  port: 22\n", "  port: 1\n"),
+    )
+    .unwrap();
+    (dir, inv)
+}
+
+const ROSTER: &str = env!("CARGO_BIN_EXE_roster");
+
+#[test]
+fn a_bad_environment_secret_stops_up_and_plan_before_any_host_naming_the_variable() {
+    let (dir, inv) = loopback_inventory_with_secrets();
     let inv = inv.to_str().unwrap();
     let before = fs::read_to_string(dir.path().join("stack.secrets.yml")).unwrap();
-    // The roster binary is missing too: the secret is checked before that, and before any host.
     let hostile = [
         (
             "MINICLOUD_SST_PASSWORD",
@@ -447,7 +465,7 @@ fn a_bad_environment_secret_stops_up_and_plan_before_anything_naming_the_variabl
     for command in ["plan", "up"] {
         for (variable, value) in hostile {
             let (code, out, err) = minicloud(
-                &[command, "-i", inv, "--roster-binary", "/nonexistent"],
+                &[command, "-i", inv, "--roster-binary", ROSTER],
                 &[(variable, value)],
             );
             assert_eq!(code, 2, "{command} {variable}: {err}");
@@ -456,7 +474,7 @@ fn a_bad_environment_secret_stops_up_and_plan_before_anything_naming_the_variabl
                     && err.contains("hint: a password is 16 to 128 characters"),
                 "{command}: {err}"
             );
-            assert!(!err.contains("roster binary"), "checked first: {err}");
+            assert!(!err.contains("on any host"), "no host is contacted: {err}");
             for part in value.lines() {
                 assert!(!err.contains(part) && !out.contains(part), "{err}");
             }
@@ -466,24 +484,29 @@ fn a_bad_environment_secret_stops_up_and_plan_before_anything_naming_the_variabl
         fs::read_to_string(dir.path().join("stack.secrets.yml")).unwrap(),
         before
     );
+    // The same inventory with good values gets as far as the hosts: the test above can fail.
+    let (code, _, err) = minicloud(&["plan", "-i", inv, "--roster-binary", ROSTER], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nothing was changed on any host"), "{err}");
 }
 
 #[test]
 fn plan_never_writes_the_secrets_file() {
-    let (dir, inv) = inventory_with_secrets();
+    let (dir, inv) = loopback_inventory_with_secrets();
     let secrets = dir.path().join("stack.secrets.yml");
     fs::remove_file(&secrets).unwrap();
     let inv = inv.to_str().unwrap();
-    // Stopped before any host by the missing roster binary: the secrets were loaded by then.
-    let (code, _, err) = minicloud(&["plan", "-i", inv, "--roster-binary", "/nonexistent"], &[]);
+    // Stopped at connecting (no host answers): the secrets were loaded by then.
+    let plan = ["plan", "-i", inv, "--roster-binary", ROSTER];
+    let (code, _, err) = minicloud(&plan, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("roster binary"), "{err}");
+    assert!(err.contains("nothing was changed on any host"), "{err}");
     assert!(!secrets.exists(), "plan generated the secrets file");
     // Nor does it complete an older file that lacks the file sync key.
     let older = "roster_db_password: from-the-file-1234\nsst_password: sst-from-the-file\n\
                  haproxy_stats_password: stats-from-the-file\n";
     fs::write(&secrets, older).unwrap();
-    let (code, _, _) = minicloud(&["plan", "-i", inv, "--roster-binary", "/nonexistent"], &[]);
+    let (code, _, _) = minicloud(&plan, &[]);
     assert_eq!(code, 2);
     assert_eq!(fs::read_to_string(&secrets).unwrap(), older);
     let out = dir.path().join("rendered");
@@ -506,4 +529,8 @@ fn plan_never_writes_the_secrets_file() {
         minicloud(args, &[]);
         assert!(!secrets.exists(), "{args:?} wrote the secrets file");
     }
+    // `up` does write it (the same run, stopped at the same point, only later).
+    let (code, _, _) = minicloud(&["up", "-i", inv, "--roster-binary", ROSTER], &[]);
+    assert_eq!(code, 2);
+    assert!(secrets.exists(), "the test cannot tell plan from up");
 }

@@ -233,16 +233,19 @@ async fn prepare<'a>(
     inventory_path: &Path,
     opts: &Options,
     progress: ProgressBar,
-    secrets: Secrets,
+    load_secrets: impl FnOnce(&Path) -> Result<Secrets>,
 ) -> Result<Stack<'a>> {
     let aerospike_package = aerospike::package_file(inv, inventory_path)?;
-    let rendered = render::render_all(inv, &secrets)?;
     // Hashed once: every app host gets the same binary.
     let binary = if inv.hosts_with(Role::App).is_empty() {
         None
     } else {
         Some(Managed::roster_binary(roster_binary(opts)?))
     };
+    // After every local check: `up` may write the secrets file, and a run refused by a check
+    // changes nothing, not even that.
+    let secrets = load_secrets(&crate::secrets::secrets_path(inventory_path))?;
+    let rendered = render::render_all(inv, &secrets)?;
     let mut files: IndexMap<String, Vec<Managed>> = IndexMap::new();
     for (host, host_files) in &rendered {
         let mut managed: Vec<Managed> = host_files.iter().map(Managed::from_rendered).collect();
@@ -327,8 +330,14 @@ fn spinner() -> ProgressBar {
 pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Report> {
     let progress = spinner();
     let started = Instant::now();
-    let secrets = Secrets::load_or_generate(&crate::secrets::secrets_path(inventory_path))?;
-    let mut stack = prepare(inv, inventory_path, opts, progress.clone(), secrets).await?;
+    let mut stack = prepare(
+        inv,
+        inventory_path,
+        opts,
+        progress.clone(),
+        Secrets::load_or_generate,
+    )
+    .await?;
     stack.timed("connect and read facts", started);
     let started = Instant::now();
     let outcome = match install_packages(&mut stack).await {
@@ -660,17 +669,19 @@ pub struct Plan {
 /// everything else is masked with every value seen, the host's copies' included.
 pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Plan> {
     let progress = spinner();
-    let secrets_path = crate::secrets::secrets_path(inventory_path);
-    let (secrets, missing) = Secrets::load_without_writing(&secrets_path)?;
     let mut notes = Vec::new();
-    if missing {
-        notes.push(format!(
-            "{} does not exist: this plan uses placeholder secrets, and `minicloud up` will \
-             generate new ones (every file holding a secret then changes)",
-            secrets_path.display()
-        ));
-    }
-    let stack = prepare(inv, inventory_path, opts, progress.clone(), secrets).await?;
+    let load = |path: &Path| {
+        let (secrets, missing) = Secrets::load_without_writing(path)?;
+        if missing {
+            notes.push(format!(
+                "{} does not exist: this plan uses placeholder secrets, and `minicloud up` will \
+                 generate new ones (every file holding a secret then changes)",
+                path.display()
+            ));
+        }
+        Ok(secrets)
+    };
+    let stack = prepare(inv, inventory_path, opts, progress.clone(), load).await?;
     // The host's copies of the files that differ, read first: their secret values are masked
     // in everything shown, secrets file or not.
     let mut old_texts: IndexMap<(String, String), String> = IndexMap::new();
