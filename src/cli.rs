@@ -419,6 +419,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &path,
                 &target.options(),
             ))?;
+            for note in &plan.notes {
+                println!("note: {note}");
+            }
+            let plan = plan.hosts;
             let mut changes = 0;
             for (host, lines) in &plan {
                 if lines.is_empty() {
@@ -428,7 +432,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 changes += 1;
                 println!("{host}:");
                 for line in lines {
-                    for text in line.trim_end().lines() {
+                    // Masked again on the way out: every value loaded or read from a host.
+                    for text in crate::secrets::redact(line.trim_end()).lines() {
                         println!("  {text}");
                     }
                 }

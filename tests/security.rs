@@ -13,7 +13,9 @@
 //!   the new one works, a full state transfer works with the new SST password;
 //! - every secret value is absent from the output of `up`, `plan`, `status`, `render`, a drill
 //!   and `secrets` (with --json and -vv), from every world-readable file, process command line
-//!   and the journal on every host; the lab's SSH private key is on no host.
+//!   and the journal on every host; the lab's SSH private key is on no host;
+//! - `plan` after every override changed, and with the secrets file gone, prints no secret
+//!   value, old or new, and writes no secrets file.
 //!
 //! Takes over the machine's lab (down at the start and at the end); needs root and dockerd.
 
@@ -697,6 +699,8 @@ async fn the_stack_lets_nobody_in_where_they_do_not_belong_and_leaks_no_secret()
     );
     record(&mut outputs, lab.minicloud(&["secrets", "list"]));
 
+    outputs.extend(plan_shows_no_secret(&lab, scratch.path()));
+
     connectivity_matrix(&lab).await;
     services_bind_their_networks(&lab).await;
     dead_man_rolls_back_a_lockout(&lab).await;
@@ -792,6 +796,79 @@ async fn the_stack_lets_nobody_in_where_they_do_not_belong_and_leaks_no_secret()
     );
 
     lab.must(&["lab", "down"]);
+}
+
+/// Every value of `secrets` to search output for: each password whole, the key by its own lines.
+fn searchable(secrets: &Secrets) -> Vec<String> {
+    secrets
+        .values()
+        .iter()
+        .flat_map(|v| {
+            let lines: Vec<String> = minicloud::secrets::own_key_lines(v)
+                .map(str::to_string)
+                .collect();
+            if lines.is_empty() {
+                vec![v.to_string()]
+            } else {
+                lines
+            }
+        })
+        .collect()
+}
+
+/// `plan` with every overridable secret changed through its variable, then with no secrets
+/// file at all: it says what changes, and not one byte of its output (with -vv) is a secret
+/// value, the hosts' current ones or the new ones. Returns what it printed.
+fn plan_shows_no_secret(lab: &LabTest, scratch: &Path) -> Vec<String> {
+    let current = Secrets::load_existing(&lab.dir.join("inventory.secrets.yml")).unwrap();
+    let mut values = searchable(&current);
+    let overrides: Vec<(&str, String)> = minicloud::secrets::NAMES
+        .iter()
+        .filter_map(|(_, variable, _)| *variable)
+        .enumerate()
+        .map(|(i, variable)| (variable, format!("override-{i}-Xq7Lm2Np9Rt4Vw")))
+        .collect();
+    values.extend(overrides.iter().map(|(_, v)| v.clone()));
+    let env: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut outputs = Vec::new();
+    let changed = record(&mut outputs, lab.minicloud_with_env(&["-vv", "plan"], &env));
+    assert!(changed.status.success(), "plan with overrides failed");
+    let text = String::from_utf8_lossy(&changed.stdout);
+    for expected in [
+        "~ ROSTER_DATABASE_URL (value changed)",
+        "~ wsrep_sst_auth (value changed)",
+        "~ stats auth (secret value changed)",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+
+    // A fresh checkout: the inventory without its secrets file.
+    let lost = scratch.join("lost.yml");
+    std::fs::copy(lab.dir.join("inventory.yml"), &lost).unwrap();
+    let lost_str = lost.to_str().unwrap();
+    let fresh = record(
+        &mut outputs,
+        lab.minicloud(&["-vv", "plan", "-i", lost_str]),
+    );
+    assert!(fresh.status.success(), "plan without a secrets file failed");
+    let text = String::from_utf8_lossy(&fresh.stdout);
+    assert!(
+        text.contains("lost.secrets.yml does not exist") && text.contains("~ ROSTER_DATABASE_URL"),
+        "{text}"
+    );
+    assert!(
+        !scratch.join("lost.secrets.yml").exists(),
+        "plan wrote a secrets file"
+    );
+    for (index, output) in outputs.iter().enumerate() {
+        for value in &values {
+            assert!(
+                !output.contains(value.as_str()),
+                "plan output {index} holds a secret:\n{output}"
+            );
+        }
+    }
+    outputs
 }
 
 /// Keep what a command printed, to search it for secrets at the end.

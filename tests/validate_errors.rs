@@ -378,6 +378,8 @@ fn up_without_the_aerospike_package_stops_before_touching_a_host() {
         "{stderr}"
     );
     assert!(!stderr.contains("connect"), "{stderr}");
+    // Nothing at all: not even the secrets file, which a refused run has no use for.
+    assert!(!std::path::Path::new("examples/oncall-roster.secrets.yml").exists());
 }
 
 #[test]
@@ -520,4 +522,108 @@ fn secrets_rotate_refuses_unknown_names_and_environment_secrets_before_touching_
         out.contains("environment (MINICLOUD_SST_PASSWORD)") && !out.contains("from-the-file"),
         "{out}"
     );
+}
+
+/// [`inventory_with_secrets`] with every host on loopback and SSH on a closed port: `plan` and
+/// `up` get as far as connecting (every local check and the secrets passed), and no further.
+fn loopback_inventory_with_secrets() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, inv) = inventory_with_secrets();
+    let text = fs::read_to_string(&inv).unwrap();
+    assert!(text.contains("  port: 22\n"));
+    fs::write(
+        &inv,
+        text.replace("10.231.", "127.0.")
+            .replace("  port: 22\n", "  port: 1\n"),
+    )
+    .unwrap();
+    (dir, inv)
+}
+
+const ROSTER: &str = env!("CARGO_BIN_EXE_roster");
+
+#[test]
+fn a_bad_environment_secret_stops_up_and_plan_before_any_host_naming_the_variable() {
+    let (dir, inv) = loopback_inventory_with_secrets();
+    let inv = inv.to_str().unwrap();
+    let before = fs::read_to_string(dir.path().join("stack.secrets.yml")).unwrap();
+    let hostile = [
+        (
+            "MINICLOUD_SST_PASSWORD",
+            "sst-0123456789ab\n[mysqld]\ninit_file=/tmp/x",
+        ),
+        ("MINICLOUD_ROSTER_DB_PASSWORD", "pw-0123456789abcd\\' OR 1"),
+        ("MINICLOUD_HAPROXY_STATS_PASSWORD", "pw@host/path#0123456"),
+        ("MINICLOUD_SST_PASSWORD", "short"),
+    ];
+    for command in ["plan", "up"] {
+        for (variable, value) in hostile {
+            let (code, out, err) = minicloud(
+                &[command, "-i", inv, "--roster-binary", ROSTER],
+                &[(variable, value)],
+            );
+            assert_eq!(code, 2, "{command} {variable}: {err}");
+            assert!(
+                err.contains(&format!("the environment variable {variable}"))
+                    && err.contains("hint: a password is 16 to 128 characters"),
+                "{command}: {err}"
+            );
+            assert!(!err.contains("on any host"), "no host is contacted: {err}");
+            for part in value.lines() {
+                assert!(!err.contains(part) && !out.contains(part), "{err}");
+            }
+        }
+    }
+    assert_eq!(
+        fs::read_to_string(dir.path().join("stack.secrets.yml")).unwrap(),
+        before
+    );
+    // The same inventory with good values gets as far as the hosts: the test above can fail.
+    let (code, _, err) = minicloud(&["plan", "-i", inv, "--roster-binary", ROSTER], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nothing was changed on any host"), "{err}");
+}
+
+#[test]
+fn plan_never_writes_the_secrets_file() {
+    let (dir, inv) = loopback_inventory_with_secrets();
+    let secrets = dir.path().join("stack.secrets.yml");
+    fs::remove_file(&secrets).unwrap();
+    let inv = inv.to_str().unwrap();
+    // Stopped at connecting (no host answers): the secrets were loaded by then.
+    let plan = ["plan", "-i", inv, "--roster-binary", ROSTER];
+    let (code, _, err) = minicloud(&plan, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nothing was changed on any host"), "{err}");
+    assert!(!secrets.exists(), "plan generated the secrets file");
+    // Nor does it complete an older file that lacks the file sync key.
+    let older = "roster_db_password: from-the-file-1234\nsst_password: sst-from-the-file\n\
+                 haproxy_stats_password: stats-from-the-file\n";
+    fs::write(&secrets, older).unwrap();
+    let (code, _, _) = minicloud(&plan, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(fs::read_to_string(&secrets).unwrap(), older);
+    let out = dir.path().join("rendered");
+    let out = out.to_str().unwrap();
+    for args in [
+        &[
+            "render",
+            "-i",
+            inv,
+            "--host",
+            "app1",
+            "--file",
+            "/etc/roster/roster.env",
+        ][..],
+        &["render", "-i", inv, "--out", out][..],
+        &["render", "-i", inv, "--host", "app1", "--show-secrets"][..],
+        &["secrets", "list", "-i", inv][..],
+    ] {
+        fs::remove_file(&secrets).ok();
+        minicloud(args, &[]);
+        assert!(!secrets.exists(), "{args:?} wrote the secrets file");
+    }
+    // `up` does write it (the same run, stopped at the same point, only later).
+    let (code, _, _) = minicloud(&["up", "-i", inv, "--roster-binary", ROSTER], &[]);
+    assert_eq!(code, 2);
+    assert!(secrets.exists(), "the test cannot tell plan from up");
 }

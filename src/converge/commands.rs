@@ -192,9 +192,20 @@ pub fn kill_mariadb() -> &'static str {
     "systemctl kill -s KILL mariadb 2>/dev/null || true; systemctl stop mariadb 2>/dev/null || true; systemctl reset-failed mariadb 2>/dev/null || true"
 }
 
+/// The `mysql_native_password` hash of `password`: `*` and the upper-case hex of
+/// SHA1(SHA1(password)), what `PASSWORD()` returns. SQL then carries the hash, never the
+/// password, so no password can break out of its quotes (and a statement log shows no password).
+pub fn native_password_hash(password: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let twice = Sha1::digest(Sha1::digest(password.as_bytes()));
+    let hex: String = twice.iter().map(|b| format!("{b:02X}")).collect();
+    format!("*{hex}")
+}
+
 /// SQL for the roster's database and user (one per app host address), and the SST user:
-/// idempotent, and a changed password is applied. Run it with `mariadb --batch` and this on
-/// stdin, never on a command line (a process list would show a password).
+/// idempotent, and a changed password is applied. Passwords go in as their hash
+/// ([`native_password_hash`]: MariaDB 10.11 and 11.8 take `IDENTIFIED BY PASSWORD '*...'`).
+/// Run it with `mariadb --batch` and this on stdin, never on a command line.
 pub fn database_users(
     database: &str,
     user: &str,
@@ -202,32 +213,40 @@ pub fn database_users(
     password: &str,
     sst: Option<(&str, &str)>,
 ) -> String {
-    let pw = password.replace('\'', "''");
+    let hash = native_password_hash(password);
     let mut sql = format!("CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4;\n");
     for address in app_addresses {
         sql.push_str(&format!(
-            "CREATE USER IF NOT EXISTS '{user}'@'{address}' IDENTIFIED BY '{pw}';\n\
-             ALTER USER '{user}'@'{address}' IDENTIFIED BY '{pw}';\n\
+            "CREATE USER IF NOT EXISTS '{user}'@'{address}' IDENTIFIED BY PASSWORD '{hash}';\n\
+             ALTER USER '{user}'@'{address}' IDENTIFIED BY PASSWORD '{hash}';\n\
              GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON `{database}`.* TO '{user}'@'{address}';\n"
         ));
     }
     if let Some((sst_user, sst_password)) = sst {
-        let pw = sst_password.replace('\'', "''");
+        let hash = native_password_hash(sst_password);
         sql.push_str(&format!(
-            "CREATE USER IF NOT EXISTS '{sst_user}'@'localhost' IDENTIFIED BY '{pw}';\n\
-             ALTER USER '{sst_user}'@'localhost' IDENTIFIED BY '{pw}';\n\
+            "CREATE USER IF NOT EXISTS '{sst_user}'@'localhost' IDENTIFIED BY PASSWORD '{hash}';\n\
+             ALTER USER '{sst_user}'@'localhost' IDENTIFIED BY PASSWORD '{hash}';\n\
              GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO '{sst_user}'@'localhost';\n"
         ));
     }
     sql
 }
 
+/// `text` as the inside of a '...' SQL string literal: backslash and quote escaped. Passwords
+/// are checked to hold neither (see [`crate::secrets::password_char`]); this is the second line
+/// of defence.
+fn sql_string(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\'', "''")
+}
+
 /// SQL that gives a running node a new SST password without a restart (`wsrep_sst_auth` is
-/// dynamic). Run on stdin like [`database_users`].
+/// dynamic). It must be the password itself (mariabackup logs in with it), so it is quoted
+/// with [`sql_string`]. Run on stdin like [`database_users`].
 pub fn sst_auth(user: &str, password: &str) -> String {
     format!(
-        "SET GLOBAL wsrep_sst_auth = '{user}:{}';\n",
-        password.replace('\'', "''")
+        "SET GLOBAL wsrep_sst_auth = '{}';\n",
+        sql_string(&format!("{user}:{password}"))
     )
 }
 
@@ -404,18 +423,72 @@ mod tests {
     }
 
     #[test]
-    fn database_users_sql_quotes_passwords() {
-        let sql = database_users(
-            "roster",
-            "roster",
-            &["10.0.0.1".into()],
-            "s3cr'et",
-            Some(("sst", "x")),
+    fn the_native_hash_is_that_of_mariadb() {
+        // SELECT PASSWORD('password') on MariaDB 10.11.
+        assert_eq!(
+            native_password_hash("password"),
+            "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"
         );
-        assert!(sql.contains("IDENTIFIED BY 's3cr''et'"));
-        assert!(sql.contains("TO 'roster'@'10.0.0.1'"));
-        assert!(sql.contains(
-            "GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'sst'@'localhost'"
-        ));
+    }
+
+    #[test]
+    fn database_users_sql_holds_no_password() {
+        for password in ["s3cr'et\\' OR 1 -- x", "0123456789abcdef+=~._-XYZ"] {
+            let sst = "sst-Pw-0123456789abcdef";
+            let sql = database_users(
+                "roster",
+                "roster",
+                &["10.0.0.1".into()],
+                password,
+                Some(("sst", sst)),
+            );
+            assert!(!sql.contains(password) && !sql.contains(sst), "{sql}");
+            let hash = native_password_hash(password);
+            assert_eq!(
+                sql.matches(&format!("IDENTIFIED BY PASSWORD '{hash}'"))
+                    .count(),
+                2,
+                "{sql}"
+            );
+            assert!(sql.contains(&format!(
+                "'sst'@'localhost' IDENTIFIED BY PASSWORD '{}'",
+                native_password_hash(sst)
+            )));
+            assert!(sql.contains("TO 'roster'@'10.0.0.1'"));
+            assert!(sql.contains(
+                "GRANT RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR ON *.* TO 'sst'@'localhost'"
+            ));
+        }
+    }
+
+    proptest::proptest! {
+        /// No password, whatever it holds, is in the SQL that creates the accounts.
+        #[test]
+        fn no_password_is_in_the_account_sql(password in "[ -~]{16,64}", sst in "[ -~]{16,64}") {
+            let sql = database_users("roster", "roster", &["10.0.0.1".into()], &password, Some(("sst", &sst)));
+            proptest::prop_assert!(!sql.contains(&password) && !sql.contains(&sst), "{}", sql);
+        }
+
+        /// A checked password needs no quoting: `sst_auth` holds it as it is.
+        #[test]
+        fn a_checked_password_is_quoted_as_it_is(password in "[A-Za-z0-9._~+=-]{16,128}") {
+            proptest::prop_assert!(crate::secrets::password_problem(&password).is_none());
+            proptest::prop_assert_eq!(
+                sst_auth("sst", &password),
+                format!("SET GLOBAL wsrep_sst_auth = 'sst:{password}';\n")
+            );
+        }
+    }
+
+    #[test]
+    fn sst_auth_quotes_backslash_and_quote() {
+        assert_eq!(
+            sst_auth("sst", "a\\'b"),
+            "SET GLOBAL wsrep_sst_auth = 'sst:a\\\\''b';\n"
+        );
+        assert_eq!(
+            sst_auth("sst", "0123456789abcdef"),
+            "SET GLOBAL wsrep_sst_auth = 'sst:0123456789abcdef';\n"
+        );
     }
 }

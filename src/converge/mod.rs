@@ -235,16 +235,19 @@ async fn prepare<'a>(
     inventory_path: &Path,
     opts: &Options,
     progress: ProgressBar,
+    load_secrets: impl FnOnce(&Path) -> Result<Secrets>,
 ) -> Result<Stack<'a>> {
     let aerospike_package = aerospike::package_file(inv, inventory_path)?;
-    let secrets = Secrets::load_or_generate(&crate::secrets::secrets_path(inventory_path))?;
-    let rendered = render::render_all(inv, &secrets)?;
     // Hashed once: every app host gets the same binary.
     let binary = if inv.hosts_with(Role::App).is_empty() {
         None
     } else {
         Some(Managed::roster_binary(roster_binary(opts)?))
     };
+    // After every local check: `up` may write the secrets file, and a run refused by a check
+    // changes nothing, not even that.
+    let secrets = load_secrets(&crate::secrets::secrets_path(inventory_path))?;
+    let rendered = render::render_all(inv, &secrets)?;
     let mut files: IndexMap<String, Vec<Managed>> = IndexMap::new();
     for (host, host_files) in &rendered {
         let mut managed: Vec<Managed> = host_files.iter().map(Managed::from_rendered).collect();
@@ -332,7 +335,14 @@ fn spinner() -> ProgressBar {
 pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Report> {
     let progress = spinner();
     let started = Instant::now();
-    let mut stack = prepare(inv, inventory_path, opts, progress.clone()).await?;
+    let mut stack = prepare(
+        inv,
+        inventory_path,
+        opts,
+        progress.clone(),
+        Secrets::load_or_generate,
+    )
+    .await?;
     stack.timed("connect and read facts", started);
     let started = Instant::now();
     let outcome = match install_packages(&mut stack).await {
@@ -646,14 +656,57 @@ async fn converge_frontend(stack: &Stack<'_>) -> Result<()> {
     Ok(())
 }
 
-/// What `up` would do, per host, without changing anything.
-pub async fn plan(
-    inv: &Inventory,
-    inventory_path: &Path,
-    opts: &Options,
-) -> Result<IndexMap<String, Vec<String>>> {
+/// What `plan` found: per host, what `up` would do; and notes about the whole run.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub hosts: IndexMap<String, Vec<String>>,
+    /// Said once, before the hosts (such as: the secrets file is missing).
+    pub notes: Vec<String>,
+}
+
+/// What `up` would do, per host, without changing anything: not even the secrets file, which
+/// a first `up` generates (until then, plan works with masked values and says so). No secret
+/// value is shown, old or new: files holding one show only which keys or lines change, and
+/// everything else is masked with every value seen, the host's copies' included.
+pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Plan> {
     let progress = spinner();
-    let stack = prepare(inv, inventory_path, opts, progress.clone()).await?;
+    let mut notes = Vec::new();
+    let load = |path: &Path| {
+        let (secrets, missing) = Secrets::load_without_writing(path)?;
+        if missing {
+            notes.push(format!(
+                "{} does not exist: this plan uses placeholder secrets, and `minicloud up` will \
+                 generate new ones (every file holding a secret then changes)",
+                path.display()
+            ));
+        }
+        Ok(secrets)
+    };
+    let stack = prepare(inv, inventory_path, opts, progress.clone(), load).await?;
+    // The host's copies of the files that differ, read first: their secret values are masked
+    // in everything shown, secrets file or not.
+    let mut old_texts: IndexMap<(String, String), String> = IndexMap::new();
+    for (host, diff) in &stack.diffs {
+        for (file, change) in &diff.files {
+            if *change == FileChange::Content && file.text {
+                let text = stack
+                    .session(host)
+                    .must(
+                        "reading a file",
+                        &format!("cat {}", crate::facts::sh_quote(&file.path)),
+                    )
+                    .await?
+                    .stdout_text();
+                let known = crate::secrets::registered();
+                let new = String::from_utf8_lossy(&file.content);
+                crate::secrets::register_values(desired::secret_values(
+                    file.hide, &text, &new, &known,
+                ));
+                old_texts.insert((host.clone(), file.path.clone()), text);
+            }
+        }
+    }
+    let known = crate::secrets::registered();
     let mut out = IndexMap::new();
     for (host, diff) in &stack.diffs {
         let mut lines = Vec::new();
@@ -661,25 +714,12 @@ pub async fn plan(
             lines.push(format!("install {}", diff.packages.join(" ")));
         }
         for (file, change) in &diff.files {
-            let old = if *change == FileChange::Content && file.text {
-                Some(
-                    stack
-                        .session(host)
-                        .must(
-                            "reading a file",
-                            &format!("cat {}", crate::facts::sh_quote(&file.path)),
-                        )
-                        .await?
-                        .stdout_text(),
-                )
-            } else {
-                None
-            };
+            let old = old_texts.get(&(host.clone(), file.path.clone()));
             lines.push(desired::describe_change(
                 file,
                 change,
-                old.as_deref(),
-                &stack.secrets.values(),
+                old.map(String::as_str),
+                &known,
             ));
         }
         if let Some(reason) = firewall::host_reason(&stack, host) {
@@ -698,5 +738,5 @@ pub async fn plan(
         out.insert(host.clone(), lines);
     }
     progress.finish_and_clear();
-    Ok(out)
+    Ok(Plan { hosts: out, notes })
 }

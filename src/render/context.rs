@@ -373,6 +373,22 @@ fn garb_context(inv: &Inventory, host: &str) -> GarbContext {
     }
 }
 
+/// `text` percent-encoded for a URL's user info: every byte but the characters a password may
+/// hold ([`crate::secrets::password_char`]: unreserved characters and the sub-delimiters `+`
+/// and `=`, all literal in user info), so a checked password reads the same in the URL; and
+/// `*`, another sub-delimiter, so that a masked one still reads as the mask.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if crate::secrets::password_char(b as char) || b == b'*' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterContext {
     let s = &inv.services;
     let listen_address = roster_listen_address(inv, host);
@@ -385,7 +401,9 @@ fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterConte
                 .address;
             let url = format!(
                 "mysql://{}:{}@{vip}:3306/{}",
-                s.roster.db_user, secrets.roster_db_password, s.roster.database
+                url_encode(&s.roster.db_user),
+                url_encode(&secrets.roster_db_password),
+                s.roster.database
             );
             ("galera", Some(url), Vec::new(), String::new())
         }
@@ -658,4 +676,56 @@ pub fn firewall_rules(inv: &Inventory, host: &str) -> Vec<FirewallRule> {
         rules.only_from(why, "tcp", &[3001, 3002], others(&nodes, Net::Backend));
     }
     rules.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::mysql::MySqlConnectOptions;
+    use std::str::FromStr;
+
+    /// What sqlx (the roster's driver) reads from a URL, against what it was meant to say.
+    fn parses_to(url: &str, user: &str, password: &str) {
+        let parsed = MySqlConnectOptions::from_str(url).unwrap();
+        let meant = MySqlConnectOptions::new()
+            .host("10.0.0.9")
+            .port(3306)
+            .username(user)
+            .password(password)
+            .database("roster");
+        assert_eq!(format!("{parsed:?}"), format!("{meant:?}"), "{url}");
+    }
+
+    #[test]
+    fn the_database_url_carries_user_and_password_unchanged() {
+        // A checked password needs no encoding: it reads the same in the URL.
+        for password in ["0123456789abcdef", "A.b_c~d+e=f-0123456789"] {
+            assert_eq!(url_encode(password), password);
+            parses_to(
+                &format!("mysql://roster:{password}@10.0.0.9:3306/roster"),
+                "roster",
+                password,
+            );
+        }
+        // Anything else is encoded, and still reads back as it was.
+        let (user, password) = ("ro@ster", "p@ss/w#rd:x%y?z é");
+        assert_eq!(url_encode("a@b/c#d:e"), "a%40b%2Fc%23d%3Ae");
+        assert_eq!(url_encode(crate::secrets::MASK), crate::secrets::MASK);
+        let url = format!(
+            "mysql://{}:{}@10.0.0.9:3306/roster",
+            url_encode(user),
+            url_encode(password)
+        );
+        parses_to(&url, user, password);
+    }
+
+    #[test]
+    fn the_rendered_url_is_encoded() {
+        let inv = crate::inventory::load(std::path::Path::new("inventory/example.yml")).unwrap();
+        let mut secrets = Secrets::masked();
+        secrets.roster_db_password = "pw@x/y#z".into();
+        let app = inv.hosts_with(crate::inventory::Role::App)[0];
+        let url = roster_context(&inv, app, &secrets).database_url.unwrap();
+        assert!(url.contains(":pw%40x%2Fy%23z@"), "{url}");
+    }
 }

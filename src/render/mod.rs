@@ -143,6 +143,22 @@ enum When {
     FileSync,
 }
 
+/// How `plan` shows a file that holds a secret: never a value of it, old or new (the host's
+/// copy may hold values the secrets file no longer knows: before a rotation, an override).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hide {
+    /// No secret in it: its whole diff is shown.
+    Nothing,
+    /// `KEY=value` or `key = value` lines: only which keys were added, removed or changed.
+    /// Every value is hidden, so a secret added to the file later is hidden too.
+    Values,
+    /// The lines that start (after indentation) with one of these hold a secret: they show as
+    /// that start alone; every other line in full.
+    Lines(&'static [&'static str]),
+    /// The whole file is one secret (a private key).
+    Whole,
+}
+
 /// One file of the table: template, target, ownership, and how it is checked.
 #[derive(Debug, Clone, Copy)]
 struct FileSpec {
@@ -152,8 +168,8 @@ struct FileSpec {
     owner: &'static str,
     group: &'static str,
     checker: Option<Checker>,
-    /// Holds a secret: never world-readable.
-    secret: bool,
+    /// Whether (and how) it holds a secret: such a file is never world-readable.
+    hide: Hide,
     /// The systemd unit this file feeds (what a change restarts or reloads).
     unit: &'static str,
     when: When,
@@ -172,7 +188,7 @@ const fn file(
         owner: "root",
         group: "root",
         checker: None,
-        secret: false,
+        hide: Hide::Nothing,
         unit,
         when,
     }
@@ -210,7 +226,7 @@ const FILES: &[FileSpec] = &[
     FileSpec {
         mode: 0o640,
         group: "mysql",
-        secret: true,
+        hide: Hide::Values,
         checker: Some(Checker::Mariadb),
         ..file(
             "galera-sst.cnf",
@@ -243,7 +259,7 @@ const FILES: &[FileSpec] = &[
     ),
     FileSpec {
         mode: 0o600,
-        secret: true,
+        hide: Hide::Values,
         ..file(
             "roster.env",
             context::ROSTER_ENV,
@@ -269,7 +285,7 @@ const FILES: &[FileSpec] = &[
     FileSpec {
         mode: 0o640,
         group: "haproxy",
-        secret: true,
+        hide: Hide::Lines(&["stats auth"]),
         checker: Some(Checker::Haproxy),
         ..file(
             "haproxy.cfg",
@@ -300,7 +316,7 @@ const FILES: &[FileSpec] = &[
     },
     FileSpec {
         mode: 0o600,
-        secret: true,
+        hide: Hide::Whole,
         ..file(
             "file-sync-key",
             context::FILE_SYNC_KEY,
@@ -333,7 +349,10 @@ pub struct HostFile {
     pub owner: &'static str,
     pub group: &'static str,
     pub checker: Option<Checker>,
+    /// Holds a secret (never world-readable, never shown by `plan`).
     pub secret: bool,
+    /// How `plan` shows it.
+    pub hide: Hide,
     /// systemd unit fed by this file; empty when none.
     pub unit: &'static str,
 }
@@ -387,7 +406,8 @@ pub fn render_host(
                 owner: spec.owner,
                 group: spec.group,
                 checker: spec.checker,
-                secret: spec.secret,
+                secret: spec.hide != Hide::Nothing,
+                hide: spec.hide,
                 unit: spec.unit,
             })
         })
@@ -433,7 +453,7 @@ mod tests {
 
     #[test]
     fn secret_files_are_not_world_readable() {
-        for spec in FILES.iter().filter(|f| f.secret) {
+        for spec in FILES.iter().filter(|f| f.hide != Hide::Nothing) {
             assert_eq!(
                 spec.mode & 0o004,
                 0,
