@@ -299,6 +299,24 @@ mod tests {
             String::from_utf8_lossy(&refused.stderr)
         );
         assert_eq!(std::fs::read_dir(&other).unwrap().count(), 0);
+        // Options that pass the script are still rrsync's to check: deletes are disabled.
+        let delete = Command::new("sh")
+            .arg(&script)
+            .env(
+                "SSH_ORIGINAL_COMMAND",
+                format!(
+                    "rsync --server -logDtpre.iLsfxCIvu --delete . {}/",
+                    synced.display()
+                ),
+            )
+            .output()
+            .unwrap();
+        assert!(!delete.status.success());
+        assert!(
+            String::from_utf8_lossy(&delete.stderr).contains("--delete has been disabled"),
+            "{}",
+            String::from_utf8_lossy(&delete.stderr)
+        );
         // Reading from a synced folder (a pull: `rsync --server --sender`) is refused too.
         let pull = Command::new("rsync")
             .args(["-a", "-e"])
