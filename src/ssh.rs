@@ -99,9 +99,9 @@ impl Verifier {
                 line,
                 fingerprint: typed,
             },
-            Decision::Unreadable { line, why } => {
-                HostKeyVerdict::Unreadable(format!("line {line} names this host, but {why}"))
-            }
+            Decision::Unreadable { line, why } => HostKeyVerdict::Unreadable(format!(
+                "line {line} revokes a key for this host, but {why}; hint: fix or remove that line"
+            )),
         }
     }
 }

@@ -25,8 +25,8 @@ pub enum Decision {
     Changed { line: usize },
     /// A `@revoked` line for this host (or a pattern covering it) names the offered key.
     Revoked { line: usize },
-    /// A line naming this host cannot be read: refused rather than guessed around, since a
-    /// skipped line could be the host's real key or a revocation.
+    /// A `@revoked` line naming this host has a key that cannot be read: refused rather than
+    /// guessed around, since it could be revoking the offered key.
     Unreadable { line: usize, why: String },
 }
 
@@ -75,10 +75,17 @@ pub fn decide(text: &str, host: &str, port: u16, offered: &PublicKey) -> Decisio
                 .map_err(|err| format!("its {kind} key cannot be read: {err}")),
             _ => Err("it has no key after the host names".to_string()),
         };
-        let key = match key {
-            Ok(key) => key,
-            Err(why) => {
+        let key = match (key, marker) {
+            (Ok(key), _) => key,
+            (Err(why), Marker::Revoked) => {
                 unreadable.get_or_insert((line, why));
+                continue;
+            }
+            // A recorded key that cannot be read (a type this build does not know, a broken
+            // line) still says the host has a key: it can never match, so unless another line
+            // records the offered key, the offered key is a changed one.
+            (Err(_), _) => {
+                first_line.get_or_insert(line);
                 continue;
             }
         };
@@ -295,16 +302,18 @@ mod tests {
     fn tabs_comments_and_unreadable_lines() {
         let text = format!("  # comment\n10.0.0.1\t{ED_A} root@somewhere\n");
         assert_eq!(decide22(&text, ED_A), Decision::Known);
-        // A broken line for this host fails closed, naming it; one for another host is skipped.
-        let text =
-            format!("10.0.0.9 ssh-ed25519 garbage\n10.0.0.1 {ED_A}\n10.0.0.1 ssh-ed25519 AAAA\n");
+        // A broken line for this host is a recorded key that matches nothing: the host is not
+        // unknown. One for another host is skipped.
+        let text = "10.0.0.9 ssh-ed25519 garbage\n10.0.0.1 ssh-ed25519 AAAA\n";
+        assert_eq!(decide22(text, ED_A), Decision::Changed { line: 2 });
+        assert_eq!(decide22("10.0.0.1\n", ED_A), Decision::Changed { line: 1 });
+        let text = format!("10.0.0.1 ssh-foo AAAAB3Nz\n10.0.0.1 {ED_A}\n");
+        assert_eq!(decide22(&text, ED_A), Decision::Known);
+        // A revocation that cannot be read fails closed.
+        let text = format!("10.0.0.1 {ED_A}\n@revoked 10.0.0.1 ssh-ed25519 AAAA\n");
         assert!(matches!(
             decide22(&text, ED_A),
-            Decision::Unreadable { line: 3, .. }
-        ));
-        assert!(matches!(
-            decide22("10.0.0.1\n", ED_A),
-            Decision::Unreadable { line: 1, .. }
+            Decision::Unreadable { line: 2, .. }
         ));
     }
 
