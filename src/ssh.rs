@@ -1,7 +1,8 @@
 //! SSH transport: one verified, authenticated connection per host, many commands over it.
 //!
-//! Host keys are always checked against a known_hosts file: an unknown key fails with its
-//! fingerprint and how to accept it, a changed key always fails. Commands run on channels of
+//! Host keys are always checked against a known_hosts file ([`known_hosts`]): an unknown key
+//! fails with its fingerprint and how to accept it; a changed key (any key other than those
+//! recorded for the host, whatever its type) and a `@revoked` key always fail. Commands run on channels of
 //! the one connection, at most [`MAX_CHANNELS`] at a time (OpenSSH's MaxSessions is 10).
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+
+pub mod known_hosts;
 
 /// Channels open at once on one connection.
 pub const MAX_CHANNELS: usize = 8;
@@ -30,8 +33,8 @@ pub struct Target {
     /// Private key file; None asks the ssh-agent (SSH_AUTH_SOCK).
     pub key: Option<PathBuf>,
     pub known_hosts: PathBuf,
-    /// Record an unknown host key instead of failing (`--accept-new-host-keys`). A changed key
-    /// fails regardless.
+    /// Record an unknown host key instead of failing (`--accept-new-host-keys`). A changed or
+    /// revoked key fails regardless.
     pub accept_new_host_key: bool,
     pub connect_timeout: Duration,
 }
@@ -49,6 +52,7 @@ enum HostKeyVerdict {
     Learned,
     Unknown { fingerprint: String },
     Changed { line: usize, fingerprint: String },
+    Revoked { line: usize, fingerprint: String },
     Unreadable(String),
     Certificate,
 }
@@ -63,15 +67,19 @@ struct Verifier {
 
 impl Verifier {
     fn judge(&self, key: &PublicKey) -> HostKeyVerdict {
+        use known_hosts::Decision;
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
-        let known = if self.known_hosts.exists() {
-            russh::keys::check_known_hosts_path(&self.address, self.port, key, &self.known_hosts)
-        } else {
-            Ok(false)
+        // Changed and revoked keys name their type too: a new type is what a
+        // man-in-the-middle without the host's own key has to offer.
+        let typed = format!("{} key {fingerprint}", key.algorithm());
+        let text = match std::fs::read(&self.known_hosts) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(err) => return HostKeyVerdict::Unreadable(err.to_string()),
         };
-        match known {
-            Ok(true) => HostKeyVerdict::Known,
-            Ok(false) if self.accept_new => {
+        match known_hosts::decide(&text, &self.address, self.port, key) {
+            Decision::Known => HostKeyVerdict::Known,
+            Decision::Unknown if self.accept_new => {
                 match russh::keys::known_hosts::learn_known_hosts_path(
                     &self.address,
                     self.port,
@@ -82,11 +90,18 @@ impl Verifier {
                     Err(err) => HostKeyVerdict::Unreadable(err.to_string()),
                 }
             }
-            Ok(false) => HostKeyVerdict::Unknown { fingerprint },
-            Err(russh::keys::Error::KeyChanged { line }) => {
-                HostKeyVerdict::Changed { line, fingerprint }
-            }
-            Err(err) => HostKeyVerdict::Unreadable(err.to_string()),
+            Decision::Unknown => HostKeyVerdict::Unknown { fingerprint },
+            Decision::Changed { line } => HostKeyVerdict::Changed {
+                line,
+                fingerprint: typed,
+            },
+            Decision::Revoked { line } => HostKeyVerdict::Revoked {
+                line,
+                fingerprint: typed,
+            },
+            Decision::Unreadable { line, why } => HostKeyVerdict::Unreadable(format!(
+                "line {line} revokes a key for this host, but {why}; hint: fix or remove that line"
+            )),
         }
     }
 }
@@ -437,6 +452,12 @@ fn handshake_error(
              {line} of {known_hosts}; refusing to connect (this is what a man-in-the-middle looks \
              like); hint: if the host was reinstalled, remove that line and connect again"
         ),
+        Some(HostKeyVerdict::Revoked { line, fingerprint }) => anyhow!(
+            "{label}: REVOKED HOST KEY: the host shows {fingerprint}, which line {line} of \
+             {known_hosts} marks @revoked; refusing to connect; hint: the host must get a new host \
+             key (ssh-keygen -A after removing the revoked one on the host); check its fingerprint \
+             there, then record it"
+        ),
         Some(HostKeyVerdict::Unreadable(why)) => {
             anyhow!("{label}: cannot check the host key against {known_hosts}: {why}")
         }
@@ -465,5 +486,94 @@ fn handshake_error(
             };
             anyhow!("{label}: cannot connect: {err}{hint}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ85JUS7EGBZLG15pPDvWIYVfIytZVd7eVgAwzW9MxNj";
+    const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQCryYPvyZvhKQ7nsxXfyFA5sngTw7YpU5UqthgbJdqIbZ79KKGmdlCHoH9imw7lVmKG9jLkRWtvZx34ZyxG9o2sOyNdVGmLBBQVGgSh5kX1qd4ZzxnHgYek34ZVemBXJnfl6uh6472mC+zpMd7yQk1NAqodNkNPrbbUhH2RX+t+Vw==";
+
+    fn verifier(known_hosts: &Path) -> Verifier {
+        Verifier {
+            address: "10.0.0.1".into(),
+            port: 2222,
+            known_hosts: known_hosts.to_owned(),
+            accept_new: true,
+            verdict: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn target(known_hosts: &Path) -> Target {
+        Target {
+            name: "app1".into(),
+            address: "10.0.0.1".into(),
+            port: 2222,
+            user: "root".into(),
+            key: None,
+            known_hosts: known_hosts.to_owned(),
+            accept_new_host_key: true,
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn refusal(known_hosts: &Path, verdict: HostKeyVerdict) -> String {
+        handshake_error(
+            &target(known_hosts),
+            russh::Error::NotAuthenticated,
+            Some(verdict),
+        )
+        .to_string()
+    }
+
+    #[test]
+    fn accept_new_does_not_record_a_key_of_another_type_for_a_known_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let recorded = format!("# minicloud\n[10.0.0.1]:2222 {ED}\n");
+        std::fs::write(&path, &recorded).unwrap();
+        let rsa = PublicKey::from_openssh(RSA).unwrap();
+        let verdict = verifier(&path).judge(&rsa);
+        assert!(
+            matches!(verdict, HostKeyVerdict::Changed { line: 2, .. }),
+            "{verdict:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), recorded);
+        let message = refusal(&path, verdict);
+        assert!(
+            message.contains("HOST KEY CHANGED")
+                && message.contains("ssh-rsa key SHA256:")
+                && message.contains(&format!("line 2 of {}", path.display()))
+                && message.contains("hint: if the host was reinstalled"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn accept_new_records_an_unknown_host_and_refuses_a_revoked_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let ed = PublicKey::from_openssh(ED).unwrap();
+        assert!(matches!(
+            verifier(&path).judge(&ed),
+            HostKeyVerdict::Learned
+        ));
+        assert!(matches!(verifier(&path).judge(&ed), HostKeyVerdict::Known));
+        let learned = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{learned}@revoked * {ED}\n")).unwrap();
+        let revoked_line = learned.lines().count() + 1;
+        let verdict = verifier(&path).judge(&ed);
+        assert!(
+            matches!(verdict, HostKeyVerdict::Revoked { line, .. } if line == revoked_line),
+            "{verdict:?}"
+        );
+        let message = refusal(&path, verdict);
+        assert!(
+            message.contains("REVOKED HOST KEY") && message.contains("marks @revoked"),
+            "{message}"
+        );
     }
 }

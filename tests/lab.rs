@@ -157,6 +157,42 @@ async fn lab_lifecycle() {
         "{learned}"
     );
 
+    // A host with a recorded key of another type (here an ECDSA key, while db1 shows ed25519)
+    // is changed, not unknown: --accept-new-host-keys records nothing.
+    let ecdsa_only = "10.231.60.31 ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBLN191Oj1K36svYt7Iuhim4iit5MR//M5o3t0hc/rl+E86493bLBXDml5jPdS9eDtY8s3u51hlBYwCbwWXCys5A=\n";
+    std::fs::write(&wrong.known_hosts, ecdsa_only).unwrap();
+    let err = Connection::open(&wrong)
+        .await
+        .err()
+        .expect("a key of a type not recorded must fail even with --accept-new-host-keys")
+        .to_string();
+    assert!(
+        err.contains("HOST KEY CHANGED")
+            && err.contains("ssh-ed25519 key")
+            && err.contains("line 1"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&wrong.known_hosts).unwrap(),
+        ecdsa_only
+    );
+    // A @revoked key is refused even where it is also recorded.
+    let db1_key = learned
+        .lines()
+        .find(|l| l.starts_with("10.231.60.31 ssh-ed25519 "))
+        .unwrap();
+    let revoked = db1_key.replacen("10.231.60.31", "@revoked *", 1);
+    std::fs::write(&wrong.known_hosts, format!("{db1_key}\n{revoked}\n")).unwrap();
+    let err = Connection::open(&wrong)
+        .await
+        .err()
+        .expect("a revoked host key must fail")
+        .to_string();
+    assert!(
+        err.contains("REVOKED HOST KEY") && err.contains("line 2"),
+        "{err}"
+    );
+
     // Kill a host: unreachable; start it: back, with the same verified host key.
     must(&["lab", "kill", "db2"]);
     assert!(

@@ -104,6 +104,33 @@ async fn the_web_pair_comes_up_and_survives_its_drills() {
         let took = wait_file(&lab, to, &path, &content).await;
         eprintln!("{path}: on {to} after {took:?}");
     }
+    // The sync key opens a peer to rsync pushes into the synced folders only: no shell, no
+    // other folder (root on one app host must not be root on the other).
+    let ssh = "ssh -i /etc/lsyncd/minicloud-sync-key -o UserKnownHostsFile=/etc/lsyncd/known_hosts \
+               -o StrictHostKeyChecking=accept-new -o BatchMode=yes";
+    let peer = "$(grep -o 'root@[0-9.]*' /etc/lsyncd/lsyncd.conf.lua | head -1)";
+    for (attempt, refusal) in [
+        (format!("{ssh} {peer} id"), "refused: not an rsync push"),
+        (
+            format!("rsync -a -e '{ssh}' /etc/hostname {peer}:/etc/"),
+            "is not a synced folder",
+        ),
+        (
+            format!("rsync -a -e '{ssh}' /etc/hostname {peer}:/srv/shared/../../etc/"),
+            "is not a synced folder",
+        ),
+        (
+            format!("rsync -a -e '{ssh}' {peer}:/srv/shared/ /tmp/pulled/"),
+            "reading files is not allowed",
+        ),
+    ] {
+        let out = lab.run(&lab_host("app1"), &attempt).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.success() && stderr.contains(refusal),
+            "{attempt}: must be refused with {refusal:?}: {stderr}"
+        );
+    }
     let out = lab.minicloud(&["status", "-i", synced.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "status with file sync");
 

@@ -92,7 +92,9 @@ pub fn packages(inv: &Inventory, host: &str) -> Vec<&'static str> {
         list.push("galera-arbitrator-4");
     }
     if entry.has(Role::App) && inv.services.file_sync.is_some() {
-        list.extend(["lsyncd", "rsync"]);
+        // python3 runs rrsync (shipped by rsync, which only suggests python3): the sync key's
+        // forced command hands every push to it (render/file_sync.rs).
+        list.extend(["lsyncd", "rsync", "python3"]);
     }
     if entry.has(Role::App) && inv.services.nginx.enabled {
         list.push("nginx-light");

@@ -38,8 +38,13 @@ pub struct FileSyncContext {
     pub peers: Vec<String>,
     pub private_key: String,
     pub key_path: &'static str,
-    /// `from="peers",restrict ssh-ed25519 ...`: the key opens this host only to its peers.
+    /// `command="...",from="peers",restrict ssh-ed25519 ...`: the key opens this host only to
+    /// its peers, and only to rsync pushes into the synced folders (see [`super::file_sync`]).
     pub authorized_key: String,
+    /// The key's forced command: the script that lets a push into a synced folder through.
+    pub receive_script: String,
+    /// Where that script lives.
+    pub receive_command: &'static str,
 }
 
 /// Where lsyncd's SSH key lives on app hosts.
@@ -480,16 +485,15 @@ fn file_sync_context(
         .filter(|h| *h != host)
         .collect();
     let peers = strings(&addrs(inv, &peers, Net::Backend));
+    let paths: Vec<String> = paths
+        .iter()
+        .map(|p| p.trim_end_matches('/').to_string())
+        .collect();
     FileSyncContext {
-        paths: paths
-            .iter()
-            .map(|p| p.trim_end_matches('/').to_string())
-            .collect(),
-        authorized_key: format!(
-            "from=\"{}\",restrict {}",
-            peers.join(","),
-            secrets.file_sync_public_key
-        ),
+        authorized_key: super::file_sync::authorized_key(&peers, &secrets.file_sync_public_key),
+        receive_script: super::file_sync::receive_script(&paths, super::file_sync::RRSYNC),
+        receive_command: super::file_sync::RECEIVE_COMMAND,
+        paths,
         peers,
         private_key: secrets.file_sync_private_key.clone(),
         key_path: FILE_SYNC_KEY,

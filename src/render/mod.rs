@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod dir;
+pub mod file_sync;
 
 use crate::inventory::{Inventory, Role};
 use crate::secrets::Secrets;
@@ -71,6 +72,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/lsyncd.service.tera"),
     ),
     ("file-sync-key", "{{ file_sync.private_key }}\n"),
+    ("file-sync-receive", "{{ file_sync.receive_script }}"),
     (
         "file-sync-authorized-keys",
         "# Written by minicloud: lsyncd on the other app hosts pushes files here.\n{{ file_sync.authorized_key }}\n",
@@ -301,6 +303,16 @@ const FILES: &[FileSpec] = &[
             "/etc/keepalived/keepalived.conf",
             "keepalived",
             When::VipHolder,
+        )
+    },
+    // Before the authorized key that forces it: a key never points to a missing command.
+    FileSpec {
+        mode: 0o755,
+        ..file(
+            "file-sync-receive",
+            file_sync::RECEIVE_COMMAND,
+            "lsyncd",
+            When::FileSync,
         )
     },
     // sshd reads authorized_keys2 beside authorized_keys by default: a file of minicloud's own,
