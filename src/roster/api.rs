@@ -727,8 +727,9 @@ mod tests {
 
     #[test]
     fn encoded_spellings_of_internal_paths_do_not_reach_them() {
-        // The VIP's deny rules match the literal paths; the router must not decode its way
-        // around them.
+        // HAProxy's deny rule matches the literal paths and passes these spellings on as they
+        // are (checked against haproxy 2.6): the router must not decode or normalize its way
+        // to the internal endpoints.
         let state = state(MemoryStore::default(), Some(TOKEN));
         run(async {
             for uri in [
@@ -736,6 +737,10 @@ mod tests {
                 "/%72eadyz",
                 "/metrics/",
                 "//metrics",
+                "//readyz",
+                "/./readyz",
+                "/x/../readyz",
+                "/readyz;x",
                 "/METRICS",
             ] {
                 let (status, _, _) = send(&state, Method::GET, uri, None, None).await;
