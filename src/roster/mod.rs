@@ -147,3 +147,30 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down: finishing in-flight requests");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Config {
+        Config::try_parse_from(std::iter::once("roster").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_token_hash_is_optional_but_never_malformed() {
+        let hash = auth::token_sha256_hex("t");
+        assert_eq!(
+            write_token(&config(&["--api-token-sha256", &hash])).unwrap(),
+            Some(auth::parse_sha256_hex(&hash).unwrap())
+        );
+        // Not configured: the app serves reads and refuses writes (the router's tests).
+        assert_eq!(
+            write_token(&config(&["--api-token-sha256", ""])).unwrap(),
+            None
+        );
+        // A value that is not a hash stops the start instead of silently refusing everything.
+        let err = write_token(&config(&["--api-token-sha256", "********"])).unwrap_err();
+        assert!(err.to_string().contains("64 hex digits"), "{err}");
+    }
+}
