@@ -167,7 +167,10 @@ type ApiResult = Result<Response, ApiError>;
 /// is a bad date too (not axum's plain-text 400).
 fn path_date(path: Result<Path<String>, PathRejection>) -> Result<NaiveDate, ApiError> {
     let Ok(Path(text)) = path else {
-        return Err(model::parse_date("date", "(not UTF-8)").unwrap_err().into());
+        return Err(ApiError::Invalid(Invalid {
+            field: "date",
+            error: "not a date; use YYYY-MM-DD, e.g. 2026-12-24".into(),
+        }));
     };
     if text == "today" {
         return Ok(Local::now().date_naive());
@@ -566,6 +569,11 @@ mod tests {
                 assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
                 assert_eq!(body["field"], field, "{query}: {body}");
             }
+            // A path that does not decode to UTF-8 is a bad date, not a plain-text 400.
+            let (status, body, _) =
+                send(&state, Method::GET, "/api/v1/roster/%FF%FE", None, None).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(body["field"], "date", "{body}");
             // The default 28 days from the last day stop at the last day.
             let (status, body, _) = send(
                 &state,
