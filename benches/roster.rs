@@ -21,8 +21,14 @@ struct Figures {
     failed: usize,
 }
 
-/// `WORKERS` clients, each sending requests back to back for `SECONDS`.
-async fn load(base: &str, method: &str, path_of: fn(usize, usize) -> String) -> Figures {
+/// `WORKERS` clients, each sending requests back to back for `SECONDS`; PUTs carry `token`
+/// (the roster API token writes need).
+async fn load(
+    base: &str,
+    method: &str,
+    path_of: fn(usize, usize) -> String,
+    token: &str,
+) -> Figures {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(WORKERS)
         .timeout(Duration::from_secs(10))
@@ -33,6 +39,7 @@ async fn load(base: &str, method: &str, path_of: fn(usize, usize) -> String) -> 
     let workers = (0..WORKERS).map(|worker| {
         let client = client.clone();
         let base = base.to_string();
+        let token = token.to_string();
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         tokio::spawn(async move {
             let (mut latencies, mut failed, mut n) = (Vec::new(), 0, 0);
@@ -40,8 +47,9 @@ async fn load(base: &str, method: &str, path_of: fn(usize, usize) -> String) -> 
                 let url = format!("{base}{}", path_of(worker, n));
                 let mut request = client.request(method.clone(), url);
                 if method == reqwest::Method::PUT {
-                    request =
-                        request.json(&serde_json::json!({"name": format!("bench {worker}-{n}")}));
+                    request = request
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({"name": format!("bench {worker}-{n}")}));
                 }
                 let sent = Instant::now();
                 match request.send().await {
@@ -97,9 +105,14 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let hello_base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, hello).await.unwrap() });
-        let baseline = load(&hello_base, "GET", |_, _| "/".into()).await;
+        let baseline = load(&hello_base, "GET", |_, _| "/".into(), "").await;
+        let token = minicloud::secrets::Secrets::load_existing(&minicloud::secrets::secrets_path(
+            &common::inventory(),
+        ))
+        .unwrap()
+        .roster_api_token;
         // Seed the days the GETs read.
-        load(VIP, "PUT", day).await;
+        load(VIP, "PUT", day, &token).await;
         let mut table = format!(
             "{WORKERS} concurrent clients, {SECONDS} s each, on this machine alongside the lab; \
              the baseline is an axum hello-world served in the bench process. Only through the \
@@ -118,8 +131,14 @@ fn main() {
             ))
         };
         row("axum hello-world, in process (baseline)", &baseline);
-        row("GET through the HAProxy VIP", &load(VIP, "GET", day).await);
-        row("PUT through the HAProxy VIP", &load(VIP, "PUT", day).await);
+        row(
+            "GET through the HAProxy VIP",
+            &load(VIP, "GET", day, &token).await,
+        );
+        row(
+            "PUT through the HAProxy VIP",
+            &load(VIP, "PUT", day, &token).await,
+        );
         table
     });
     println!("{table}");

@@ -110,7 +110,7 @@ pub enum Command {
     /// Every host is read in parallel over SSH with one read-only command (services, VIPs held,
     /// Galera state, HAProxy's view of its backends, the roster's /readyz); a host that does
     /// not answer within --timeout is shown as unreachable without holding up the others. The
-    /// frontend VIP is asked for /readyz from here, as a client would. The verdict is
+    /// frontend VIP is asked for /api/v1/roster from here, as a client would. The verdict is
     /// `healthy`, `degraded: <why>` (serving, redundancy lost) or `down: <why>` (clients are
     /// refused). Exit 0 healthy, 1 degraded or down, 2 could not run. Host keys must already be
     /// known (`up --accept-new-host-keys` records them); status never writes known_hosts.

@@ -28,6 +28,10 @@ pub struct Secrets {
     /// Its public half (not a secret; kept beside it so both always match).
     #[serde(default)]
     pub file_sync_public_key: String,
+    /// The token roster writes (POST, PUT, DELETE) carry; app hosts get only its SHA-256.
+    /// Added to older files.
+    #[serde(default)]
+    pub roster_api_token: String,
 }
 
 /// What a masked secret reads as in a rendered file.
@@ -157,6 +161,11 @@ pub const NAMES: &[(&str, Option<&str>, &str)] = &[
         None,
         "the SSH key pair app hosts sync files with",
     ),
+    (
+        "roster-api-token",
+        Some("MINICLOUD_ROSTER_API_TOKEN"),
+        "the bearer token roster writes need (app hosts hold only its SHA-256)",
+    ),
 ];
 
 /// The value of a secret's environment variable, when it is set and not empty.
@@ -223,6 +232,7 @@ impl Secrets {
             file_sync_private_key: MASK.into(),
             file_sync_public_key: "ssh-ed25519 (the file sync key generated on the first `up`)"
                 .into(),
+            roster_api_token: MASK.into(),
         }
     }
 }
@@ -310,6 +320,7 @@ impl Secrets {
             "roster-db-password" => Some(&mut self.roster_db_password),
             "sst-password" => Some(&mut self.sst_password),
             "haproxy-stats-password" => Some(&mut self.haproxy_stats_password),
+            "roster-api-token" => Some(&mut self.roster_api_token),
             _ => None,
         }
     }
@@ -447,6 +458,7 @@ impl Secrets {
                 haproxy_stats_password: generate(),
                 file_sync_private_key: String::new(),
                 file_sync_public_key: String::new(),
+                roster_api_token: generate(),
             }
         };
         let before = path.exists().then(|| secrets.clone());
@@ -514,12 +526,13 @@ impl Secrets {
     }
 
     /// Every secret value, to keep them out of output.
-    pub fn values(&self) -> [&str; 4] {
+    pub fn values(&self) -> [&str; 5] {
         [
             &self.roster_db_password,
             &self.sst_password,
             &self.haproxy_stats_password,
             &self.file_sync_private_key,
+            &self.roster_api_token,
         ]
     }
 }
@@ -573,6 +586,10 @@ mod tests {
             shared_header,
             "every ed25519 key has it"
         );
+        let token = Secrets::rotate(&path, "roster-api-token").unwrap();
+        assert_ne!(token.roster_api_token, after.roster_api_token);
+        assert_eq!(token.roster_db_password, after.roster_db_password);
+        assert_eq!(redact(&after.roster_api_token), MASK);
         let rotated = Secrets::rotate(&path, "file-sync-key").unwrap();
         assert_ne!(rotated.file_sync_public_key, after.file_sync_public_key);
         let err = Secrets::rotate(&path, "root-password")
@@ -600,6 +617,7 @@ mod tests {
         let secrets = Secrets::load_or_generate(&path).unwrap();
         assert_eq!(secrets.roster_db_password, "aaaaaaaaaaaaaaaa");
         assert!(secrets.file_sync_private_key.contains("OPENSSH"));
+        assert_eq!(secrets.roster_api_token.len(), 32);
         assert_eq!(Secrets::load_or_generate(&path).unwrap(), secrets);
     }
 

@@ -55,8 +55,31 @@ fn masked_render_holds_no_secret_value_of(path: &str) {
         haproxy_stats_password: "stats-pw-XYZZY".into(),
         file_sync_private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nXYZZY\n".into(),
         file_sync_public_key: "ssh-ed25519 AAAApublic minicloud-file-sync".into(),
+        roster_api_token: "api-token-PLUGH".into(),
     };
     let real = render::render_all(&inv, &secrets).unwrap();
+    // App hosts get the API token's hash, never the token.
+    let token_hash = minicloud::roster::auth::token_sha256_hex("api-token-PLUGH");
+    assert!(
+        real.values()
+            .flatten()
+            .all(|f| !f.content.contains("api-token-PLUGH"))
+    );
+    let envs: Vec<_> = real
+        .values()
+        .flatten()
+        .filter(|f| f.path.ends_with("roster.env"))
+        .collect();
+    assert!(!envs.is_empty());
+    for env in envs {
+        assert!(
+            env.content
+                .contains(&format!("ROSTER_API_TOKEN_SHA256={token_hash}\n")),
+            "{}",
+            env.content
+        );
+        assert_eq!(env.mode & 0o077, 0, "{} is private", env.path);
+    }
     let with_secret: Vec<_> = real
         .values()
         .flatten()
@@ -84,6 +107,6 @@ fn masked_render_holds_no_secret_value_of(path: &str) {
         masked
             .values()
             .flatten()
-            .all(|f| !f.content.contains("XYZZY"))
+            .all(|f| !f.content.contains("XYZZY") && !f.content.contains(&token_hash))
     );
 }

@@ -99,6 +99,9 @@ impl Drop for MariaDb {
     }
 }
 
+/// The API token the test apps accept.
+const TOKEN: &str = "roster-api-test-token";
+
 /// A roster app on a loopback port, on its own fresh database.
 struct App {
     base: String,
@@ -127,6 +130,12 @@ async fn serve<S: minicloud::roster::store::Store>(store: S, metrics: Arc<Metric
         store,
         metrics,
         node: "test-node".into(),
+        api_token_sha256: Some(
+            minicloud::roster::auth::parse_sha256_hex(&minicloud::roster::auth::token_sha256_hex(
+                TOKEN,
+            ))
+            .unwrap(),
+        ),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -141,14 +150,28 @@ async fn serve<S: minicloud::roster::store::Store>(store: S, metrics: Arc<Metric
 }
 
 impl App {
+    /// A request as a client with the API token sends it (writes carry it; so do reads, harmlessly).
     async fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        self.send_as(Some(TOKEN), method, path, body).await
+    }
+
+    async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -197,9 +220,13 @@ async fn roster_api_on_real_mariadb() {
         "took {:?}: must fail cleanly, not hang",
         started.elapsed()
     );
-    assert_eq!(
-        app.send("GET", "/readyz", None).await.0,
-        StatusCode::SERVICE_UNAVAILABLE
+    // Not ready, and only that: the database's error (its address, the user) stays in the log.
+    let (status, body, _) = app.send_as(None, "GET", "/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "database not reachable", "{body}");
+    assert!(
+        !body.to_string().contains("127.0.0.1") && !body.to_string().contains("roster"),
+        "{body}"
     );
     assert_eq!(app.send("GET", "/healthz", None).await.0, StatusCode::OK);
     let (_, metrics, _) = app.send("GET", "/metrics", None).await;
@@ -219,6 +246,38 @@ async fn roster_api_on_real_mariadb() {
 /// Every endpoint and error code, concurrent writes to one day, and the metrics: what any
 /// storage backend must do the same (a fresh app, on storage without the days used here).
 async fn api_scenario(app: &App) {
+    // Writes without the token (or with a wrong one) are refused before anything is stored.
+    for token in [None, Some("not-the-token")] {
+        let (status, _, headers) = app
+            .send_as(
+                token,
+                "POST",
+                "/api/v1/roster",
+                Some(json!({"date": "2026-12-24", "name": "Mallory"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(headers["www-authenticate"], "Bearer realm=\"roster\"");
+        for method in ["PUT", "DELETE"] {
+            let (status, _, _) = app
+                .send_as(
+                    token,
+                    method,
+                    "/api/v1/roster/2026-12-24",
+                    Some(json!({"name": "Mallory"})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method}");
+        }
+    }
+    assert_eq!(
+        app.send_as(None, "GET", "/api/v1/roster/2026-12-24", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND,
+        "reads need no token; the refused writes stored nothing"
+    );
+
     // Create, read, conflict, idempotent retry of the same create.
     let ada = json!({"date": "2026-12-24", "name": "Ada", "team": "SRE", "contact": "+1 555 0100", "note": "holiday"});
     let (status, body, headers) = app.send("POST", "/api/v1/roster", Some(ada.clone())).await;
@@ -287,6 +346,7 @@ async fn api_scenario(app: &App) {
     let raw = app
         .http
         .post(format!("{}/api/v1/roster", app.base))
+        .bearer_auth(TOKEN)
         .body("{not json")
         .header("content-type", "application/json");
     assert_eq!(
@@ -354,6 +414,8 @@ async fn api_scenario(app: &App) {
         "?from=2026-01-01&to=2027-06-01",
         "?from=yesterday",
         "?color=red",
+        "?from=+262143-12-31",
+        "?from=20261-01-01",
     ] {
         let (status, body, _) = app.send("GET", &format!("/api/v1/roster{bad}"), None).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad} -> {body}");

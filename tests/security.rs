@@ -460,8 +460,11 @@ async fn least_privilege(lab: &LabTest, secrets: &Secrets) {
     assert_eq!(sst.lines().count(), 1, "{sst}");
 }
 
-/// Requests through the frontend VIP until stopped: (successes, failures with what failed).
-fn live_load() -> (
+/// Requests through the frontend VIP until stopped: (successes, failures with what failed);
+/// writes carry `api_token`.
+fn live_load(
+    api_token: String,
+) -> (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<(u32, Vec<String>)>,
 ) {
@@ -481,6 +484,7 @@ fn live_load() -> (
                         "http://{FRONTEND_VIP}/api/v1/roster/2400-03-{:02}",
                         1 + n % 28
                     ))
+                    .bearer_auth(&api_token)
                     .json(&serde_json::json!({"name": format!("security-{n}")}))
             } else {
                 client.get(format!("http://{FRONTEND_VIP}/api/v1/roster"))
@@ -510,7 +514,7 @@ async fn stats_page(password: &str) -> u16 {
 
 /// Rotate each password under live load; returns the outputs and the values rotated away.
 async fn rotate_under_load(lab: &LabTest, before: &Secrets) -> (Vec<String>, Vec<String>) {
-    let (stop, load) = live_load();
+    let (stop, load) = live_load(before.roster_api_token.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut outputs = Vec::new();
     for name in [

@@ -9,7 +9,10 @@
 //!   same-size edit in place is still found;
 //! - an unknown host key, a changed host key, an unreachable host: clear error, nothing changed;
 //! - the roster page, in headless Chromium through the frontend VIP: add, edit, delete an entry,
-//!   each visible through the API, and a refused add shown as an error on the page;
+//!   each visible through the API, and a refused add shown as an error on the page; the page asks
+//!   for the API token, and asks again when the server refuses it;
+//! - through the VIP, writes without the API token are refused (401) and /readyz and /metrics
+//!   are not served (404), while /healthz is;
 //! - a total outage (stale db2, crashed db1, garbd's host down): `up` bootstraps from the most
 //!   advanced node and every row written before is still there.
 //!
@@ -111,8 +114,30 @@ async fn api_name(client: &reqwest::Client, day: &str) -> Option<String> {
     })
 }
 
+/// The roster API token, from the secrets file the first `up` generated.
+fn api_token(lab: &LabTest) -> String {
+    minicloud::secrets::Secrets::load_existing(&lab.dir.join("inventory.secrets.yml"))
+        .unwrap()
+        .roster_api_token
+}
+
+/// A client whose every request carries the API token, as an operator's script would.
+fn client_with_token(lab: &LabTest) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", api_token(lab)).parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// Add, edit and delete an entry on the page; each change must show through the API.
 async fn browser_round_trip(lab: &LabTest, client: &reqwest::Client) {
+    let token = api_token(lab);
     let day = (chrono::Local::now().date_naive() + chrono::Duration::days(3)).to_string();
     let browser = tokio::task::block_in_place(browser);
     let tab = tokio::task::block_in_place(|| {
@@ -131,6 +156,16 @@ async fn browser_round_trip(lab: &LabTest, client: &reqwest::Client) {
             "the page names the node that served it: {node:?}"
         );
         wait_row(&tab, &day, |t| t.contains("nobody yet"));
+        // The first change asks for the token: a wrong one is refused, forgotten and asked for
+        // again; the right one is then kept for the session (a third prompt would fail).
+        tab.evaluate(
+            &format!(
+                "window.prompts = 0; const answers = ['wrong-token', '{token}']; \
+                 window.prompt = () => {{ window.prompts++; return answers.shift(); }}"
+            ),
+            false,
+        )
+        .unwrap();
         // Add.
         tab.evaluate(
             &format!("document.getElementById('date').value = '{day}'"),
@@ -186,6 +221,16 @@ async fn browser_round_trip(lab: &LabTest, client: &reqwest::Client) {
         wait_row(&tab, &day, |t| t.contains("Browser Bob"));
     });
     assert_eq!(api_name(client, &day).await.as_deref(), Some("Browser Bob"));
+    let prompts = tokio::task::block_in_place(|| {
+        tab.evaluate("window.prompts", false)
+            .unwrap()
+            .value
+            .unwrap()
+    });
+    assert_eq!(
+        prompts, 2,
+        "asked once, and once more after the refused token"
+    );
     tokio::task::block_in_place(|| {
         let png = tab
             .capture_screenshot(
@@ -315,6 +360,19 @@ async fn up_converges_the_lab_quorum_safely() {
             .await
             .success()
     );
+    // Writes need the API token; the node-only endpoints are not served through the VIP.
+    let (status, _) = http(
+        &client,
+        "PUT",
+        "/api/v1/roster/2027-04-01",
+        Some(serde_json::json!({"name": "anonymous"})),
+    )
+    .await;
+    assert_eq!(status, 401, "a write without the token");
+    for (path, expected) in [("/readyz", 404), ("/metrics", 404), ("/healthz", 200)] {
+        assert_eq!(http(&client, "GET", path, None).await.0, expected, "{path}");
+    }
+    let client = client_with_token(&lab);
     let (status, body) = http(
         &client,
         "PUT",

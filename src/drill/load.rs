@@ -88,8 +88,15 @@ pub struct Seen {
 }
 
 impl Load {
-    /// Start sending to `base_url` (`http://VIP:port`); writes named `run-N`.
-    pub fn start(base_url: &str, run: &str, run_offset_days: u64, rates: Rates) -> Load {
+    /// Start sending to `base_url` (`http://VIP:port`); writes named `run-N`, each carrying
+    /// `api_token` (the roster refuses writes without it).
+    pub fn start(
+        base_url: &str,
+        api_token: &str,
+        run: &str,
+        run_offset_days: u64,
+        rates: Rates,
+    ) -> Load {
         let client = reqwest::Client::builder()
             .timeout(rates.request_timeout)
             .no_proxy()
@@ -112,6 +119,7 @@ impl Load {
             let ctx = Sender {
                 client: client.clone(),
                 base_url: base_url.to_string(),
+                api_token: api_token.to_string(),
                 run: run.to_string(),
                 run_offset_days,
                 record: record.clone(),
@@ -170,6 +178,7 @@ impl Load {
 struct Sender {
     client: reqwest::Client,
     base_url: String,
+    api_token: String,
     run: String,
     run_offset_days: u64,
     record: Arc<Mutex<Record>>,
@@ -229,6 +238,7 @@ impl Sender {
         let response = self
             .client
             .put(&url)
+            .bearer_auth(&self.api_token)
             .json(&body)
             .send()
             .await

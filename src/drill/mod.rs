@@ -214,6 +214,12 @@ impl<'a> Runner<'a> {
 
     /// Run every selected drill; a drill that cannot start (stack not healthy) stops the run.
     pub async fn run_all(&self, progress: impl Fn(&str)) -> Result<Vec<DrillResult>> {
+        // The load writes through the VIP like any client: with the roster API token.
+        let api_token = crate::secrets::Secrets::load_existing(&crate::secrets::secrets_path(
+            &self.opts.inventory_path,
+        ))
+        .context("the drill's writes need the roster API token")?
+        .roster_api_token;
         let mut results = Vec::new();
         let names: Vec<String> = plan(self.inv, &self.opts, None)?
             .into_iter()
@@ -245,7 +251,9 @@ impl<'a> Runner<'a> {
                 names.len(),
                 drill.summary
             ));
-            let result = self.run_drill(drill, index as u64, checker).await;
+            let result = self
+                .run_drill(drill, index as u64, checker, &api_token)
+                .await;
             progress(&format!(
                 "[{}/{}] {name}: {}",
                 index + 1,
@@ -262,9 +270,16 @@ impl<'a> Runner<'a> {
     }
 
     /// One drill, start to end; every problem ends up in its result's failures.
-    async fn run_drill(&self, drill: Drill, index: u64, mut checker: Checker<'_>) -> DrillResult {
+    async fn run_drill(
+        &self,
+        drill: Drill,
+        index: u64,
+        mut checker: Checker<'_>,
+        api_token: &str,
+    ) -> DrillResult {
         let load = Load::start(
             &self.vip_url,
+            api_token,
             &format!("{}-{index}", self.run),
             index * 10_000,
             self.opts.rates.clone(),

@@ -124,6 +124,8 @@ pub struct RosterContext {
     pub pool_size: u32,
     pub aerospike_hosts: Vec<String>,
     pub aerospike_namespace: String,
+    /// SHA-256 hex of the roster API token: the app host never gets the token itself.
+    pub api_token_sha256: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -434,6 +436,12 @@ fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterConte
         pool_size: s.roster.pool_size,
         aerospike_hosts,
         aerospike_namespace: namespace,
+        // A masked render shows the mask, not the hash of the mask (which would look real).
+        api_token_sha256: if secrets.roster_api_token == crate::secrets::MASK {
+            crate::secrets::MASK.to_string()
+        } else {
+            crate::roster::auth::token_sha256_hex(&secrets.roster_api_token)
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod aerospike_store;
 pub mod api;
+pub mod auth;
 pub mod metrics;
 pub mod model;
 pub mod store;
@@ -42,11 +43,32 @@ pub struct Config {
     /// Aerospike namespace of the roster's records.
     #[arg(long, env = "ROSTER_AEROSPIKE_NAMESPACE", default_value = "roster")]
     pub aerospike_namespace: String,
+    /// SHA-256 (64 hex digits) of the API token that POST, PUT and DELETE must carry as
+    /// `Authorization: Bearer <token>`. Without it every write is refused.
+    #[arg(long, env = "ROSTER_API_TOKEN_SHA256", hide_env_values = true)]
+    pub api_token_sha256: Option<String>,
+}
+
+/// The token hash writes are checked against; None (writes refused) when not configured, said
+/// in the log at startup so a node that refuses every write tells why.
+fn write_token(config: &Config) -> Result<Option<[u8; 32]>> {
+    match config.api_token_sha256.as_deref().map(str::trim) {
+        None | Some("") => {
+            tracing::warn!(
+                "no API token hash configured (ROSTER_API_TOKEN_SHA256): every POST, PUT and DELETE is refused; reads are served"
+            );
+            Ok(None)
+        }
+        Some(hex) => auth::parse_sha256_hex(hex)
+            .map(Some)
+            .map_err(anyhow::Error::msg),
+    }
 }
 
 /// Run the app until SIGTERM or Ctrl-C, then finish in-flight requests and exit.
 pub async fn serve(config: Config) -> Result<()> {
     let metrics = Arc::new(metrics::Metrics::default());
+    let api_token_sha256 = write_token(&config)?;
     match config.backend.as_str() {
         "galera" => {
             let url = config
@@ -64,6 +86,7 @@ pub async fn serve(config: Config) -> Result<()> {
                 store,
                 metrics,
                 node: config.node_name.clone(),
+                api_token_sha256,
             });
             let migrating = state.clone();
             // The schema is made in the background: the app answers /healthz (and says "not
@@ -94,6 +117,7 @@ pub async fn serve(config: Config) -> Result<()> {
                 store,
                 metrics,
                 node: config.node_name.clone(),
+                api_token_sha256,
             });
             run(&config, state).await
         }
@@ -122,4 +146,31 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Config {
+        Config::try_parse_from(std::iter::once("roster").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_token_hash_is_optional_but_never_malformed() {
+        let hash = auth::token_sha256_hex("t");
+        assert_eq!(
+            write_token(&config(&["--api-token-sha256", &hash])).unwrap(),
+            Some(auth::parse_sha256_hex(&hash).unwrap())
+        );
+        // Not configured: the app serves reads and refuses writes (the router's tests).
+        assert_eq!(
+            write_token(&config(&["--api-token-sha256", ""])).unwrap(),
+            None
+        );
+        // A value that is not a hash stops the start instead of silently refusing everything.
+        let err = write_token(&config(&["--api-token-sha256", "********"])).unwrap_err();
+        assert!(err.to_string().contains("64 hex digits"), "{err}");
+    }
 }

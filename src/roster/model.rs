@@ -50,14 +50,58 @@ impl Invalid {
     }
 }
 
-/// Parse a `YYYY-MM-DD` date.
+/// First day the roster accepts: nobody plans on-call shifts before the Unix epoch.
+pub const MIN_DATE: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+/// Last day the roster accepts: the last with a 4-digit year, so ISO dates sort as strings (the
+/// Aerospike store filters on that) and fit MariaDB's DATE (which ends here too).
+pub const MAX_DATE: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
+
+/// Parse a date written exactly `YYYY-MM-DD` (4-digit year, no sign, no spaces), between
+/// [`MIN_DATE`] and [`MAX_DATE`]. Checked by shape first: chrono alone takes signed and longer
+/// years (`+262143-12-31`), which the database refuses and date arithmetic overflows on.
 pub fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, Invalid> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        Invalid::new(
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    let shown = shown(text);
+    let date = shaped
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            Invalid::new(
+                field,
+                format!("\"{shown}\" is not a date; use YYYY-MM-DD, e.g. 2026-12-24"),
+            )
+        })?;
+    if !(MIN_DATE..=MAX_DATE).contains(&date) {
+        return Err(Invalid::new(
             field,
-            format!("\"{text}\" is not a date; use YYYY-MM-DD, e.g. 2026-12-24"),
-        )
-    })
+            format!("{date} is out of range; the roster keeps {MIN_DATE} to {MAX_DATE}"),
+        ));
+    }
+    Ok(date)
+}
+
+/// At most 40 characters of a client's text, for an error message (a huge input is not echoed).
+fn shown(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        format!("{}...", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// The last day of a list that gives only `from`: `days` days long, never past [`MAX_DATE`].
+pub fn default_to(from: NaiveDate, days: u64) -> NaiveDate {
+    from.checked_add_days(chrono::Days::new(days.saturating_sub(1)))
+        .unwrap_or(MAX_DATE)
+        .min(MAX_DATE)
 }
 
 /// Trim; empty becomes None; longer than `max` characters is an error.
@@ -110,7 +154,8 @@ pub fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), Invalid> {
     if to < from {
         return Err(Invalid::new("to", format!("{to} is before from={from}")));
     }
-    if (to - from).num_days() >= MAX_RANGE_DAYS {
+    // Both are within MIN_DATE..=MAX_DATE (parse_date), so this cannot overflow.
+    if to.signed_duration_since(from).num_days() >= MAX_RANGE_DAYS {
         return Err(Invalid::new(
             "to",
             format!("at most {MAX_RANGE_DAYS} days per request"),
@@ -192,6 +237,50 @@ mod tests {
                 .field,
             "date"
         );
+    }
+
+    #[test]
+    fn dates_are_strictly_four_digit_years_in_range() {
+        assert_eq!(
+            parse_date("date", "2026-12-24"),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap())
+        );
+        assert!(parse_date("date", "1970-01-01").is_ok());
+        assert!(parse_date("date", "9999-12-31").is_ok());
+        for bad in [
+            "+262143-12-31",
+            "+2026-12-24",
+            "-2026-12-24",
+            "202612-24",
+            "12026-12-24",
+            "2026-1-24",
+            "2026-12-4",
+            " 2026-12-24",
+            "2026-12-24 ",
+            "2026-12-24T00:00",
+            "1969-12-31",
+            "0000-01-01",
+            "2026-02-29",
+            "２０２６-12-24",
+            "",
+        ] {
+            let err = parse_date("from", bad).unwrap_err();
+            assert_eq!(err.field, "from", "{bad}");
+        }
+        let long = "9".repeat(10_000);
+        let err = parse_date("to", &long).unwrap_err();
+        assert!(err.error.len() < 120, "a long input is not echoed whole");
+    }
+
+    #[test]
+    fn the_default_range_end_never_passes_the_last_day() {
+        assert_eq!(default_to(MAX_DATE, 28), MAX_DATE);
+        let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        assert_eq!(
+            default_to(d, 28),
+            NaiveDate::from_ymd_opt(2026, 1, 28).unwrap()
+        );
+        assert_eq!(default_to(d, 0), d);
     }
 
     #[test]

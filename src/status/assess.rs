@@ -2,7 +2,7 @@
 //! `down: <why>`. Pure, so every rule is unit-tested on made-up states.
 //!
 //! Down means clients are (or are about to be) refused: the frontend VIP held by nobody or not
-//! serving /readyz, no app node ready, no Galera node in a Primary component, the DB VIP held
+//! serving the roster API, no app node ready, no Galera node in a Primary component, the DB VIP held
 //! by nobody. Anything else out of place is degraded: the stack serves but has lost redundancy.
 //! A problem is reported once, at its cause: an app node whose roster is stopped is not also
 //! reported as "not ready" or "DOWN in HAProxy".
@@ -74,7 +74,7 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
             && !readyz.ok
         {
             down.push(format!(
-                "frontend VIP does not serve /readyz ({})",
+                "frontend VIP does not serve the roster ({})",
                 readyz.describe()
             ));
         }
@@ -437,7 +437,7 @@ mod tests {
         world.vip("frontend").readyz = Some(HttpCheck::from_status(None));
         assert_eq!(
             world.summary(),
-            "down: frontend VIP 10.0.1.100 held by no host; frontend VIP does not serve /readyz (no answer)"
+            "down: frontend VIP 10.0.1.100 held by no host; frontend VIP does not serve the roster (no answer)"
         );
     }
 

@@ -64,7 +64,8 @@ pub struct VipStatus {
     pub address: String,
     /// Hosts that have the address on an interface: exactly one when all is well.
     pub holders: Vec<String>,
-    /// Frontend VIP: GET /readyz through it, from the machine running `status`.
+    /// Frontend VIP: GET [`VIP_CHECK_PATH`] through it, from the machine running `status`
+    /// (named `readyz` in the JSON since it was /readyz, which the VIP no longer serves).
     pub readyz: Option<HttpCheck>,
 }
 
@@ -178,10 +179,14 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// GET /readyz through the frontend VIP, as a client would.
+/// What `status` reads through the frontend VIP: a client's read of the roster, which needs
+/// the database as /readyz does. /readyz itself is refused there: it is for the nodes only.
+pub const VIP_CHECK_PATH: &str = "/api/v1/roster";
+
+/// GET [`VIP_CHECK_PATH`] through the frontend VIP, as a client would.
 async fn frontend_readyz(http: &reqwest::Client, inv: &Inventory) -> HttpCheck {
     let vip = inv.services.frontend_vip.address;
-    let url = format!("http://{vip}:{}/readyz", frontend_port(inv));
+    let url = format!("http://{vip}:{}{VIP_CHECK_PATH}", frontend_port(inv));
     let status = match http.get(&url).send().await {
         Ok(response) => Some(response.status().as_u16()),
         Err(_) => None,

@@ -67,7 +67,12 @@ pub fn render(status: &Status) -> String {
         };
         let _ = write!(out, "{} VIP {} on {holders}", vip.name, vip.address);
         if let Some(readyz) = &vip.readyz {
-            let _ = write!(out, ", /readyz through it: {}", readyz.describe());
+            let _ = write!(
+                out,
+                ", {} through it: {}",
+                super::VIP_CHECK_PATH,
+                readyz.describe()
+            );
         }
         out.push('\n');
     }
