@@ -296,8 +296,17 @@ fn generate() -> String {
 }
 
 fn read_file(path: &Path) -> Result<Secrets> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // The same bounds as an inventory's: a secrets file is a few lines.
+    let text = crate::inventory::limits::read_text(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if let Err(deep) = crate::inventory::limits::check_nesting(&text) {
+        bail!(
+            "{}: nested too deep at line {}; hint: a secrets file is one level of `name: value` \
+             lines: fix it, or move it away to generate new secrets",
+            path.display(),
+            deep.line
+        );
+    }
     serde_norway::from_str(&text).with_context(|| {
         format!(
             "{} is not a minicloud secrets file; hint: fix it, or move it away to generate new secrets",
@@ -724,6 +733,19 @@ mod tests {
         assert_eq!(secrets.sst_password, "bbbbbbbbbbbbbbbb");
         assert_eq!(secrets.file_sync_private_key, MASK);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), older);
+    }
+
+    #[test]
+    fn an_oversized_or_deeply_nested_secrets_file_is_refused_unparsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.secrets.yml");
+        std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
+        let err = format!("{:#}", read_file(&big).unwrap_err());
+        assert!(err.contains("larger than 1024 KiB"), "{err}");
+        let deep = dir.path().join("deep.secrets.yml");
+        std::fs::write(&deep, format!("a: {}\n", "[".repeat(50_000))).unwrap();
+        let err = format!("{:#}", read_file(&deep).unwrap_err());
+        assert!(err.contains("nested too deep at line 1"), "{err}");
     }
 
     #[test]
