@@ -77,8 +77,8 @@ pub(crate) struct Stack<'a> {
     pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
     report: Mutex<Report>,
     progress: ProgressBar,
-    /// Held for the whole run: no other `up` acts on these hosts meanwhile.
-    _locks: lock::RunLocks,
+    /// Held for the whole run of `up`: no other `up` acts on these hosts meanwhile.
+    _locks: Option<lock::RunLocks>,
 }
 
 impl Stack<'_> {
@@ -229,6 +229,14 @@ fn roster_binary(opts: &Options) -> Result<Arc<Vec<u8>>> {
     Ok(Arc::new(bytes))
 }
 
+/// What a run connects for: `up` changes hosts and holds their run locks; `plan` only reads,
+/// and neither takes a lock nor waits for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Change,
+    Read,
+}
+
 /// Connect to every host and read its facts: nothing changes on any host before all answer.
 async fn prepare<'a>(
     inv: &'a Inventory,
@@ -236,6 +244,7 @@ async fn prepare<'a>(
     opts: &Options,
     progress: ProgressBar,
     load_secrets: impl FnOnce(&Path) -> Result<Secrets>,
+    purpose: Purpose,
 ) -> Result<Stack<'a>> {
     let aerospike_package = aerospike::package_file(inv, inventory_path)?;
     // Hashed once: every app host gets the same binary.
@@ -266,8 +275,13 @@ async fn prepare<'a>(
     .await
     .context("nothing was changed on any host")?;
     let sessions: IndexMap<String, Session> = connections.into_iter().collect();
-    progress.set_message("taking the run lock on every host");
-    let locks = lock::lock_all(&sessions, opts.lock_wait).await?;
+    let locks = match purpose {
+        Purpose::Change => {
+            progress.set_message("taking the run lock on every host");
+            Some(lock::lock_all(&sessions, opts.lock_wait).await?)
+        }
+        Purpose::Read => None,
+    };
     progress.set_message("reading facts");
     let facts: Vec<(String, HostFacts)> = try_join_all(sessions.iter().map(|(host, session)| {
         let files = &files[host];
@@ -341,6 +355,7 @@ pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Resul
         opts,
         progress.clone(),
         Secrets::load_or_generate,
+        Purpose::Change,
     )
     .await?;
     stack.timed("connect and read facts", started);
@@ -682,7 +697,15 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
         }
         Ok(secrets)
     };
-    let stack = prepare(inv, inventory_path, opts, progress.clone(), load).await?;
+    let stack = prepare(
+        inv,
+        inventory_path,
+        opts,
+        progress.clone(),
+        load,
+        Purpose::Read,
+    )
+    .await?;
     // The host's copies of the files that differ, read first: their secret values are masked
     // in everything shown, secrets file or not.
     let mut old_texts: IndexMap<(String, String), String> = IndexMap::new();
