@@ -239,15 +239,7 @@ impl Connection {
         let label = self.target.label();
         let started = std::time::Instant::now();
         tracing::debug!(host = %self.target.name, stdin_bytes = stdin.map(<[u8]>::len), "ssh: {command}");
-        let mut channel = self
-            .handle
-            .channel_open_session()
-            .await
-            .with_context(|| format!("{label}: cannot open a session"))?;
-        channel
-            .exec(true, command)
-            .await
-            .with_context(|| format!("{label}: cannot start `{command}`"))?;
+        let mut channel = self.start(command).await?;
         if let Some(stdin) = stdin {
             if !stdin.is_empty() {
                 channel
@@ -289,16 +281,10 @@ impl Connection {
         })
     }
 
-    /// Start `command` and wait for its first line of output, leaving it running with its
-    /// standard input open for as long as the returned [`Held`] lives (or the connection does).
-    /// A command that ends before saying anything is an error with its exit status and output.
-    ///
-    /// This is how a remote lock is held for a run: the command takes the lock, says so, then
-    /// waits for its input to end, which happens when this process drops the channel, closes
-    /// the connection, or dies (the host's sshd then closes the channel itself).
-    pub async fn hold(&self, command: &str) -> Result<(String, Held)> {
+    /// Open a channel and start `command` on it.
+    async fn start(&self, command: &str) -> Result<russh::Channel<client::Msg>> {
         let label = self.target.label();
-        let mut channel = self
+        let channel = self
             .handle
             .channel_open_session()
             .await
@@ -307,6 +293,21 @@ impl Connection {
             .exec(true, command)
             .await
             .with_context(|| format!("{label}: cannot start `{command}`"))?;
+        Ok(channel)
+    }
+
+    /// Start `command` and wait for its first line of output, leaving it running with its
+    /// standard input open for as long as the returned [`Held`] lives (or the connection does).
+    /// A command that ends before saying anything is an error with its exit status and output.
+    ///
+    /// This is how a remote lock is held for a run: the command takes the lock, says so, then
+    /// waits for its input to end, which happens when this process drops the channel, closes
+    /// the connection, or dies (the host's sshd then closes the channel itself).
+    ///
+    /// It takes no permit of [`MAX_CHANNELS`]: it lasts the whole run, and one more channel
+    /// still fits OpenSSH's MaxSessions of 10.
+    pub async fn hold(&self, command: &str) -> Result<(String, Held)> {
+        let mut channel = self.start(command).await?;
         let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
         while let Some(msg) = channel.wait().await {
             match msg {
