@@ -40,35 +40,50 @@ pub fn ended_with_the_run(script: &str) -> String {
 /// Install packages without letting Debian start their services with default configs.
 /// apt lists are refreshed only when the install cannot find a package.
 ///
-/// An installation must finish once started, so it is not ended with its run. The next run
-/// waits for one still going (a lock of minicloud's own, then dpkg's lock with a timeout for
-/// other tools such as unattended-upgrades), and finishes one that was cut short (`dpkg
-/// --configure -a`) before installing.
+/// An installation must finish once started (see [`finishing`]): an earlier one cut short is
+/// completed first (`dpkg --configure -a`), and dpkg's own lock is waited for, for other tools
+/// such as unattended-upgrades.
 pub fn install_packages(packages: &[&str]) -> String {
     let list = packages.join(" ");
     let apt = "apt-get -o DPkg::Lock::Timeout=600 -y -q";
+    holding_service_starts(&format!(
+        "export DEBIAN_FRONTEND=noninteractive\n\
+         dpkg --configure -a\n\
+         {apt} install --no-install-recommends {list} || {{ {apt} update && {apt} install --no-install-recommends {list}; }}"
+    ))
+}
+
+/// The lock a step that must finish holds while it runs (see [`finishing`]).
+const FINISHING_LOCK: &str = "/run/minicloud/finishing.lock";
+
+/// How long a run waits for an earlier run's unfinished step (a package installation).
+const FINISHING_WAIT_SECONDS: u64 = 1200;
+
+/// `script` for a step that must finish once started (a package installation, a Galera
+/// bootstrap): it is not ended with its run, and holds a lock while it runs, which the next
+/// run's lock command waits for (see [`run_lock`]) before that run reads any fact. So a run
+/// started right after one was killed sees the host as the unfinished step leaves it.
+pub fn finishing(script: &str) -> String {
     format!(
-        "set -e\n\
-         mkdir -p {RUN_DIR}\n\
-         exec 8>>{RUN_DIR}/install.lock\n\
-         flock -w 1200 8 || {{ echo 'an earlier package installation is still running after 20 min' >&2; exit 1; }}\n\
-         {}",
-        holding_service_starts(&format!(
-            "export DEBIAN_FRONTEND=noninteractive\n\
-             dpkg --configure -a\n\
-             {apt} install --no-install-recommends {list} || {{ {apt} update && {apt} install --no-install-recommends {list}; }}"
-        ))
+        "mkdir -p {RUN_DIR} && exec 8>>{FINISHING_LOCK} && flock -w {FINISHING_WAIT_SECONDS} 8 || \
+         {{ echo 'a step of an earlier run has not finished in 20 min' >&2; exit 75; }}\n{script}"
     )
 }
 
 /// Take the run lock of a host, held by this command until its input ends (the run ends or
 /// its connection drops): prints `locked`, or `busy: HOLDER` after `wait_seconds`. `holder`
 /// says who this run is, for the next one to show.
+///
+/// Once it holds the lock, it waits for a step of an earlier run that must finish (see
+/// [`finishing`]) before it says `locked`.
 pub fn run_lock(wait_seconds: u64, holder: &str) -> String {
     format!(
         "mkdir -p {RUN_DIR} && exec 9>>{RUN_DIR}/run.lock\n\
          if ! flock -w {wait_seconds} 9; then printf 'busy: %s\\n' \"$(head -c 300 {RUN_DIR}/run.holder 2>/dev/null || echo unknown)\"; exit 75; fi\n\
          printf '%s\\n' {} > {RUN_DIR}/run.holder\n\
+         exec 8>>{FINISHING_LOCK}\n\
+         if ! flock -w {FINISHING_WAIT_SECONDS} 8; then echo 'busy: a step of an earlier run (a package installation or a Galera bootstrap) that has not finished in 20 min'; exit 75; fi\n\
+         exec 8>&-\n\
          echo locked\n\
          exec cat >/dev/null",
         sh_quote(holder)
@@ -311,19 +326,46 @@ mod tests {
     }
 
     #[test]
-    fn installs_wait_for_an_earlier_one_and_finish_an_interrupted_dpkg() {
+    fn installs_finish_an_interrupted_dpkg_and_wait_for_dpkg() {
         let script = install_packages(&["haproxy"]);
-        let lock = script
-            .find("flock -w 1200 8")
-            .expect("waits for an earlier install");
         let configure = script
             .find("dpkg --configure -a")
             .expect("finishes an interrupted one");
         let install = script
             .find("install --no-install-recommends haproxy")
             .unwrap();
-        assert!(lock < configure && configure < install, "{script}");
+        assert!(configure < install, "{script}");
         assert!(script.contains("DPkg::Lock::Timeout=600"), "{script}");
+    }
+
+    /// A finishing step and the next run's lock command, both real scripts run here with a
+    /// scratch folder: the lock command says `locked` only once the step has ended.
+    #[test]
+    fn the_next_run_is_locked_only_after_an_unfinished_step_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = |script: String| script.replace(RUN_DIR, dir.path().to_str().unwrap());
+        let step = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(here(finishing("sleep 1.5; echo done")))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let lock = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(here(run_lock(0, "next run")))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&lock.stdout), "locked\n");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(900),
+            "locked while the step still ran ({:?})",
+            started.elapsed()
+        );
+        let out = step.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
     }
 
     #[test]

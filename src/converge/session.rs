@@ -58,7 +58,11 @@ impl Session {
     /// the step is written so that the next run meets it safely.
     pub async fn must_finish(&self, step: &str, script: &str) -> Result<Output> {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
-        let out = self.conn.run_with_stdin(&self.as_root(script), &[]).await?;
+        let script = commands::finishing(script);
+        let out = self
+            .conn
+            .run_with_stdin(&self.as_root(&script), &[])
+            .await?;
         self.judged(step, out)
     }
 
