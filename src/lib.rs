@@ -1,6 +1,26 @@
 //! minicloud: provision a high-availability web stack over SSH from one inventory YAML.
 //!
 //! Library root; the `minicloud` binary is a thin shell over [`cli::run`].
+//!
+//! # Layout
+//!
+//! Dependencies point down this list; nothing below `cli` reads arguments or prints verdicts.
+//!
+//! - [`cli`]: one function per command, exit codes (0 ok, 1 unhealthy or drill failed, 2
+//!   error, 130 stopped by Ctrl-C).
+//! - Orchestration: [`converge`] (`up` and `plan`: which hosts, in which order, behind which
+//!   gates; the run lock and Ctrl-C in `converge::lock` / `converge::interrupt`), [`status`]
+//!   (read-only health), [`drill`] (failover drills under live load).
+//! - What is wanted: [`inventory`] (the YAML read into checked types: `inventory::text` holds
+//!   the rule for every string by where it goes, `inventory::limits` the file bounds,
+//!   `inventory::validate` how the parts fit), [`render`] (inventory → every host's files, from
+//!   `templates/`), [`secrets`] (generated, checked, never shown).
+//! - What is there: [`facts`] (one command per host, a pure parser of its output), [`galera`]
+//!   and [`aerospike`] (their state, parsed).
+//! - Transport: [`ssh`] (verified host keys, channels, held commands) and [`shell`] (commands
+//!   built as argument lists, quoted in one place).
+//! - Products beside the control tool: [`roster`] (the app the app hosts run; `src/bin/roster.rs`),
+//!   [`lab`] (local hosts in Docker; never used by production paths).
 
 pub mod aerospike;
 pub mod cli;
