@@ -80,6 +80,20 @@ fn files_command(files: &[&str]) -> String {
     script
 }
 
+/// `ip -o -4 addr show` → [(interface, address)] without loopback, in order (a fact of every
+/// host; the lab reads its hosts with it too).
+pub fn parse_ipv4_addrs(output: &str) -> Vec<(String, String)> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let iface = fields.get(1)?.split('@').next()?;
+            let addr = fields.get(3)?.split('/').next()?;
+            (iface != "lo").then(|| (iface.to_string(), addr.to_string()))
+        })
+        .collect()
+}
+
 /// Quote for a POSIX shell: `'...'` with embedded quotes escaped.
 pub fn sh_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -199,7 +213,7 @@ pub fn parse(output: &str) -> HostFacts {
     facts.wsrep = galera::parse_wsrep_status(&section("wsrep").join("\n"));
     facts.grastate = galera::parse_grastate(&section("grastate").join("\n"));
     facts.gvwstate = section("gvwstate").contains(&"yes");
-    facts.addresses = crate::lab::parse_ipv4_addrs(&section("addrs").join("\n"));
+    facts.addresses = parse_ipv4_addrs(&section("addrs").join("\n"));
     facts.firewall = section("firewall").first().map(|comment| {
         comment
             .strip_prefix("minicloud ")

@@ -75,7 +75,9 @@ async fn lab_lifecycle() {
             "{}: systemd is {state}",
             host.name
         );
-        let mut addrs = lab::parse_ipv4_addrs(&run(host, "ip -o -4 addr show").await.stdout_text());
+        let mut addrs = minicloud::facts::parse_ipv4_addrs(
+            &run(host, "ip -o -4 addr show").await.stdout_text(),
+        );
         addrs.sort();
         assert_eq!(
             addrs,

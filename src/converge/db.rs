@@ -339,7 +339,7 @@ async fn db_vip(stack: &Stack<'_>, db: &[&str]) -> Result<()> {
             let mut holders = Vec::new();
             for host in db {
                 let out = stack.session(host).run("ip -o -4 addr show").await?;
-                if crate::lab::parse_ipv4_addrs(&out.stdout_text())
+                if crate::facts::parse_ipv4_addrs(&out.stdout_text())
                     .iter()
                     .any(|(_, a)| *a == vip)
                 {

@@ -498,7 +498,7 @@ impl Lab {
             .engine
             .exec(&container, &["ip", "-o", "-4", "addr", "show"])
             .await?;
-        let seen = parse_ipv4_addrs(&out.stdout);
+        let seen = crate::facts::parse_ipv4_addrs(&out.stdout);
         let expected = host.expected_interfaces();
         // Exactly the expected interfaces, each with its address; extra addresses on them are
         // the stack's VIPs (keepalived adds them) and belong there.
@@ -563,19 +563,6 @@ fn lab_labels(host: Option<&str>) -> HashMap<String, String> {
     labels
 }
 
-/// `ip -o -4 addr show` → [(interface, address)] without loopback, in order.
-pub fn parse_ipv4_addrs(output: &str) -> Vec<(String, String)> {
-    output
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let iface = fields.get(1)?.split('@').next()?;
-            let addr = fields.get(3)?.split('/').next()?;
-            (iface != "lo").then(|| (iface.to_string(), addr.to_string()))
-        })
-        .collect()
-}
-
 /// Name of this machine's interface with ifindex `index` (the host side of a container's veth).
 fn veth_with_index(index: &str) -> Result<String> {
     for entry in std::fs::read_dir("/sys/class/net")? {
@@ -620,7 +607,7 @@ mod tests {
                    52: eth0@if53    inet 10.231.50.101/24 brd 10.231.50.255 scope global eth0\n\
                    54: eth1@if55    inet 10.231.60.101/24 brd 10.231.60.255 scope global eth1\n";
         assert_eq!(
-            parse_ipv4_addrs(out),
+            crate::facts::parse_ipv4_addrs(out),
             vec![
                 ("eth0".into(), "10.231.50.101".into()),
                 ("eth1".into(), "10.231.60.101".into())
