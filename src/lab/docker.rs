@@ -328,9 +328,23 @@ impl Engine {
             .with_context(|| format!("killing {container}"))
     }
 
+    /// Remove a container (stopping it first). One that another removal is already taking
+    /// away is waited for: Docker answers 409 to a second removal, and either way it is gone.
     pub async fn remove(&self, container: &str) -> Result<()> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(container, Some(options)).await {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            }) if message.contains("already in progress") => {
+                for _ in 0..120 {
+                    if self.container(container).await?.is_none() {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                anyhow::bail!("removing {container}: another removal of it did not end in 30 s")
+            }
             Err(e) if !is_not_found(&e) => Err(e).with_context(|| format!("removing {container}")),
             _ => Ok(()),
         }
