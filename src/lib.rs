@@ -32,6 +32,7 @@ pub mod galera;
 pub mod inventory;
 pub mod lab;
 pub mod logging;
+pub mod platform;
 pub mod render;
 pub mod roster;
 pub mod secrets;

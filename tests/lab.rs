@@ -106,6 +106,34 @@ async fn lab_lifecycle() {
         "lb1 must not reach the backend network"
     );
 
+    // An OS minicloud does not support is refused before anything changes on any host.
+    run(
+        &db1,
+        "cp /usr/lib/os-release /root/os-release.orig && \
+         sed -i 's/^ID=.*/ID=ubuntu/; s/^VERSION_ID=.*/VERSION_ID=\"24.04\"/' /usr/lib/os-release",
+    )
+    .await;
+    let refused = tokio::task::spawn_blocking(|| minicloud(&["up"]))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("db1 runs \"ubuntu 24.04\", which minicloud does not support")
+            && stderr.contains("Debian 12 (bookworm) and Debian 13 (trixie)"),
+        "{stderr}"
+    );
+    for host in &hosts {
+        let touched = run(host, "ls -d /etc/minicloud /var/lib/minicloud 2>/dev/null").await;
+        assert_eq!(
+            touched.stdout_text(),
+            "",
+            "{}: changed by a refused up",
+            host.name
+        );
+    }
+    run(&db1, "mv /root/os-release.orig /usr/lib/os-release").await;
+
     // A second `lab up` leaves a healthy lab alone, quickly.
     let again = tokio::task::spawn_blocking(|| must(&["lab", "up"]))
         .await

@@ -293,10 +293,15 @@ async fn prepare<'a>(
     .context("nothing was changed on any host")?;
     let facts: IndexMap<String, HostFacts> = facts.into_iter().collect();
     for (host, host_facts) in &facts {
-        if host_facts.arch != "x86_64" && binary.is_some() && inv.hosts[host].has(Role::App) {
+        crate::platform::check(host, &host_facts.os).map_err(anyhow::Error::msg)?;
+        if host_facts.arch != crate::platform::ROSTER_ARCH
+            && binary.is_some()
+            && inv.hosts[host].has(Role::App)
+        {
             bail!(
-                "{host} is {}: the roster binary is built for x86_64; nothing was changed",
-                host_facts.arch
+                "{host} is {}: the roster binary is built for {}; nothing was changed",
+                host_facts.arch,
+                crate::platform::ROSTER_ARCH
             );
         }
     }
