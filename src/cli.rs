@@ -305,6 +305,10 @@ pub enum LabCommand {
         /// comma-separated, e.g. /srv/shared.
         #[arg(long, value_delimiter = ',', value_name = "PATHS")]
         file_sync: Vec<String>,
+        /// The hosts' OS: debian-12 (bookworm) or debian-13 (trixie). Hosts made from another
+        /// release's image are recreated.
+        #[arg(long, default_value = "debian-12", value_parser = parse_release)]
+        os: &'static crate::platform::Release,
     },
     /// Remove every container and network the lab created, and its local files (the image stays).
     Down,
@@ -592,6 +596,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `--os NAME` of `lab up`.
+fn parse_release(name: &str) -> Result<&'static crate::platform::Release, String> {
+    crate::platform::Release::by_lab_name(name)
+}
+
 async fn run_lab(command: LabCommand) -> Result<ExitCode> {
     if !is_root() {
         bail!(
@@ -600,8 +609,12 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
     }
     let lab = Lab::open(LabDir::from_env()?).await?;
     match command {
-        LabCommand::Up { hosts, file_sync } => {
-            let actions = lab.up(&hosts, &file_sync).await?;
+        LabCommand::Up {
+            hosts,
+            file_sync,
+            os,
+        } => {
+            let actions = lab.up(&hosts, &file_sync, os).await?;
             for (host, action) in &actions {
                 let what = match action {
                     lab::HostAction::LeftAlone => "healthy, left alone".to_string(),

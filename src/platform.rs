@@ -34,6 +34,24 @@ pub const SUPPORTED: &[Release] = &[
     },
 ];
 
+impl Release {
+    /// The name `minicloud lab up --os` takes: `debian-12`.
+    pub fn lab_name(&self) -> String {
+        format!("{}-{}", self.id, self.version)
+    }
+
+    /// The supported release called `name` (`debian-13`), or what the names are.
+    pub fn by_lab_name(name: &str) -> Result<&'static Release, String> {
+        SUPPORTED
+            .iter()
+            .find(|r| r.lab_name() == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = SUPPORTED.iter().map(Release::lab_name).collect();
+                format!("unknown OS {name:?}: one of {}", names.join(", "))
+            })
+    }
+}
+
 /// Machine architectures the hosts may have: the roster binary is built for x86-64 (app hosts),
 /// Debian's packages exist for the others too.
 pub const ROSTER_ARCH: &str = "x86_64";

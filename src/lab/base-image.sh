@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Recipe of the lab's base image: a Debian 12 root filesystem that boots systemd and sshd, like a
-# small bare VM. `minicloud lab up` runs it as `bash base-image.sh ROOTFS MIRROR`, then imports
-# ROOTFS as an image tagged with a hash of this file: change the recipe, and the image is rebuilt.
+# Recipe of the lab's base image: a Debian root filesystem (12 bookworm or 13 trixie) that boots
+# systemd and sshd, like a small bare VM. `minicloud lab up [--os debian-13]` runs it as
+# `bash base-image.sh ROOTFS MIRROR SUITE`, then imports ROOTFS as an image tagged with a hash of
+# this file, the mirror and the suite: change the recipe, and the image is rebuilt.
 #
 # The hosts start bare of the stack (`minicloud up` installs it with apt, like on a real VM), but
 # the stack's .deb files and apt lists are downloaded into the image so those installs are fast.
 set -euo pipefail
 rootfs=$1
 mirror=$2
+suite=${3:-bookworm}
 
 BASE_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,iproute2,iputils-ping,sudo,ca-certificates,procps,netcat-openbsd,less
 STACK_PACKAGES="haproxy keepalived mariadb-server mariadb-backup galera-4 galera-arbitrator-4 nginx-light rsync socat nftables lsyncd"
@@ -15,13 +17,13 @@ STACK_PACKAGES="haproxy keepalived mariadb-server mariadb-backup galera-4 galera
 # bench only, so minicloud's own runs still start from hosts without Python.
 BENCH_PACKAGES="python3 python3-apt"
 
-echo "step: debootstrap bookworm from $mirror"
-debootstrap --variant=minbase --include="$BASE_PACKAGES" bookworm "$rootfs" "$mirror"
+echo "step: debootstrap $suite from $mirror"
+debootstrap --variant=minbase --include="$BASE_PACKAGES" "$suite" "$rootfs" "$mirror"
 
 echo "step: apt sources"
 cat > "$rootfs/etc/apt/sources.list" <<SOURCES
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
+deb $mirror $suite main
+deb $mirror $suite-updates main
 SOURCES
 
 echo "step: download the stack's packages into the apt cache"

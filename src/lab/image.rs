@@ -3,6 +3,7 @@
 //! tag is a hash of the recipe and the mirror, so the image is rebuilt only when they change.
 
 use super::docker::Engine;
+use crate::platform::Release;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
@@ -14,15 +15,16 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 pub const RECIPE: &str = include_str!("base-image.sh");
 pub const REPOSITORY: &str = "minicloud-lab";
 
-/// `minicloud-lab:<hash of recipe and mirror>`.
-pub fn image_tag(mirror: &str) -> String {
-    let digest = Sha256::digest(format!("{RECIPE}\n{mirror}").as_bytes());
+/// `<codename>-<hash of recipe, mirror and codename>`: one image per Debian release.
+pub fn image_tag(mirror: &str, release: &Release) -> String {
+    let digest = Sha256::digest(format!("{RECIPE}\n{mirror}\n{}", release.codename).as_bytes());
     let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    hex
+    format!("{}-{hex}", release.codename)
 }
 
-pub fn image_name(mirror: &str) -> String {
-    format!("{REPOSITORY}:{}", image_tag(mirror))
+/// `minicloud-lab:<tag>` (see [`image_tag`]).
+pub fn image_name(mirror: &str, release: &Release) -> String {
+    format!("{REPOSITORY}:{}", image_tag(mirror, release))
 }
 
 /// The Debian mirror to debootstrap from: `MINICLOUD_DEBIAN_MIRROR`, else the first Debian
@@ -55,10 +57,10 @@ pub fn mirror_from_sources(deb822: &str, classic: &str) -> Option<String> {
         .map(|uri| uri.trim_end_matches('/').to_string())
 }
 
-/// Build and import the image unless it exists. Returns its name.
-pub async fn ensure_image(engine: &Engine) -> Result<String> {
+/// Build and import the image of `release` unless it exists. Returns its name.
+pub async fn ensure_image(engine: &Engine, release: &Release) -> Result<String> {
     let mirror = debian_mirror();
-    let name = image_name(&mirror);
+    let name = image_name(&mirror, release);
     if engine.image_exists(&name).await? {
         return Ok(name);
     }
@@ -80,24 +82,25 @@ pub async fn ensure_image(engine: &Engine) -> Result<String> {
     bar.set_prefix(name.clone());
     bar.enable_steady_tick(Duration::from_millis(200));
     bar.set_message(format!("building from {mirror} (about a minute or two)"));
-    let result = run_recipe(&rootfs, &mirror, &bar).await;
+    let result = run_recipe(&rootfs, &mirror, release.codename, &bar).await;
     if let Err(err) = result {
         bar.abandon_with_message("failed");
         return Err(err);
     }
     bar.set_message("importing into Docker");
     engine
-        .import_rootfs(&rootfs, REPOSITORY, &image_tag(&mirror))
+        .import_rootfs(&rootfs, REPOSITORY, &image_tag(&mirror, release))
         .await?;
     bar.finish_with_message("built");
     Ok(name)
 }
 
-async fn run_recipe(rootfs: &Path, mirror: &str, bar: &ProgressBar) -> Result<()> {
+async fn run_recipe(rootfs: &Path, mirror: &str, suite: &str, bar: &ProgressBar) -> Result<()> {
     let mut child = tokio::process::Command::new("bash")
         .args(["-c", RECIPE, "base-image.sh"])
         .arg(rootfs)
         .arg(mirror)
+        .arg(suite)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -172,9 +175,23 @@ mod tests {
     }
 
     #[test]
-    fn tag_follows_recipe_and_mirror() {
-        assert_eq!(image_tag("http://a/debian"), image_tag("http://a/debian"));
-        assert_ne!(image_tag("http://a/debian"), image_tag("http://b/debian"));
-        assert_eq!(image_tag("x").len(), 12);
+    fn tag_follows_recipe_mirror_and_release() {
+        let [bookworm, trixie] = [
+            &crate::platform::SUPPORTED[0],
+            &crate::platform::SUPPORTED[1],
+        ];
+        assert_eq!(
+            image_tag("http://a/debian", bookworm),
+            image_tag("http://a/debian", bookworm)
+        );
+        assert_ne!(
+            image_tag("http://a/debian", bookworm),
+            image_tag("http://b/debian", bookworm)
+        );
+        assert_ne!(
+            image_tag("http://a/debian", bookworm),
+            image_tag("http://a/debian", trixie)
+        );
+        assert!(image_tag("x", trixie).starts_with("trixie-"));
     }
 }

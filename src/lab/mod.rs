@@ -143,6 +143,7 @@ impl Lab {
         &self,
         names: &[String],
         file_sync: &[String],
+        release: &crate::platform::Release,
     ) -> Result<Vec<(String, HostAction)>> {
         let hosts = topology::plan_hosts(names)?;
         check_inotify(hosts.len() as u64)?;
@@ -162,7 +163,7 @@ impl Lab {
             );
         }
         let public_key = self.ensure_key_pair()?;
-        let image = image::ensure_image(&self.engine).await?;
+        let image = image::ensure_image(&self.engine, release).await?;
         for net in [Net::Frontend, Net::Backend] {
             self.ensure_network(net).await?;
         }
