@@ -405,10 +405,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     vec![name.to_string(), source, what.to_string()]
                 })
                 .collect();
-            print!(
+            crate::out!(
                 "{}",
                 status::table::columns(&["name", "from", "what"], &rows)
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { target } => {
@@ -420,28 +420,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &target.options(),
             ))?;
             for note in &plan.notes {
-                println!("note: {note}");
+                crate::outln!("note: {note}")?;
             }
             let plan = plan.hosts;
             let mut changes = 0;
             for (host, lines) in &plan {
                 if lines.is_empty() {
-                    println!("{host}: no change");
+                    crate::outln!("{host}: no change")?;
                     continue;
                 }
                 changes += 1;
-                println!("{host}:");
+                crate::outln!("{host}:")?;
                 for line in lines {
                     // Masked again on the way out: every value loaded or read from a host.
                     for text in crate::secrets::redact(line.trim_end()).lines() {
-                        println!("  {text}");
+                        crate::outln!("  {text}")?;
                     }
                 }
             }
-            println!(
+            crate::outln!(
                 "plan: {changes} of {} hosts would change (nothing was changed)",
                 plan.len()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status {
@@ -462,8 +462,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 return runtime.block_on(watch_status(&inv, opts, interval, json));
             }
             let status = runtime.block_on(status::status(&inv, opts))?;
+            let code = status_exit_code(&status);
+            crate::output::set_code_on_closed_stdout(u8::from(code != ExitCode::SUCCESS));
             print_status(&status, json, false)?;
-            Ok(status_exit_code(&status))
+            Ok(code)
         }
         Command::FailoverTest {
             target,
@@ -512,10 +514,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             if dry_run {
                 let drills = drill::plan(&inv, &opts, None)?;
-                print!("{}", drill::report::dry_run(&drills));
-                println!(
+                crate::out!("{}", drill::report::dry_run(&drills))?;
+                crate::outln!(
                     "(dry run: nothing was touched; VIP drills target whichever host holds the VIP when they start)"
-                );
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
             if is_lab && !is_root() {
@@ -532,7 +534,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Validate { inventory } => {
             let inv = inventory::load(&inventory)?;
-            println!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len());
+            crate::outln!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render {
@@ -551,7 +553,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let rendered = render::render_all(&inv, &secrets)?;
             if let Some(dir) = out {
                 let count = render::dir::write_render_dir(&dir, &rendered)?;
-                println!(
+                crate::outln!(
                     "wrote {count} files for {} hosts into {} ({})",
                     rendered.len(),
                     dir.display(),
@@ -560,7 +562,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     } else {
                         "secrets masked"
                     }
-                );
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
             let host = host.expect("clap: --host is required without --out");
@@ -573,11 +575,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 );
             };
             match file {
-                None => files
-                    .iter()
-                    .for_each(|f| println!("{:o} {}:{} {}", f.mode, f.owner, f.group, f.path)),
+                None => {
+                    for f in files {
+                        crate::outln!("{:o} {}:{} {}", f.mode, f.owner, f.group, f.path)?;
+                    }
+                }
                 Some(path) => match files.iter().find(|f| f.path == path) {
-                    Some(f) => print!("{}", f.content),
+                    Some(f) => crate::out!("{}", f.content)?,
                     None => {
                         let paths: Vec<&str> = files.iter().map(|f| f.path).collect();
                         bail!(
@@ -609,27 +613,27 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
                     lab::HostAction::Created => "created".to_string(),
                     lab::HostAction::Recreated(why) => format!("recreated ({why})"),
                 };
-                println!("{host:<8} {what}");
+                crate::outln!("{host:<8} {what}")?;
             }
-            println!(
+            crate::outln!(
                 "lab ready: {} hosts reachable over SSH; inventory: {}",
                 actions.len(),
                 lab.dir.inventory().display()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Down => {
             let (containers, networks) = lab.down().await?;
-            println!(
+            crate::outln!(
                 "removed {} containers and {} networks; the base image stays",
                 containers.len(),
                 networks.len()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Status => {
             let rows = lab.status().await?;
-            println!("{:<8} {:<10} {:<30} ssh", "host", "container", "addresses");
+            crate::outln!("{:<8} {:<10} {:<30} ssh", "host", "container", "addresses")?;
             let mut healthy = true;
             for row in &rows {
                 let addresses: Vec<String> = row
@@ -643,11 +647,11 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
                 };
                 healthy &= row.running && row.ssh.is_ok();
                 let state = if row.running { "running" } else { "stopped" };
-                println!(
+                crate::outln!(
                     "{:<8} {state:<10} {:<30} {ssh}",
                     row.name,
                     addresses.join(" ")
-                );
+                )?;
             }
             Ok(if healthy {
                 ExitCode::SUCCESS
@@ -658,35 +662,37 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
         LabCommand::Stop { host } => lab
             .stop(&host)
             .await
-            .map(|_| done(&format!("{host} stopped"))),
+            .and_then(|_| done(&format!("{host} stopped"))),
         LabCommand::Kill { host } => lab
             .kill(&host)
             .await
-            .map(|_| done(&format!("{host} killed"))),
+            .and_then(|_| done(&format!("{host} killed"))),
         LabCommand::Start { host } => lab
             .start(&host)
             .await
-            .map(|_| done(&format!("{host} started and booted"))),
+            .and_then(|_| done(&format!("{host} started and booted"))),
         LabCommand::Partition { host, network } => {
-            lab.partition(&host, network.into()).await.map(|_| {
+            lab.partition(&host, network.into()).await.and_then(|_| {
                 done(&format!(
                     "{host} cut off the {} network",
                     Net::from(network).key()
                 ))
             })
         }
-        LabCommand::Heal { host, network } => lab.heal(&host, network.into()).await.map(|_| {
-            done(&format!(
-                "{host} back on the {} network",
-                Net::from(network).key()
-            ))
-        }),
+        LabCommand::Heal { host, network } => {
+            lab.heal(&host, network.into()).await.and_then(|_| {
+                done(&format!(
+                    "{host} back on the {} network",
+                    Net::from(network).key()
+                ))
+            })
+        }
     }
 }
 
-fn done(message: &str) -> ExitCode {
-    println!("{message}");
-    ExitCode::SUCCESS
+fn done(message: &str) -> Result<ExitCode> {
+    crate::outln!("{message}")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Effective user id 0, read from /proc so no C bindings are needed.
@@ -718,9 +724,9 @@ fn status_exit_code(status: &status::Status) -> ExitCode {
 
 fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<()> {
     match (json, one_line) {
-        (true, true) => println!("{}", serde_json::to_string(status)?),
-        (true, false) => println!("{}", serde_json::to_string_pretty(status)?),
-        (false, _) => print!("{}", status::table::render(status)),
+        (true, true) => crate::outln!("{}", serde_json::to_string(status)?)?,
+        (true, false) => crate::outln!("{}", serde_json::to_string_pretty(status)?)?,
+        (false, _) => crate::out!("{}", status::table::render(status))?,
     }
     Ok(())
 }
@@ -739,14 +745,14 @@ async fn watch_status(
     let code = loop {
         let status = checker.check().await;
         if clear_screen {
-            print!("\x1b[H\x1b[2J");
+            crate::out!("\x1b[H\x1b[2J")?;
         }
         print_status(&status, json, true)?;
         if !json {
-            println!(
+            crate::outln!(
                 "refreshing every {} s; Ctrl-C stops",
                 interval.as_secs_f64()
-            );
+            )?;
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -798,9 +804,9 @@ async fn run_drills(
         serde_json::to_string_pretty(&results)?,
     )?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&results)?)?;
     } else {
-        print!("{}", drill::report::table(&results));
+        crate::out!("{}", drill::report::table(&results))?;
     }
     eprintln!("report: {}", dir.join("index.html").display());
     Ok(if results.iter().all(|r| r.passed) {
@@ -812,27 +818,27 @@ async fn run_drills(
 
 fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(report)?)?;
         return Ok(());
     }
     let changed = report.changed_hosts();
     let total = report.changes.len();
     for (host, changes) in &report.changes {
         if changes.is_empty() {
-            println!("{host:<10} unchanged");
+            crate::outln!("{host:<10} unchanged")?;
         } else {
-            println!(
+            crate::outln!(
                 "{host:<10} {} change(s): {}",
                 changes.len(),
                 changes.join("; ")
-            );
+            )?;
         }
     }
     let failed = usize::from(report.failed.is_some());
-    println!(
+    crate::outln!(
         "{changed} changed, {} unchanged, {failed} failed",
         total - changed
-    );
+    )?;
     if let Some(why) = &report.failed {
         eprintln!("error: {why}\nThe next `minicloud up` continues from where this one stopped.");
     }

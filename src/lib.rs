@@ -12,6 +12,7 @@ pub mod galera;
 pub mod inventory;
 pub mod lab;
 pub mod logging;
+pub mod output;
 pub mod render;
 pub mod roster;
 pub mod secrets;
