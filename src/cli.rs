@@ -4,6 +4,7 @@ use crate::converge;
 use crate::drill;
 use crate::inventory::{self, Net};
 use crate::lab::{self, Lab, LabDir};
+use crate::output::{self, ColorChoice};
 
 use crate::render;
 use crate::secrets::Secrets;
@@ -30,6 +31,13 @@ pub struct Cli {
     /// values are masked; what goes to a host on stdin is never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print only errors and the final verdict (no progress, no per-host lines). JSON output
+    /// and what a command is asked to print (a rendered file) are unaffected.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to colour output: auto is on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -349,6 +357,7 @@ impl From<NetworkArg> for Net {
 fn up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<ExitCode> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    tracing::info!("up: {} hosts from {}", inv.hosts.len(), path.display());
     let mut opts = target.options();
     opts.lock_wait = Duration::from_secs(lock_wait);
     let report = tokio::runtime::Runtime::new()?.block_on(async {
@@ -367,7 +376,8 @@ fn up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<ExitCode> {
 
 /// Run one command; `Err` is an error the user sees with its causes (exit 2).
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    crate::logging::init(cli.verbose);
+    let settings = output::init(cli.color, cli.quiet);
+    crate::logging::init(cli.verbose, settings.color_stderr);
     match cli.command {
         Command::Up {
             target,
@@ -381,10 +391,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             inventory::load(&path)?;
             let secrets_path = crate::secrets::secrets_path(&path);
             Secrets::rotate(&secrets_path, &name)?;
-            eprintln!(
-                "{name}: new value written to {}; rolling it out with `up`",
-                secrets_path.display()
-            );
+            if !settings.quiet {
+                output::say(&format!(
+                    "{name}: new value written to {}; rolling it out with `up`",
+                    secrets_path.display()
+                ));
+            }
             up(&target, json, 60)
         }
         Command::Secrets {
@@ -419,29 +431,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &path,
                 &target.options(),
             ))?;
-            for note in &plan.notes {
-                crate::outln!("note: {note}")?;
-            }
-            let plan = plan.hosts;
-            let mut changes = 0;
-            for (host, lines) in &plan {
-                if lines.is_empty() {
-                    crate::outln!("{host}: no change")?;
-                    continue;
-                }
-                changes += 1;
-                crate::outln!("{host}:")?;
-                for line in lines {
-                    // Masked again on the way out: every value loaded or read from a host.
-                    for text in crate::secrets::redact(line.trim_end()).lines() {
-                        crate::outln!("  {text}")?;
-                    }
-                }
-            }
-            crate::outln!(
-                "plan: {changes} of {} hosts would change (nothing was changed)",
-                plan.len()
-            )?;
+            print_plan(&plan, settings)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status {
@@ -613,7 +603,9 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
                     lab::HostAction::Created => "created".to_string(),
                     lab::HostAction::Recreated(why) => format!("recreated ({why})"),
                 };
-                crate::outln!("{host:<8} {what}")?;
+                if !output::settings().quiet {
+                    crate::outln!("{host:<8} {what}")?;
+                }
             }
             crate::outln!(
                 "lab ready: {} hosts reachable over SSH; inventory: {}",
@@ -695,6 +687,41 @@ fn done(message: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Plan for people: notes, then each host's changes (diffs coloured on a terminal), then the
+/// verdict line, which is all `-q` keeps.
+fn print_plan(plan: &converge::Plan, settings: output::Settings) -> Result<()> {
+    let changes = plan.hosts.values().filter(|l| !l.is_empty()).count();
+    if !settings.quiet {
+        for note in &plan.notes {
+            crate::outln!("note: {note}")?;
+        }
+        for (host, lines) in &plan.hosts {
+            if lines.is_empty() {
+                crate::outln!("{host}: no change")?;
+                continue;
+            }
+            crate::outln!("{host}:")?;
+            for line in lines {
+                // Masked again on the way out: every value loaded or read from a host.
+                let masked = crate::secrets::redact(line.trim_end());
+                for (i, text) in masked.lines().enumerate() {
+                    // The first line says what changes; the diff follows it.
+                    if settings.color_stdout && i > 0 {
+                        crate::outln!("  {}", output::color_diff_line(text))?;
+                    } else {
+                        crate::outln!("  {text}")?;
+                    }
+                }
+            }
+        }
+    }
+    crate::outln!(
+        "plan: {changes} of {} hosts would change (nothing was changed)",
+        plan.hosts.len()
+    )?;
+    Ok(())
+}
+
 /// Effective user id 0, read from /proc so no C bindings are needed.
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -726,6 +753,10 @@ fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<(
     match (json, one_line) {
         (true, true) => crate::outln!("{}", serde_json::to_string(status)?)?,
         (true, false) => crate::outln!("{}", serde_json::to_string_pretty(status)?)?,
+        (false, _) if output::settings().quiet => {
+            let text = status::table::render(status);
+            crate::outln!("{}", text.lines().next().unwrap_or_default())?
+        }
         (false, _) => crate::out!("{}", status::table::render(status))?,
     }
     Ok(())
@@ -776,7 +807,9 @@ async fn run_drills(
     let results = tokio::select! {
         results = runner.run_all(|line| {
             tracing::info!("drill: {line}");
-            eprintln!("{line}");
+            if !output::settings().quiet {
+                output::say(line);
+            }
         }) => results?,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: undoing the fault in place");
@@ -823,7 +856,8 @@ fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
     }
     let changed = report.changed_hosts();
     let total = report.changes.len();
-    for (host, changes) in &report.changes {
+    let quiet = output::settings().quiet;
+    for (host, changes) in report.changes.iter().filter(|_| !quiet) {
         if changes.is_empty() {
             crate::outln!("{host:<10} unchanged")?;
         } else {
@@ -840,7 +874,9 @@ fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
         total - changed
     )?;
     if let Some(why) = &report.failed {
-        eprintln!("error: {why}\nThe next `minicloud up` continues from where this one stopped.");
+        output::say(&format!(
+            "error: {why}\nThe next `minicloud up` continues from where this one stopped."
+        ));
     }
     Ok(())
 }

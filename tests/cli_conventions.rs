@@ -60,3 +60,108 @@ fn a_closed_stdout_ends_quietly_with_the_commands_code() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("error:"), "{stderr}");
 }
+
+/// The example inventory on loopback with SSH on a closed port, and a secrets file: `up` and
+/// `plan` pass every local check and stop at connecting.
+fn unreachable_inventory() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example()).unwrap();
+    assert!(text.contains("  port: 22\n"));
+    let inv = dir.path().join("stack.yml");
+    std::fs::write(
+        &inv,
+        text.replace("10.231.", "127.0.")
+            .replace("  port: 22\n", "  port: 1\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("stack.secrets.yml"),
+        "roster_db_password: from-the-file-1234\nsst_password: sst-from-the-file\n\
+         haproxy_stats_password: stats-from-the-file\n",
+    )
+    .unwrap();
+    (dir, inv)
+}
+
+fn minicloud(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = assert_cmd::Command::cargo_bin("minicloud").unwrap();
+    command
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("MINICLOUD_INVENTORY");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const ROSTER: &str = env!("CARGO_BIN_EXE_roster");
+
+#[test]
+fn off_a_terminal_up_prints_its_steps_as_lines_and_quiet_keeps_only_the_error() {
+    let (_dir, inv) = unreachable_inventory();
+    let inv = inv.to_str().unwrap();
+    let (code, _, err) = minicloud(&["up", "-i", inv, "--roster-binary", ROSTER], &[]);
+    assert_eq!(code, 2, "{err}");
+    // A line per step with the time since the start, where a spinner would show nothing.
+    let step = err
+        .lines()
+        .find(|l| l.starts_with("connecting to 6 hosts ("))
+        .unwrap_or_else(|| panic!("no progress line:\n{err}"));
+    assert!(step.ends_with("s)"), "{step}");
+    assert!(
+        err.contains("error: nothing was changed on any host"),
+        "{err}"
+    );
+
+    let (code, out, err) = minicloud(&["up", "-q", "-i", inv, "--roster-binary", ROSTER], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.starts_with("error: "), "only the error with -q:\n{err}");
+}
+
+#[test]
+fn quiet_keeps_the_verdict() {
+    let inventory = example();
+    let (code, out, err) = minicloud(&["validate", "-q", "-i", inventory.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains(": ok ("), "{out}");
+}
+
+/// Whether `-v` logs of `up` carry colour: (--color value, NO_COLOR), run on a terminal.
+fn log_colored(color: &str, no_color: Option<&str>) -> bool {
+    let (_dir, inv) = unreachable_inventory();
+    let command = format!(
+        "{} -q -v --color {color} up -i {} --roster-binary {ROSTER}",
+        assert_cmd::cargo::cargo_bin("minicloud").display(),
+        inv.display()
+    );
+    // `script` gives minicloud a terminal for stdout and stderr.
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+    if let Some(value) = no_color {
+        script.env("NO_COLOR", value);
+    }
+    let out = script.output().expect("script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("up: 6 hosts from"), "no log line:\n{text}");
+    // An SGR sequence, as the level is coloured with (not the cursor moves of a spinner).
+    text.contains("\x1b[32m") || text.contains("\x1b[2m")
+}
+
+#[test]
+fn logs_follow_color_and_no_color_on_a_terminal() {
+    assert!(log_colored("auto", None));
+    assert!(!log_colored("auto", Some("1")));
+    assert!(log_colored("always", Some("1")));
+    assert!(!log_colored("never", None));
+}
