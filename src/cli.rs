@@ -24,7 +24,8 @@ use std::time::Duration;
              Galera or Aerospike) over SSH from one inventory YAML.",
     after_help = "Start with `minicloud validate -i inventory/example.yml`, then `minicloud render \
                   -i inventory/example.yml --out rendered/` to see every file each host would get.\n\
-                  Exit codes: 0 ok, 1 ran but unhealthy, 2 error."
+                  Exit codes: 0 ok, 1 ran but unhealthy, 2 error, 3 changes pending (only `plan \
+                  --detailed-exitcode`). JSON outputs (--json) are described in docs/json.md."
 )]
 pub struct Cli {
     /// Log what minicloud does to stderr: -v each step, -vv every SSH command too (secret
@@ -53,6 +54,10 @@ pub enum Command {
         /// Inventory file.
         #[arg(short, long, env = "MINICLOUD_INVENTORY")]
         inventory: PathBuf,
+        /// Print the outcome as JSON on stdout: every problem with its key path, line, column,
+        /// message and hint (docs/json.md). The exit code is the same.
+        #[arg(long)]
+        json: bool,
     },
     /// Render every config file per host (offline; touches no host). Secrets are masked
     /// unless --show-secrets.
@@ -109,9 +114,24 @@ pub enum Command {
         lock_wait: u64,
     },
     /// Show what `up` would change on each host, with a diff of every file; changes nothing.
+    ///
+    /// Exit 0 whether or not changes are pending, 2 when it could not run; with
+    /// --detailed-exitcode, 0 in sync, 3 changes pending, 2 error (a CI drift check).
+    #[command(
+        after_help = "Examples:\n  minicloud plan                    (the lab's inventory)\n  \
+                            minicloud plan -i prod.yml --detailed-exitcode   (0 in sync, 3 drift, 2 error)\n  \
+                            minicloud plan --json | jq '.hosts.lb1.steps'\n\n\
+                      The --json shape is documented in docs/json.md."
+    )]
     Plan {
         #[command(flatten)]
         target: TargetArgs,
+        /// Print the steps per host as JSON on stdout (docs/json.md).
+        #[arg(long)]
+        json: bool,
+        /// Exit 3 when changes are pending, 0 when every host is in sync (2 stays an error).
+        #[arg(long)]
+        detailed_exitcode: bool,
     },
     /// The whole cluster's health: a verdict, the VIPs, one table per tier. Changes nothing.
     ///
@@ -275,6 +295,9 @@ pub enum SecretsCommand {
         /// Inventory file (default: the lab's).
         #[arg(short, long, env = "MINICLOUD_INVENTORY")]
         inventory: Option<PathBuf>,
+        /// Print the list as JSON on stdout (docs/json.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Give one secret a new random value and roll it out with `up`, safely: the roster's
     /// database password is changed one app host at a time, each just before that host
@@ -317,7 +340,11 @@ pub enum LabCommand {
     /// Remove every container and network the lab created, and its local files (the image stays).
     Down,
     /// List the lab's hosts: container running, reachable over SSH. Exit 1 when one is not.
-    Status,
+    Status {
+        /// Print the list as JSON on stdout (docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop a host cleanly (systemd shuts its services down).
     Stop { host: String },
     /// Kill a host (SIGKILL to the container): nothing gets to shut down.
@@ -352,6 +379,10 @@ impl From<NetworkArg> for Net {
         }
     }
 }
+
+/// `plan --detailed-exitcode` when changes are pending (0 in sync, 2 error), as Terraform's
+/// `-detailed-exitcode` but with 2 kept for errors, as in every other command.
+pub const EXIT_CHANGES_PENDING: u8 = 3;
 
 /// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
 fn up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<ExitCode> {
@@ -400,21 +431,48 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             up(&target, json, 60)
         }
         Command::Secrets {
-            command: SecretsCommand::List { inventory },
+            command: SecretsCommand::List { inventory, json },
         } => {
             let path = inventory_or_lab(inventory.as_ref())?;
+            // A missing or broken inventory is an error (exit 2), not a list about nothing.
+            inventory::load(&path)?;
             let secrets_path = crate::secrets::secrets_path(&path);
-            let rows: Vec<Vec<String>> = crate::secrets::NAMES
+            let sources: Vec<crate::json_output::SecretSource> = crate::secrets::NAMES
                 .iter()
                 .map(|(name, variable, what)| {
-                    let source = match variable
+                    let (source, from) = match variable
                         .filter(|_| crate::secrets::from_environment(*variable).is_some())
                     {
-                        Some(variable) => format!("environment ({variable})"),
-                        None if secrets_path.exists() => secrets_path.display().to_string(),
-                        None => "not generated yet (the first `up` does)".to_string(),
+                        Some(variable) => ("environment", Some(variable.to_string())),
+                        None if secrets_path.exists() => {
+                            ("file", Some(secrets_path.display().to_string()))
+                        }
+                        None => ("not_generated", None),
                     };
-                    vec![name.to_string(), source, what.to_string()]
+                    crate::json_output::SecretSource {
+                        name: name.to_string(),
+                        source,
+                        from,
+                        what: what.to_string(),
+                    }
+                })
+                .collect();
+            if json {
+                crate::outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::json_output::secrets(&sources))?
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = sources
+                .iter()
+                .map(|s| {
+                    let from = match (s.source, &s.from) {
+                        ("environment", Some(variable)) => format!("environment ({variable})"),
+                        (_, Some(file)) => file.clone(),
+                        (_, None) => "not generated yet (the first `up` does)".to_string(),
+                    };
+                    vec![s.name.clone(), from, s.what.clone()]
                 })
                 .collect();
             crate::out!(
@@ -423,7 +481,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { target } => {
+        Command::Plan {
+            target,
+            json,
+            detailed_exitcode,
+        } => {
             let path = target.inventory_path()?;
             let inv = inventory::load(&path)?;
             let plan = tokio::runtime::Runtime::new()?.block_on(converge::plan(
@@ -431,8 +493,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &path,
                 &target.options(),
             ))?;
-            print_plan(&plan, settings)?;
-            Ok(ExitCode::SUCCESS)
+            let pending = plan.hosts.values().any(|steps| !steps.is_empty());
+            let code = if detailed_exitcode && pending {
+                EXIT_CHANGES_PENDING
+            } else {
+                0
+            };
+            output::set_code_on_closed_stdout(code);
+            if json {
+                crate::outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::json_output::plan(&plan))?
+                )?;
+            } else {
+                print_plan(&plan, settings)?;
+            }
+            Ok(ExitCode::from(code))
         }
         Command::Status {
             inventory,
@@ -522,7 +598,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(run_lab(command))
         }
-        Command::Validate { inventory } => {
+        Command::Validate {
+            inventory,
+            json: true,
+        } => {
+            let outcome = inventory::load(&inventory);
+            let code = if outcome.is_ok() { 0 } else { 2 };
+            output::set_code_on_closed_stdout(code);
+            let report = crate::json_output::validate(&inventory, &outcome);
+            crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
+            Ok(ExitCode::from(code))
+        }
+        Command::Validate {
+            inventory,
+            json: false,
+        } => {
             let inv = inventory::load(&inventory)?;
             crate::outln!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len())?;
             Ok(ExitCode::SUCCESS)
@@ -623,8 +713,19 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        LabCommand::Status => {
+        LabCommand::Status { json } => {
             let rows = lab.status().await?;
+            if json {
+                let report = crate::json_output::lab_status(&rows);
+                let healthy = report["healthy"] == true;
+                output::set_code_on_closed_stdout(u8::from(!healthy));
+                crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
+                return Ok(if healthy {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
             crate::outln!("{:<8} {:<10} {:<30} ssh", "host", "container", "addresses")?;
             let mut healthy = true;
             for row in &rows {
@@ -704,9 +805,8 @@ fn print_plan(plan: &converge::Plan, settings: output::Settings) -> Result<()> {
             for line in lines {
                 // Masked again on the way out: every value loaded or read from a host.
                 let masked = crate::secrets::redact(line.trim_end());
-                for (i, text) in masked.lines().enumerate() {
-                    // The first line says what changes; the diff follows it.
-                    if settings.color_stdout && i > 0 {
+                for text in masked.lines() {
+                    if settings.color_stdout {
                         crate::outln!("  {}", output::color_diff_line(text))?;
                     } else {
                         crate::outln!("  {text}")?;
@@ -751,8 +851,14 @@ fn status_exit_code(status: &status::Status) -> ExitCode {
 
 fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<()> {
     match (json, one_line) {
-        (true, true) => crate::outln!("{}", serde_json::to_string(status)?)?,
-        (true, false) => crate::outln!("{}", serde_json::to_string_pretty(status)?)?,
+        (true, true) => crate::outln!(
+            "{}",
+            serde_json::to_string(&crate::json_output::versioned(status)?)?
+        )?,
+        (true, false) => crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&crate::json_output::versioned(status)?)?
+        )?,
         (false, _) if output::settings().quiet => {
             let text = status::table::render(status);
             crate::outln!("{}", text.lines().next().unwrap_or_default())?
@@ -851,7 +957,10 @@ async fn run_drills(
 
 fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
     if json {
-        crate::outln!("{}", serde_json::to_string_pretty(report)?)?;
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&crate::json_output::versioned(report)?)?
+        )?;
         return Ok(());
     }
     let changed = report.changed_hosts();

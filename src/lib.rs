@@ -10,6 +10,7 @@ pub mod facts;
 pub mod files;
 pub mod galera;
 pub mod inventory;
+pub mod json_output;
 pub mod lab;
 pub mod logging;
 pub mod output;

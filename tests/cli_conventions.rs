@@ -2,6 +2,8 @@
 //! line by line off a terminal, colour follows --color and NO_COLOR, -q keeps only the verdict,
 //! JSON outputs carry a schema version, completions and man pages generate.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 
@@ -164,4 +166,90 @@ fn logs_follow_color_and_no_color_on_a_terminal() {
     assert!(!log_colored("auto", Some("1")));
     assert!(log_colored("always", Some("1")));
     assert!(!log_colored("never", None));
+}
+
+#[test]
+fn validate_json_lists_every_problem_as_documented() {
+    let inventory = example();
+    let (code, out, err) = minicloud(
+        &["validate", "--json", "-i", inventory.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let ok: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(ok["schema_version"], 1);
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["hosts"], 6);
+    let documented = common::documented_json("validate");
+    common::assert_same_shape(&documented, &ok, "", &[]);
+
+    // Two problems at once: one found by the checks (a key path), one by the parser (a line).
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    std::fs::write(
+        &bad,
+        text.replacen("virtual_router_id: 52", "virtual_router_id: 51", 1),
+    )
+    .unwrap();
+    let (code, out, _) = minicloud(&["validate", "--json", "-i", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::assert_same_shape(&documented, &report, "", &[]);
+    assert_eq!(report["valid"], false);
+    let problem = &report["problems"][0];
+    assert!(
+        problem["path"]
+            .as_str()
+            .unwrap()
+            .contains("virtual_router_id"),
+        "{report}"
+    );
+    assert!(!problem["hint"].as_str().unwrap().is_empty(), "{report}");
+
+    std::fs::write(&bad, "name: t\nhosts: [\n").unwrap();
+    let (code, out, _) = minicloud(&["validate", "--json", "-i", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(report["problems"][0]["line"].as_u64().is_some(), "{report}");
+    assert!(
+        report["problems"][0]["column"].as_u64().is_some(),
+        "{report}"
+    );
+}
+
+#[test]
+fn secrets_list_json_names_each_source_and_a_missing_inventory_is_an_error() {
+    let (_dir, inv) = unreachable_inventory();
+    let inv = inv.to_str().unwrap();
+    let (code, out, err) = minicloud(
+        &["secrets", "list", "--json", "-i", inv],
+        &[("MINICLOUD_SST_PASSWORD", "sst-from-the-environment")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::assert_same_shape(&common::documented_json("secrets list"), &list, "", &[]);
+    let source = |name: &str| {
+        list["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(source("sst-password")["source"], "environment");
+    assert_eq!(source("sst-password")["from"], "MINICLOUD_SST_PASSWORD");
+    assert_eq!(source("roster-db-password")["source"], "file");
+    assert!(!out.contains("sst-from-the-environment"), "never a value");
+
+    for json in [true, false] {
+        let mut args = vec!["secrets", "list", "-i", "/nonexistent/missing.yml"];
+        if json {
+            args.push("--json");
+        }
+        let (code, _, err) = minicloud(&args, &[]);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("cannot read the inventory"), "{err}");
+    }
 }
