@@ -9,8 +9,8 @@ use crate::output::{self, ColorChoice};
 use crate::render;
 use crate::secrets::Secrets;
 use crate::status;
-use anyhow::{Result, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use anyhow::{Context, Result, bail};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -248,6 +248,24 @@ pub enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(after_help = "Examples:\n  \
+                            minicloud completions bash > /etc/bash_completion.d/minicloud\n  \
+                            minicloud completions zsh > \"${fpath[1]}/_minicloud\"\n  \
+                            minicloud completions fish > ~/.config/fish/completions/minicloud.fish")]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or with --out DIR write one per command (minicloud.1,
+    /// minicloud-plan.1, minicloud-lab-up.1, ...).
+    #[command(after_help = "Examples:\n  minicloud man | man -l -\n  \
+                            minicloud man --out /usr/local/share/man/man1")]
+    Man {
+        /// Folder to write every command's page into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Which inventory, and how to reach its hosts.
@@ -410,6 +428,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = output::init(cli.color, cli.quiet);
     crate::logging::init(cli.verbose, settings.color_stderr);
     match cli.command {
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            // Generated into memory: clap_complete panics when its writer fails (a closed pipe).
+            clap_complete::generate(shell, &mut Cli::command(), "minicloud", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
+                .map_err(output::stdout_error)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out: None } => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &page)
+                .map_err(output::stdout_error)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out: Some(dir) } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let mut command = Cli::command();
+            // Built first: subcommands get their full names (minicloud-lab-up) only then.
+            command.build();
+            let count = write_man_pages(&command, &dir)
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            if !settings.quiet {
+                crate::outln!("wrote {count} man pages into {}", dir.display())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Up {
             target,
             json,
@@ -786,6 +832,20 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
 fn done(message: &str) -> Result<ExitCode> {
     crate::outln!("{message}")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One man page per command and subcommand (`minicloud-lab-up.1`), skipping clap's `help`
+/// subcommands, which would only repeat the pages; returns how many were written.
+fn write_man_pages(command: &clap::Command, dir: &std::path::Path) -> Result<usize> {
+    let name = command.get_display_name().unwrap_or(command.get_name());
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone()).render(&mut page)?;
+    std::fs::write(dir.join(format!("{name}.1")), page)?;
+    let mut count = 1;
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        count += write_man_pages(sub, dir)?;
+    }
+    Ok(count)
 }
 
 /// Plan for people: notes, then each host's changes (diffs coloured on a terminal), then the

@@ -253,3 +253,77 @@ fn secrets_list_json_names_each_source_and_a_missing_inventory_is_an_error() {
         assert!(err.contains("cannot read the inventory"), "{err}");
     }
 }
+
+/// Every command and subcommand, from the same clap definitions the binary parses with.
+fn every_command() -> Vec<String> {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{prefix}{}", sub.get_name());
+            out.push(name.clone());
+            walk(sub, &format!("{name} "), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&minicloud::cli::Cli::command(), "", &mut out);
+    assert!(out.len() > 15, "{out:?}");
+    out
+}
+
+#[test]
+fn completion_scripts_generate_for_each_shell_and_name_every_subcommand() {
+    let commands = every_command();
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, script, err) = minicloud(&["completions", shell], &[]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        for command in &commands {
+            // The last word: `lab up` completes `up` after `lab`.
+            let word = command.rsplit(' ').next().unwrap();
+            assert!(script.contains(word), "{shell} completion lacks {command}");
+        }
+        for flag in ["detailed-exitcode", "color", "inventory"] {
+            assert!(script.contains(flag), "{shell} completion lacks {flag}");
+        }
+    }
+    // bash can load its script.
+    let (_, bash, _) = minicloud(&["completions", "bash"], &[]);
+    let check = std::process::Command::new("bash")
+        .args(["-n", "-c", &bash])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let (code, _, err) = minicloud(&["completions", "tcsh"], &[]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn man_pages_generate_one_per_command() {
+    let (code, page, err) = minicloud(&["man"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(page.contains(".TH minicloud 1"), "{page}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man1");
+    let (code, said, err) = minicloud(&["man", "--out", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let commands = every_command();
+    assert!(
+        said.contains(&format!("wrote {} man pages", commands.len() + 1)),
+        "{said}"
+    );
+    for command in std::iter::once("".to_string()).chain(commands) {
+        let name = if command.is_empty() {
+            "minicloud".to_string()
+        } else {
+            format!("minicloud-{}", command.replace(' ', "-"))
+        };
+        let page = std::fs::read_to_string(out.join(format!("{name}.1")))
+            .unwrap_or_else(|e| panic!("{name}.1: {e}"));
+        assert!(page.contains(&format!(".TH {name} 1")), "{name}: {page}");
+    }
+    let plan = std::fs::read_to_string(out.join("minicloud-plan.1")).unwrap();
+    assert!(plan.contains("detailed\\-exitcode"), "{plan}");
+}
