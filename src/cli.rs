@@ -248,6 +248,19 @@ pub enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// Print the inventory's JSON Schema (draft 2020-12), generated from the types minicloud
+    /// reads the inventory into: editors complete and check an inventory with it.
+    ///
+    /// The same schema is committed as docs/inventory.schema.json, which the example
+    /// inventories name in their first line for yaml-language-server (VS Code's YAML extension,
+    /// Neovim, Helix). Some checks only `validate` makes (addresses inside their network,
+    /// quorum, unique VRRP ids).
+    #[command(
+        after_help = "Examples:\n  minicloud schema > inventory.schema.json\n\n\
+                            Then, first line of an inventory:\n  \
+                            # yaml-language-server: $schema=./inventory.schema.json"
+    )]
+    Schema,
     /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
     #[command(after_help = "Examples:\n  \
                             minicloud completions bash > /etc/bash_completion.d/minicloud\n  \
@@ -428,6 +441,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = output::init(cli.color, cli.quiet);
     crate::logging::init(cli.verbose, settings.color_stderr);
     match cli.command {
+        Command::Schema => {
+            crate::outln!(
+                "{}",
+                serde_json::to_string_pretty(&inventory::json_schema())?
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             // Generated into memory: clap_complete panics when its writer fails (a closed pipe).
