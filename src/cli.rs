@@ -176,6 +176,10 @@ pub enum Command {
     /// write is read back from every db node directly → figures against the budget. Drills:
     /// app-down, app-crash, lb-down, db-stop, db-crash, db-partition, db-total-outage (whose
     /// recovery is `minicloud up`). Ctrl-C undoes the fault in place and stops.
+    ///
+    /// On an inventory that is not the lab's, the drills to run are named and confirmed first
+    /// (on a terminal, or with --yes), and db-total-outage (every db node killed at once) runs
+    /// only when named with --drill.
     #[command(
         name = "failover-test",
         after_help = "Examples:\n  minicloud failover-test --dry-run\n  \
@@ -221,6 +225,10 @@ pub enum Command {
         /// Reads per second of the load.
         #[arg(long, default_value_t = 20)]
         reads_per_second: u32,
+        /// Run on an inventory that is not the lab's without asking (the drills break real
+        /// hosts on purpose). Without it, a terminal is asked, and anything else refused.
+        #[arg(long)]
+        yes: bool,
     },
     /// The stack's secrets: which there are, where each comes from, and rotating one.
     ///
@@ -612,6 +620,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             max_write_gap_db,
             writes_per_second,
             reads_per_second,
+            yes,
         } => {
             let path = target.inventory_path()?;
             let inv = inventory::load(&path)?;
@@ -625,7 +634,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     "--dead-man {after} must exceed --hold {hold}: the switch would undo the fault while it is held"
                 );
             }
-            let opts = drill::Options {
+            let mut opts = drill::Options {
                 drills: drill,
                 hold: Duration::from_secs(hold),
                 dead_man: dead_man.map(Duration::from_secs),
@@ -644,6 +653,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 converge: target.options(),
                 healthy_timeout: Duration::from_secs(180),
             };
+            if !is_lab {
+                outside_the_lab(&inv, &mut opts, &path, yes || dry_run)?;
+            }
             if dry_run {
                 let drills = drill::plan(&inv, &opts, None)?;
                 crate::out!("{}", drill::report::dry_run(&drills))?;
@@ -866,6 +878,66 @@ fn write_man_pages(command: &clap::Command, dir: &std::path::Path) -> Result<usi
         count += write_man_pages(sub, dir)?;
     }
     Ok(count)
+}
+
+/// The drill that takes the whole database down at once: on real hosts, only when named.
+const TOTAL_OUTAGE: &str = "db-total-outage";
+
+/// Drills on an inventory that is not the lab's break real hosts: leave out the total outage
+/// unless it was named, then name every drill to run and have it confirmed on a terminal
+/// (`confirmed`: --yes, or a dry run that touches nothing); without a terminal, refuse.
+fn outside_the_lab(
+    inv: &inventory::Inventory,
+    opts: &mut drill::Options,
+    path: &std::path::Path,
+    confirmed: bool,
+) -> Result<()> {
+    if opts.drills.is_empty() {
+        // Every drill that applies, as the default run would choose them, bar the outage.
+        opts.drills = drill::plan(inv, opts, None)?
+            .into_iter()
+            .map(|d| d.name)
+            .filter(|name| name != TOTAL_OUTAGE)
+            .collect();
+        if opts.drills.is_empty() {
+            bail!("no drill applies to {}", path.display());
+        }
+        output::say(&format!(
+            "{TOTAL_OUTAGE} left out: {} is not the lab's inventory (name it with --drill to run it)",
+            path.display()
+        ));
+    }
+    if confirmed {
+        return Ok(());
+    }
+    let drills = drill::plan(inv, opts, None)?;
+    let listed: Vec<String> = drills
+        .iter()
+        .map(|d| format!("  {}: {}", d.name, d.summary))
+        .collect();
+    let names: Vec<&str> = drills.iter().map(|d| d.name.as_str()).collect();
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "failover-test on {}, which is not the lab's inventory, would inject these faults \
+             into its hosts: {}; nothing was touched; hint: run it on a terminal to confirm, or \
+             pass --yes (see what each drill does with --dry-run)",
+            path.display(),
+            names.join(", ")
+        );
+    }
+    output::say(&format!(
+        "{} is not the lab's inventory. These drills break its hosts on purpose, each undone \
+         after --hold:\n{}",
+        path.display(),
+        listed.join("\n")
+    ));
+    eprint!("Type yes to run them: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("not confirmed: nothing was touched");
+    }
+    Ok(())
 }
 
 /// Plan for people: notes, then each host's changes (diffs coloured on a terminal), then the

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 fn example() -> PathBuf {
@@ -326,4 +326,117 @@ fn man_pages_generate_one_per_command() {
     }
     let plan = std::fs::read_to_string(out.join("minicloud-plan.1")).unwrap();
     assert!(plan.contains("detailed\\-exitcode"), "{plan}");
+}
+
+/// `minicloud failover-test ARGS` on an inventory that is not the lab's (the lab folder is an
+/// empty one of the test's own), stdin not a terminal.
+fn drills_off_the_lab(lab_dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["failover-test", "--roster-binary", ROSTER];
+    all.extend(args);
+    minicloud(&all, &[("MINICLOUD_LAB_DIR", lab_dir.to_str().unwrap())])
+}
+
+#[test]
+fn drills_off_the_lab_are_refused_without_a_terminal_or_yes() {
+    let (dir, inv) = unreachable_inventory();
+    let inv = inv.to_str().unwrap();
+    let (code, out, err) = drills_off_the_lab(dir.path(), &["-i", inv]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("not the lab's inventory")
+            && err.contains("db-crash")
+            && err.contains("nothing was touched")
+            && err.contains("hint:")
+            && err.contains("--yes"),
+        "{err}"
+    );
+    let refused = err.lines().find(|l| l.starts_with("error:")).unwrap();
+    assert!(!refused.contains("db-total-outage"), "{refused}");
+
+    // The total outage runs off the lab only when named.
+    let (code, out, err) = drills_off_the_lab(dir.path(), &["-i", inv, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("db-crash:") && !out.contains("db-total-outage:"),
+        "{out}"
+    );
+    assert!(err.contains("db-total-outage left out"), "{err}");
+    let (code, out, err) = drills_off_the_lab(
+        dir.path(),
+        &["-i", inv, "--dry-run", "--drill", "db-total-outage"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("db-total-outage:"), "{out}");
+    let (code, _, err) = drills_off_the_lab(dir.path(), &["-i", inv, "--drill", "db-total-outage"]);
+    assert_eq!(code, 2, "named, but still to be confirmed: {err}");
+    assert!(err.contains("db-total-outage"), "{err}");
+}
+
+#[test]
+fn drills_off_the_lab_go_ahead_with_yes() {
+    let (dir, inv) = unreachable_inventory();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("minicloud"))
+        .env("MINICLOUD_LAB_DIR", dir.path())
+        .args([
+            "failover-test",
+            "--yes",
+            "--drill",
+            "app-down",
+            "--roster-binary",
+            ROSTER,
+            "-i",
+        ])
+        .arg(&inv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past the confirmation, the drill waits for a healthy stack (which this one never is).
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in std::io::BufRead::lines(stderr) {
+        let line = line.unwrap();
+        let started = line.contains("app-down: waiting for a healthy stack");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("waiting for a healthy stack")),
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn drills_off_the_lab_ask_on_a_terminal() {
+    let (dir, inv) = unreachable_inventory();
+    let command = format!(
+        "{} failover-test --roster-binary {ROSTER} --drill app-down,db-crash -i {}",
+        assert_cmd::cargo::cargo_bin("minicloud").display(),
+        inv.display()
+    );
+    let mut script = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("MINICLOUD_LAB_DIR", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    std::io::Write::write_all(&mut script.stdin.take().unwrap(), b"no\n").unwrap();
+    let out = script.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("app-down: stop")
+            && text.contains("db-crash: SIGKILL")
+            && text.contains("Type yes to run them")
+            && text.contains("not confirmed: nothing was touched"),
+        "{text}"
+    );
 }
