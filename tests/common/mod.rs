@@ -164,8 +164,9 @@ pub fn documented_json(command: &str) -> Value {
 }
 
 /// Assert `actual` has exactly the keys of `documented`, recursively (objects by key; arrays
-/// by their first element on both sides, when both have one; maps keyed by names — hosts —
-/// are compared entry shape to entry shape via `name_keyed`).
+/// by their first element on both sides, when both have one). Maps keyed by names, such as
+/// `hosts` (paths as `hosts.lb1.steps`), are listed in `name_keyed`: each of their entries is
+/// compared with the first documented entry.
 pub fn assert_same_shape(documented: &Value, actual: &Value, at: &str, name_keyed: &[&str]) {
     match (documented, actual) {
         (Value::Object(doc), Value::Object(act)) if name_keyed.contains(&at) => {
@@ -181,7 +182,12 @@ pub fn assert_same_shape(documented: &Value, actual: &Value, at: &str, name_keye
             let act_keys: Vec<&String> = act.keys().collect();
             assert_eq!(doc_keys, act_keys, "keys at {at} (docs/json.md vs output)");
             for (key, value) in doc {
-                assert_same_shape(value, &act[key], &format!("{at}.{key}"), name_keyed);
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                assert_same_shape(value, &act[key], &path, name_keyed);
             }
         }
         (Value::Array(doc), Value::Array(act)) => {
