@@ -4,12 +4,13 @@ use crate::converge;
 use crate::drill;
 use crate::inventory::{self, Net};
 use crate::lab::{self, Lab, LabDir};
+use crate::output::{self, ColorChoice};
 
 use crate::render;
 use crate::secrets::Secrets;
 use crate::status;
-use anyhow::{Result, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use anyhow::{Context, Result, bail};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,13 +24,21 @@ use std::time::Duration;
              Galera or Aerospike) over SSH from one inventory YAML.",
     after_help = "Start with `minicloud validate -i inventory/example.yml`, then `minicloud render \
                   -i inventory/example.yml --out rendered/` to see every file each host would get.\n\
-                  Exit codes: 0 ok, 1 ran but unhealthy, 2 error."
+                  Exit codes: 0 ok, 1 ran but unhealthy, 2 error, 3 changes pending (only `plan \
+                  --detailed-exitcode`). JSON outputs (--json) are described in docs/json.md."
 )]
 pub struct Cli {
     /// Log what minicloud does to stderr: -v each step, -vv every SSH command too (secret
     /// values are masked; what goes to a host on stdin is never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print only errors and the final verdict (no progress, no per-host lines). JSON output
+    /// and what a command is asked to print (a rendered file) are unaffected.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to colour output: auto is on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,6 +54,10 @@ pub enum Command {
         /// Inventory file.
         #[arg(short, long, env = "MINICLOUD_INVENTORY")]
         inventory: PathBuf,
+        /// Print the outcome as JSON on stdout: every problem with its key path, line, column,
+        /// message and hint (docs/json.md). The exit code is the same.
+        #[arg(long)]
+        json: bool,
     },
     /// Render every config file per host (offline; touches no host). Secrets are masked
     /// unless --show-secrets.
@@ -101,9 +114,24 @@ pub enum Command {
         lock_wait: u64,
     },
     /// Show what `up` would change on each host, with a diff of every file; changes nothing.
+    ///
+    /// Exit 0 whether or not changes are pending, 2 when it could not run; with
+    /// --detailed-exitcode, 0 in sync, 3 changes pending, 2 error (a CI drift check).
+    #[command(
+        after_help = "Examples:\n  minicloud plan                    (the lab's inventory)\n  \
+                            minicloud plan -i prod.yml --detailed-exitcode   (0 in sync, 3 drift, 2 error)\n  \
+                            minicloud plan --json | jq '.hosts.lb1.steps'\n\n\
+                      The --json shape is documented in docs/json.md."
+    )]
     Plan {
         #[command(flatten)]
         target: TargetArgs,
+        /// Print the steps per host as JSON on stdout (docs/json.md).
+        #[arg(long)]
+        json: bool,
+        /// Exit 3 when changes are pending, 0 when every host is in sync (2 stays an error).
+        #[arg(long)]
+        detailed_exitcode: bool,
     },
     /// The whole cluster's health: a verdict, the VIPs, one table per tier. Changes nothing.
     ///
@@ -148,6 +176,10 @@ pub enum Command {
     /// write is read back from every db node directly → figures against the budget. Drills:
     /// app-down, app-crash, lb-down, db-stop, db-crash, db-partition, db-total-outage (whose
     /// recovery is `minicloud up`). Ctrl-C undoes the fault in place and stops.
+    ///
+    /// On an inventory that is not the lab's, the drills to run are named and confirmed first
+    /// (on a terminal, or with --yes), and db-total-outage (every db node killed at once) runs
+    /// only when named with --drill.
     #[command(
         name = "failover-test",
         after_help = "Examples:\n  minicloud failover-test --dry-run\n  \
@@ -193,6 +225,10 @@ pub enum Command {
         /// Reads per second of the load.
         #[arg(long, default_value_t = 20)]
         reads_per_second: u32,
+        /// Run on an inventory that is not the lab's without asking (the drills break real
+        /// hosts on purpose). Without it, a terminal is asked, and anything else refused.
+        #[arg(long)]
+        yes: bool,
     },
     /// The stack's secrets: which there are, where each comes from, and rotating one.
     ///
@@ -219,6 +255,37 @@ pub enum Command {
     Lab {
         #[command(subcommand)]
         command: LabCommand,
+    },
+    /// Print the inventory's JSON Schema (draft 2020-12), generated from the types minicloud
+    /// reads the inventory into: editors complete and check an inventory with it.
+    ///
+    /// The same schema is committed as docs/inventory.schema.json, which the example
+    /// inventories name in their first line for yaml-language-server (VS Code's YAML extension,
+    /// Neovim, Helix). Some checks only `validate` makes (addresses inside their network,
+    /// quorum, unique VRRP ids).
+    #[command(
+        after_help = "Examples:\n  minicloud schema > inventory.schema.json\n\n\
+                            Then, first line of an inventory:\n  \
+                            # yaml-language-server: $schema=./inventory.schema.json"
+    )]
+    Schema,
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(after_help = "Examples:\n  \
+                            minicloud completions bash > /etc/bash_completion.d/minicloud\n  \
+                            minicloud completions zsh > \"${fpath[1]}/_minicloud\"\n  \
+                            minicloud completions fish > ~/.config/fish/completions/minicloud.fish")]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or with --out DIR write one per command (minicloud.1,
+    /// minicloud-plan.1, minicloud-lab-up.1, ...).
+    #[command(after_help = "Examples:\n  minicloud man | man -l -\n  \
+                            minicloud man --out /usr/local/share/man/man1")]
+    Man {
+        /// Folder to write every command's page into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -267,6 +334,9 @@ pub enum SecretsCommand {
         /// Inventory file (default: the lab's).
         #[arg(short, long, env = "MINICLOUD_INVENTORY")]
         inventory: Option<PathBuf>,
+        /// Print the list as JSON on stdout (docs/json.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Give one secret a new random value and roll it out with `up`, safely: the roster's
     /// database password is changed one app host at a time, each just before that host
@@ -313,7 +383,11 @@ pub enum LabCommand {
     /// Remove every container and network the lab created, and its local files (the image stays).
     Down,
     /// List the lab's hosts: container running, reachable over SSH. Exit 1 when one is not.
-    Status,
+    Status {
+        /// Print the list as JSON on stdout (docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop a host cleanly (systemd shuts its services down).
     Stop { host: String },
     /// Kill a host (SIGKILL to the container): nothing gets to shut down.
@@ -349,10 +423,15 @@ impl From<NetworkArg> for Net {
     }
 }
 
+/// `plan --detailed-exitcode` when changes are pending (0 in sync, 2 error), as Terraform's
+/// `-detailed-exitcode` but with 2 kept for errors, as in every other command.
+pub const EXIT_CHANGES_PENDING: u8 = 3;
+
 /// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
 fn up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<ExitCode> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    tracing::info!("up: {} hosts from {}", inv.hosts.len(), path.display());
     let mut opts = target.options();
     opts.lock_wait = Duration::from_secs(lock_wait);
     let report = tokio::runtime::Runtime::new()?.block_on(async {
@@ -371,8 +450,44 @@ fn up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<ExitCode> {
 
 /// Run one command; `Err` is an error the user sees with its causes (exit 2).
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    crate::logging::init(cli.verbose);
+    let settings = output::init(cli.color, cli.quiet);
+    crate::logging::init(cli.verbose, settings.color_stderr);
     match cli.command {
+        Command::Schema => {
+            crate::outln!(
+                "{}",
+                serde_json::to_string_pretty(&inventory::json_schema())?
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            // Generated into memory: clap_complete panics when its writer fails (a closed pipe).
+            clap_complete::generate(shell, &mut Cli::command(), "minicloud", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
+                .map_err(output::stdout_error)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out: None } => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &page)
+                .map_err(output::stdout_error)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out: Some(dir) } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let mut command = Cli::command();
+            // Built first: subcommands get their full names (minicloud-lab-up) only then.
+            command.build();
+            let count = write_man_pages(&command, &dir)
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            if !settings.quiet {
+                crate::outln!("wrote {count} man pages into {}", dir.display())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Up {
             target,
             json,
@@ -385,37 +500,70 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             inventory::load(&path)?;
             let secrets_path = crate::secrets::secrets_path(&path);
             Secrets::rotate(&secrets_path, &name)?;
-            eprintln!(
-                "{name}: new value written to {}; rolling it out with `up`",
-                secrets_path.display()
-            );
+            if !settings.quiet {
+                output::say(&format!(
+                    "{name}: new value written to {}; rolling it out with `up`",
+                    secrets_path.display()
+                ));
+            }
             up(&target, json, 60)
         }
         Command::Secrets {
-            command: SecretsCommand::List { inventory },
+            command: SecretsCommand::List { inventory, json },
         } => {
             let path = inventory_or_lab(inventory.as_ref())?;
+            // A missing or broken inventory is an error (exit 2), not a list about nothing.
+            inventory::load(&path)?;
             let secrets_path = crate::secrets::secrets_path(&path);
-            let rows: Vec<Vec<String>> = crate::secrets::NAMES
+            let sources: Vec<crate::json_output::SecretSource> = crate::secrets::NAMES
                 .iter()
                 .map(|(name, variable, what)| {
-                    let source = match variable
+                    let (source, from) = match variable
                         .filter(|_| crate::secrets::from_environment(*variable).is_some())
                     {
-                        Some(variable) => format!("environment ({variable})"),
-                        None if secrets_path.exists() => secrets_path.display().to_string(),
-                        None => "not generated yet (the first `up` does)".to_string(),
+                        Some(variable) => ("environment", Some(variable.to_string())),
+                        None if secrets_path.exists() => {
+                            ("file", Some(secrets_path.display().to_string()))
+                        }
+                        None => ("not_generated", None),
                     };
-                    vec![name.to_string(), source, what.to_string()]
+                    crate::json_output::SecretSource {
+                        name: name.to_string(),
+                        source,
+                        from,
+                        what: what.to_string(),
+                    }
                 })
                 .collect();
-            print!(
+            if json {
+                crate::outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::json_output::secrets(&sources))?
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = sources
+                .iter()
+                .map(|s| {
+                    let from = match (s.source, &s.from) {
+                        ("environment", Some(variable)) => format!("environment ({variable})"),
+                        (_, Some(file)) => file.clone(),
+                        (_, None) => "not generated yet (the first `up` does)".to_string(),
+                    };
+                    vec![s.name.clone(), from, s.what.clone()]
+                })
+                .collect();
+            crate::out!(
                 "{}",
                 status::table::columns(&["name", "from", "what"], &rows)
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { target } => {
+        Command::Plan {
+            target,
+            json,
+            detailed_exitcode,
+        } => {
             let path = target.inventory_path()?;
             let inv = inventory::load(&path)?;
             let plan = tokio::runtime::Runtime::new()?.block_on(converge::plan(
@@ -423,30 +571,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &path,
                 &target.options(),
             ))?;
-            for note in &plan.notes {
-                println!("note: {note}");
+            let pending = plan.hosts.values().any(|steps| !steps.is_empty());
+            let code = if detailed_exitcode && pending {
+                EXIT_CHANGES_PENDING
+            } else {
+                0
+            };
+            output::set_code_on_closed_stdout(code);
+            if json {
+                crate::outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::json_output::plan(&plan))?
+                )?;
+            } else {
+                print_plan(&plan, settings)?;
             }
-            let plan = plan.hosts;
-            let mut changes = 0;
-            for (host, lines) in &plan {
-                if lines.is_empty() {
-                    println!("{host}: no change");
-                    continue;
-                }
-                changes += 1;
-                println!("{host}:");
-                for line in lines {
-                    // Masked again on the way out: every value loaded or read from a host.
-                    for text in crate::secrets::redact(line.trim_end()).lines() {
-                        println!("  {text}");
-                    }
-                }
-            }
-            println!(
-                "plan: {changes} of {} hosts would change (nothing was changed)",
-                plan.len()
-            );
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(code))
         }
         Command::Status {
             inventory,
@@ -466,8 +606,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 return runtime.block_on(watch_status(&inv, opts, interval, json));
             }
             let status = runtime.block_on(status::status(&inv, opts))?;
+            let code = status_exit_code(&status);
+            crate::output::set_code_on_closed_stdout(u8::from(code != ExitCode::SUCCESS));
             print_status(&status, json, false)?;
-            Ok(status_exit_code(&status))
+            Ok(code)
         }
         Command::FailoverTest {
             target,
@@ -482,6 +624,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             max_write_gap_db,
             writes_per_second,
             reads_per_second,
+            yes,
         } => {
             let path = target.inventory_path()?;
             let inv = inventory::load(&path)?;
@@ -495,7 +638,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     "--dead-man {after} must exceed --hold {hold}: the switch would undo the fault while it is held"
                 );
             }
-            let opts = drill::Options {
+            let mut opts = drill::Options {
                 drills: drill,
                 hold: Duration::from_secs(hold),
                 dead_man: dead_man.map(Duration::from_secs),
@@ -514,12 +657,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 converge: target.options(),
                 healthy_timeout: Duration::from_secs(180),
             };
+            if !is_lab {
+                outside_the_lab(&inv, &mut opts, &path, yes || dry_run)?;
+            }
             if dry_run {
                 let drills = drill::plan(&inv, &opts, None)?;
-                print!("{}", drill::report::dry_run(&drills));
-                println!(
+                crate::out!("{}", drill::report::dry_run(&drills))?;
+                crate::outln!(
                     "(dry run: nothing was touched; VIP drills target whichever host holds the VIP when they start)"
-                );
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
             if is_lab && !is_root() {
@@ -534,9 +680,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(run_lab(command))
         }
-        Command::Validate { inventory } => {
+        Command::Validate {
+            inventory,
+            json: true,
+        } => {
+            let outcome = inventory::load(&inventory);
+            let code = if outcome.is_ok() { 0 } else { 2 };
+            output::set_code_on_closed_stdout(code);
+            let report = crate::json_output::validate(&inventory, &outcome);
+            crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
+            Ok(ExitCode::from(code))
+        }
+        Command::Validate {
+            inventory,
+            json: false,
+        } => {
             let inv = inventory::load(&inventory)?;
-            println!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len());
+            crate::outln!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Render {
@@ -555,7 +715,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let rendered = render::render_all(&inv, &secrets)?;
             if let Some(dir) = out {
                 let count = render::dir::write_render_dir(&dir, &rendered)?;
-                println!(
+                crate::outln!(
                     "wrote {count} files for {} hosts into {} ({})",
                     rendered.len(),
                     dir.display(),
@@ -564,7 +724,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     } else {
                         "secrets masked"
                     }
-                );
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
             let host = host.expect("clap: --host is required without --out");
@@ -577,11 +737,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 );
             };
             match file {
-                None => files
-                    .iter()
-                    .for_each(|f| println!("{:o} {}:{} {}", f.mode, f.owner, f.group, f.path)),
+                None => {
+                    for f in files {
+                        crate::outln!("{:o} {}:{} {}", f.mode, f.owner, f.group, f.path)?;
+                    }
+                }
                 Some(path) => match files.iter().find(|f| f.path == path) {
-                    Some(f) => print!("{}", f.content),
+                    Some(f) => crate::out!("{}", f.content)?,
                     None => {
                         let paths: Vec<&str> = files.iter().map(|f| f.path).collect();
                         bail!(
@@ -622,27 +784,40 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
                     lab::HostAction::Created => "created".to_string(),
                     lab::HostAction::Recreated(why) => format!("recreated ({why})"),
                 };
-                println!("{host:<8} {what}");
+                if !output::settings().quiet {
+                    crate::outln!("{host:<8} {what}")?;
+                }
             }
-            println!(
+            crate::outln!(
                 "lab ready: {} hosts reachable over SSH; inventory: {}",
                 actions.len(),
                 lab.dir.inventory().display()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Down => {
             let (containers, networks) = lab.down().await?;
-            println!(
+            crate::outln!(
                 "removed {} containers and {} networks; the base image stays",
                 containers.len(),
                 networks.len()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
-        LabCommand::Status => {
+        LabCommand::Status { json } => {
             let rows = lab.status().await?;
-            println!("{:<8} {:<10} {:<30} ssh", "host", "container", "addresses");
+            if json {
+                let report = crate::json_output::lab_status(&rows);
+                let healthy = report["healthy"] == true;
+                output::set_code_on_closed_stdout(u8::from(!healthy));
+                crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
+                return Ok(if healthy {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
+            crate::outln!("{:<8} {:<10} {:<30} ssh", "host", "container", "addresses")?;
             let mut healthy = true;
             for row in &rows {
                 let addresses: Vec<String> = row
@@ -656,11 +831,11 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
                 };
                 healthy &= row.running && row.ssh.is_ok();
                 let state = if row.running { "running" } else { "stopped" };
-                println!(
+                crate::outln!(
                     "{:<8} {state:<10} {:<30} {ssh}",
                     row.name,
                     addresses.join(" ")
-                );
+                )?;
             }
             Ok(if healthy {
                 ExitCode::SUCCESS
@@ -671,35 +846,145 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
         LabCommand::Stop { host } => lab
             .stop(&host)
             .await
-            .map(|_| done(&format!("{host} stopped"))),
+            .and_then(|_| done(&format!("{host} stopped"))),
         LabCommand::Kill { host } => lab
             .kill(&host)
             .await
-            .map(|_| done(&format!("{host} killed"))),
+            .and_then(|_| done(&format!("{host} killed"))),
         LabCommand::Start { host } => lab
             .start(&host)
             .await
-            .map(|_| done(&format!("{host} started and booted"))),
+            .and_then(|_| done(&format!("{host} started and booted"))),
         LabCommand::Partition { host, network } => {
-            lab.partition(&host, network.into()).await.map(|_| {
+            lab.partition(&host, network.into()).await.and_then(|_| {
                 done(&format!(
                     "{host} cut off the {} network",
                     Net::from(network).key()
                 ))
             })
         }
-        LabCommand::Heal { host, network } => lab.heal(&host, network.into()).await.map(|_| {
-            done(&format!(
-                "{host} back on the {} network",
-                Net::from(network).key()
-            ))
-        }),
+        LabCommand::Heal { host, network } => {
+            lab.heal(&host, network.into()).await.and_then(|_| {
+                done(&format!(
+                    "{host} back on the {} network",
+                    Net::from(network).key()
+                ))
+            })
+        }
     }
 }
 
-fn done(message: &str) -> ExitCode {
-    println!("{message}");
-    ExitCode::SUCCESS
+fn done(message: &str) -> Result<ExitCode> {
+    crate::outln!("{message}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One man page per command and subcommand (`minicloud-lab-up.1`), skipping clap's `help`
+/// subcommands, which would only repeat the pages; returns how many were written.
+fn write_man_pages(command: &clap::Command, dir: &std::path::Path) -> Result<usize> {
+    let name = command.get_display_name().unwrap_or(command.get_name());
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone()).render(&mut page)?;
+    std::fs::write(dir.join(format!("{name}.1")), page)?;
+    let mut count = 1;
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        count += write_man_pages(sub, dir)?;
+    }
+    Ok(count)
+}
+
+/// The drill that takes the whole database down at once: on real hosts, only when named.
+const TOTAL_OUTAGE: &str = "db-total-outage";
+
+/// Drills on an inventory that is not the lab's break real hosts: leave out the total outage
+/// unless it was named, then name every drill to run and have it confirmed on a terminal
+/// (`confirmed`: --yes, or a dry run that touches nothing); without a terminal, refuse.
+fn outside_the_lab(
+    inv: &inventory::Inventory,
+    opts: &mut drill::Options,
+    path: &std::path::Path,
+    confirmed: bool,
+) -> Result<()> {
+    if opts.drills.is_empty() {
+        // Every drill that applies, as the default run would choose them, bar the outage.
+        opts.drills = drill::plan(inv, opts, None)?
+            .into_iter()
+            .map(|d| d.name)
+            .filter(|name| name != TOTAL_OUTAGE)
+            .collect();
+        if opts.drills.is_empty() {
+            bail!("no drill applies to {}", path.display());
+        }
+        output::say(&format!(
+            "{TOTAL_OUTAGE} left out: {} is not the lab's inventory (name it with --drill to run it)",
+            path.display()
+        ));
+    }
+    if confirmed {
+        return Ok(());
+    }
+    let drills = drill::plan(inv, opts, None)?;
+    let listed: Vec<String> = drills
+        .iter()
+        .map(|d| format!("  {}: {}", d.name, d.summary))
+        .collect();
+    let names: Vec<&str> = drills.iter().map(|d| d.name.as_str()).collect();
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "failover-test on {}, which is not the lab's inventory, would inject these faults \
+             into its hosts: {}; nothing was touched; hint: run it on a terminal to confirm, or \
+             pass --yes (see what each drill does with --dry-run)",
+            path.display(),
+            names.join(", ")
+        );
+    }
+    output::say(&format!(
+        "{} is not the lab's inventory. These drills break its hosts on purpose, each undone \
+         after --hold:\n{}",
+        path.display(),
+        listed.join("\n")
+    ));
+    eprint!("Type yes to run them: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("not confirmed: nothing was touched");
+    }
+    Ok(())
+}
+
+/// Plan for people: notes, then each host's changes (diffs coloured on a terminal), then the
+/// verdict line, which is all `-q` keeps.
+fn print_plan(plan: &converge::Plan, settings: output::Settings) -> Result<()> {
+    let changes = plan.hosts.values().filter(|l| !l.is_empty()).count();
+    if !settings.quiet {
+        for note in &plan.notes {
+            crate::outln!("note: {note}")?;
+        }
+        for (host, lines) in &plan.hosts {
+            if lines.is_empty() {
+                crate::outln!("{host}: no change")?;
+                continue;
+            }
+            crate::outln!("{host}:")?;
+            for line in lines {
+                // Masked again on the way out: every value loaded or read from a host.
+                let masked = crate::secrets::redact(line.trim_end());
+                for text in masked.lines() {
+                    if settings.color_stdout {
+                        crate::outln!("  {}", output::color_diff_line(text))?;
+                    } else {
+                        crate::outln!("  {text}")?;
+                    }
+                }
+            }
+        }
+    }
+    crate::outln!(
+        "plan: {changes} of {} hosts would change (nothing was changed)",
+        plan.hosts.len()
+    )?;
+    Ok(())
 }
 
 /// Effective user id 0, read from /proc so no C bindings are needed.
@@ -731,9 +1016,19 @@ fn status_exit_code(status: &status::Status) -> ExitCode {
 
 fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<()> {
     match (json, one_line) {
-        (true, true) => println!("{}", serde_json::to_string(status)?),
-        (true, false) => println!("{}", serde_json::to_string_pretty(status)?),
-        (false, _) => print!("{}", status::table::render(status)),
+        (true, true) => crate::outln!(
+            "{}",
+            serde_json::to_string(&crate::json_output::versioned(status)?)?
+        )?,
+        (true, false) => crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&crate::json_output::versioned(status)?)?
+        )?,
+        (false, _) if output::settings().quiet => {
+            let text = status::table::render(status);
+            crate::outln!("{}", text.lines().next().unwrap_or_default())?
+        }
+        (false, _) => crate::out!("{}", status::table::render(status))?,
     }
     Ok(())
 }
@@ -752,14 +1047,14 @@ async fn watch_status(
     let code = loop {
         let status = checker.check().await;
         if clear_screen {
-            print!("\x1b[H\x1b[2J");
+            crate::out!("\x1b[H\x1b[2J")?;
         }
         print_status(&status, json, true)?;
         if !json {
-            println!(
+            crate::outln!(
                 "refreshing every {} s; Ctrl-C stops",
                 interval.as_secs_f64()
-            );
+            )?;
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -783,7 +1078,9 @@ async fn run_drills(
     let results = tokio::select! {
         results = runner.run_all(|line| {
             tracing::info!("drill: {line}");
-            eprintln!("{line}");
+            if !output::settings().quiet {
+                output::say(line);
+            }
         }) => results?,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: undoing the fault in place");
@@ -811,9 +1108,9 @@ async fn run_drills(
         serde_json::to_string_pretty(&results)?,
     )?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&results)?)?;
     } else {
-        print!("{}", drill::report::table(&results));
+        crate::out!("{}", drill::report::table(&results))?;
     }
     eprintln!("report: {}", dir.join("index.html").display());
     Ok(if results.iter().all(|r| r.passed) {
@@ -825,29 +1122,35 @@ async fn run_drills(
 
 fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&crate::json_output::versioned(report)?)?
+        )?;
         return Ok(());
     }
     let changed = report.changed_hosts();
     let total = report.changes.len();
-    for (host, changes) in &report.changes {
+    let quiet = output::settings().quiet;
+    for (host, changes) in report.changes.iter().filter(|_| !quiet) {
         if changes.is_empty() {
-            println!("{host:<10} unchanged");
+            crate::outln!("{host:<10} unchanged")?;
         } else {
-            println!(
+            crate::outln!(
                 "{host:<10} {} change(s): {}",
                 changes.len(),
                 changes.join("; ")
-            );
+            )?;
         }
     }
     let failed = usize::from(report.failed.is_some());
-    println!(
+    crate::outln!(
         "{changed} changed, {} unchanged, {failed} failed",
         total - changed
-    );
+    )?;
     if let Some(why) = &report.failed {
-        eprintln!("error: {why}\nThe next `minicloud up` continues from where this one stopped.");
+        output::say(&format!(
+            "error: {why}\nThe next `minicloud up` continues from where this one stopped."
+        ));
     }
     Ok(())
 }

@@ -22,8 +22,9 @@ impl Write for RedactingStderr {
     }
 }
 
-/// Turn logging on: 0 off, 1 steps (info), 2 or more every SSH command too (debug).
-pub fn init(verbosity: u8) {
+/// Turn logging on: 0 off, 1 steps (info), 2 or more every SSH command too (debug); `color`
+/// as decided by `--color` and NO_COLOR for stderr.
+pub fn init(verbosity: u8, color: bool) {
     let level = match verbosity {
         0 => return,
         1 => LevelFilter::INFO,
@@ -32,7 +33,7 @@ pub fn init(verbosity: u8) {
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(|| RedactingStderr)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_ansi(color);
     let _ = tracing_subscriber::registry()
         .with(layer.with_filter(Targets::new().with_target("minicloud", level)))
         .try_init();

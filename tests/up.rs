@@ -4,7 +4,9 @@
 //! - from bare hosts: the VIP serves the roster page, Galera is Primary at full size with every
 //!   node Synced, garbd joined, the DB VIP sits on a Synced node, both HAProxys run;
 //! - a second `up` changes nothing and restarts no service;
-//! - one changed setting: `plan` shows exactly that diff on the lb hosts, `up` reloads only HAProxy;
+//! - one changed setting: `plan` shows exactly that diff on the lb hosts (as JSON too, coloured
+//!   when asked, exit 3 with --detailed-exitcode, 0 once `up` ran), `up` reloads only HAProxy and
+//!   says each step as a `HOST: step (elapsed)` line off a terminal;
 //! - the hashes `up` records for the files it wrote stand only while a file is untouched: a
 //!   same-size edit in place is still found;
 //! - an unknown host key, a changed host key, an unreachable host: clear error, nothing changed;
@@ -294,6 +296,14 @@ async fn up_converges_the_lab_quorum_safely() {
         lab.must(&["lab", "down"]);
         lab.must(&["lab", "up"]);
     });
+    // The lab's hosts as documented JSON.
+    let status: Value = serde_json::from_str(&tokio::task::block_in_place(|| {
+        lab.must(&["lab", "status", "--json"])
+    }))
+    .unwrap();
+    common::assert_same_shape(&common::documented_json("lab status"), &status, "", &[]);
+    assert_eq!(status["healthy"], true, "{status:#}");
+    assert_eq!(status["hosts"].as_array().unwrap().len(), 6, "{status:#}");
 
     // From bare hosts to a working stack.
     let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
@@ -433,13 +443,74 @@ async fn up_converges_the_lab_quorum_safely() {
         assert!(plan.contains(&format!("{quiet}: no change")), "{plan}");
     }
     assert!(plan.contains("2 of 6 hosts would change"));
+    // The same plan for CI: exit 3 with changes pending, the steps per host as documented
+    // JSON, coloured diffs when asked (auto colours only on a terminal).
+    let plan_args = |extra: &[&'static str]| {
+        let mut args = vec![
+            "plan".to_string(),
+            "-i".to_string(),
+            changed.to_str().unwrap().to_string(),
+            "--roster-binary".to_string(),
+            env!("CARGO_BIN_EXE_roster").to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let run_plan = |extra: &[&'static str]| {
+        let args = plan_args(extra);
+        lab.minicloud(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = run_plan(&["--detailed-exitcode", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "changes pending");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_same_shape(&common::documented_json("plan"), &json, "", &["hosts"]);
+    assert_eq!(
+        (json["in_sync"].clone(), json["changed_hosts"].clone()),
+        (false.into(), 2.into())
+    );
+    let lb1_steps = json["hosts"]["lb1"]["steps"].to_string();
+    assert!(
+        lb1_steps.contains("+    timeout client 45000ms"),
+        "{json:#}"
+    );
+    assert_eq!(json["hosts"]["db1"]["steps"], serde_json::json!([]));
+    let out = run_plan(&["--color", "always"]);
+    let coloured = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        coloured.contains("\x1b[32m+    timeout client 45000ms\x1b[0m")
+            && coloured.contains("\x1b[31m-    timeout client 30000ms\x1b[0m"),
+        "{coloured}"
+    );
+    assert!(
+        !plan.contains('\x1b'),
+        "no colour into a pipe by default:\n{plan}"
+    );
     assert_eq!(
         lab.start_times(UNITS).await,
         before,
         "plan must change nothing"
     );
-    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&changed)));
+    // Off a terminal, `up` says each step as a line naming the host, with the time so far.
+    let up_args = plan_args(&["--json"]);
+    let mut up_args: Vec<&str> = up_args.iter().map(String::as_str).collect();
+    up_args[0] = "up";
+    let out = lab.minicloud(&up_args);
+    let code = out.status.code().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["schema_version"], 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for lb in ["lb1", "lb2"] {
+        let line = format!("{lb}: writing /etc/haproxy/haproxy.cfg (");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&line) && l.ends_with("s)")),
+            "no progress line for {lb}:\n{stderr}"
+        );
+    }
+    let out = run_plan(&["--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "in sync after up");
     for lb in ["lb1", "lb2"] {
         assert_eq!(
             changes(&report, lb),

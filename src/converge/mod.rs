@@ -19,6 +19,7 @@ pub mod session;
 
 use crate::facts::HostFacts;
 use crate::inventory::{Inventory, Role};
+use crate::output::Progress;
 use crate::render;
 use crate::secrets::Secrets;
 use crate::ssh::{self, Connection};
@@ -27,7 +28,6 @@ use desired::{FileChange, HostDiff, Managed};
 use futures_util::future::try_join_all;
 use futures_util::{StreamExt, TryStreamExt};
 use indexmap::IndexMap;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use session::{Session, gate};
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ pub(crate) struct Stack<'a> {
     /// The Aerospike server package (when there are aerospike hosts), checked before any change.
     pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
     report: Mutex<Report>,
-    progress: ProgressBar,
+    progress: Progress,
     /// Held for the whole run of `up`: no other `up` acts on these hosts meanwhile.
     _locks: Option<lock::RunLocks>,
 }
@@ -242,7 +242,7 @@ async fn prepare<'a>(
     inv: &'a Inventory,
     inventory_path: &Path,
     opts: &Options,
-    progress: ProgressBar,
+    progress: Progress,
     load_secrets: impl FnOnce(&Path) -> Result<Secrets>,
     purpose: Purpose,
 ) -> Result<Stack<'a>> {
@@ -341,13 +341,9 @@ async fn read_facts(
         .await
 }
 
-fn spinner() -> ProgressBar {
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid template"),
-    );
-    bar.enable_steady_tick(Duration::from_millis(150));
-    bar
+/// A spinner on a terminal, `HOST: step (elapsed)` lines elsewhere.
+fn spinner() -> Progress {
+    Progress::start()
 }
 
 /// Converge every host to the inventory. On failure the report says what was done before it.

@@ -12,6 +12,7 @@ mod unique_map;
 pub mod validate;
 
 use ipnet::Ipv4Net;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -22,7 +23,7 @@ pub use unique_map::UniqueMap;
 pub use validate::{Problem, validate};
 
 /// The whole stack, as written in the inventory file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
     /// Name of the stack; shown in output and used as the default Galera cluster name.
@@ -37,7 +38,7 @@ pub struct Inventory {
 }
 
 /// SSH settings every host uses unless it overrides them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SshDefaults {
     pub user: UnixUser,
@@ -60,7 +61,7 @@ impl Default for SshDefaults {
 }
 
 /// Per-host SSH overrides.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SshOverride {
     pub user: Option<UnixUser>,
@@ -69,10 +70,14 @@ pub struct SshOverride {
 }
 
 /// The two networks of the stack. Clients reach the frontend; replication stays on the backend.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Networks {
+    /// Where clients, the lb hosts and the frontend VIP live, e.g. 10.231.50.0/24.
+    #[schemars(schema_with = "ipv4_net")]
     pub frontend: Ipv4Net,
+    /// Where replication, the app's database traffic and the DB VIP stay, e.g. 10.231.60.0/24.
+    #[schemars(schema_with = "ipv4_net")]
     pub backend: Ipv4Net,
 }
 
@@ -102,7 +107,7 @@ impl Networks {
 }
 
 /// A value per network, each optional (a host is on the networks its roles need).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PerNet<T> {
     pub frontend: Option<T>,
@@ -128,11 +133,12 @@ impl<T> PerNet<T> {
 }
 
 /// One machine reached over SSH.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Host {
     /// Roles as written; unknown names are reported by [`validate`] with their index.
     #[serde(rename = "roles")]
+    #[schemars(schema_with = "role_names")]
     pub role_names: Vec<String>,
     /// The known roles among `role_names`, filled in by [`parse`].
     #[serde(skip)]
@@ -223,7 +229,7 @@ impl Role {
 }
 
 /// Everything that is not a host: VIPs, daemons' settings, the app.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Services {
     /// The address clients use; keepalived moves it between the lb hosts (or, in the nginx
@@ -248,7 +254,7 @@ pub struct Services {
 }
 
 /// Folders kept in sync across the app hosts (the mini-cloud original's rsync + inotify).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSync {
     /// Absolute paths, the same on every app host. Files created or changed on any app host
@@ -258,7 +264,7 @@ pub struct FileSync {
 }
 
 /// A keepalived-managed virtual address.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vip {
     pub address: Ipv4Addr,
@@ -273,7 +279,7 @@ fn default_advert_int() -> f64 {
     0.5
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DatabaseKind {
     #[default]
@@ -281,7 +287,7 @@ pub enum DatabaseKind {
     Aerospike,
 }
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Haproxy {
     /// Port the frontend listens on (on the frontend VIP).
@@ -318,7 +324,7 @@ impl Default for Haproxy {
 }
 
 /// HAProxy's stats page, on each lb host's own frontend address.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stats {
     #[serde(default = "default_stats_port")]
@@ -327,6 +333,7 @@ pub struct Stats {
     pub user: StatsUser,
     /// Networks allowed to open the page (firewall); default: the frontend network.
     #[serde(default)]
+    #[schemars(schema_with = "ipv4_nets")]
     pub allow_from: Vec<Ipv4Net>,
 }
 
@@ -338,7 +345,7 @@ fn default_stats_user() -> StatsUser {
     StatsUser::try_from("admin").expect("a valid stats user")
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Roster {
     /// Port the roster app listens on.
@@ -361,7 +368,7 @@ impl Default for Roster {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Galera {
     /// Default: the inventory's `name`.
@@ -371,7 +378,7 @@ pub struct Galera {
     pub gcache_size: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SstMethod {
     /// Simplest; blocks the donor while it copies.
@@ -390,7 +397,7 @@ impl SstMethod {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Aerospike {
     #[serde(default = "default_namespace")]
@@ -418,7 +425,7 @@ fn default_data_size() -> String {
 }
 
 /// Optional nginx in front of the roster app on every app host.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Nginx {
     pub enabled: bool,
@@ -434,10 +441,11 @@ impl Default for Nginx {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Firewall {
     /// Networks SSH is allowed from (the control machine's); empty means from anywhere.
+    #[schemars(schema_with = "ipv4_nets")]
     pub ssh_from: Vec<Ipv4Net>,
     /// New rules are rolled back on the host after this many seconds unless `up` confirmed
     /// them over a new SSH connection.
@@ -451,6 +459,37 @@ impl Default for Firewall {
             dead_man_seconds: 30,
         }
     }
+}
+
+/// An IPv4 network in CIDR notation (ipnet has no schema of its own).
+fn ipv4_net(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "pattern": r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$",
+        "examples": ["10.231.50.0/24"],
+    })
+}
+
+fn ipv4_nets(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let item = ipv4_net(generator);
+    schemars::json_schema!({ "type": "array", "items": item })
+}
+
+/// Role names, so an editor offers them (an unknown one is still reported by `validate`
+/// with its index).
+fn role_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "enum": names },
+        "minItems": 1,
+    })
+}
+
+/// The inventory's JSON Schema (`minicloud schema`; docs/inventory.schema.json), from the
+/// same types the file is read into: editors complete and check an inventory with it.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(Inventory)
 }
 
 /// A problem that stops the inventory from being used, with where it is and what to do.

@@ -82,6 +82,22 @@ impl Rule {
         }
     }
 
+    /// The rule as a JSON Schema pattern (ECMA regex) and the longest value in bytes, for the
+    /// inventory's schema. Only the typed fields' rules are needed there; the pattern leaves
+    /// out the rare cases only [`Rule::check`] catches (an interface named "." or "..").
+    pub fn pattern(self) -> (&'static str, usize) {
+        match self {
+            Rule::PlainName => ("^[A-Za-z0-9_][A-Za-z0-9_-]*$", 63),
+            Rule::UnixUser => ("^[a-z_][a-z0-9_-]*$", 32),
+            Rule::InterfaceName => ("^[A-Za-z0-9_.][A-Za-z0-9_.-]*$", 15),
+            Rule::StatsUser => ("^[A-Za-z0-9_.][A-Za-z0-9_.-]*$", 32),
+            Rule::AerospikeNamespace => ("^[A-Za-z0-9_][A-Za-z0-9_-]*$", 31),
+            Rule::SqlDatabase => ("^[A-Za-z0-9_]+$", 64),
+            Rule::SqlUser => ("^[A-Za-z0-9_]+$", 32),
+            Rule::LocalPath => ("^[^\\u0000-\\u001f\\u007f]+$", 4096),
+        }
+    }
+
     /// Check `value` against the rule.
     pub fn check(self, value: &str) -> Result<(), Rejection> {
         let reject = |why: String| {
@@ -248,6 +264,23 @@ macro_rules! checked_string {
             }
         }
 
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let (pattern, max) = Self::RULE.pattern();
+                schemars::json_schema!({
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": max,
+                    "pattern": pattern,
+                    "description": Self::RULE.hint(),
+                })
+            }
+        }
+
         impl TryFrom<String> for $name {
             type Error = String;
 
@@ -313,6 +346,23 @@ checked_string!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The schema's pattern and length say what the rule says (bar "." and "..").
+        #[test]
+        fn schema_patterns_agree_with_the_rules(value in "[a-zA-Z0-9_.;: -]{0,40}") {
+            for rule in [Rule::UnixUser, Rule::InterfaceName, Rule::StatsUser, Rule::AerospikeNamespace] {
+                if rule == Rule::InterfaceName && (value == "." || value == "..") {
+                    continue;
+                }
+                let (pattern, max) = rule.pattern();
+                let by_schema = !value.is_empty()
+                    && value.len() <= max
+                    && regex::Regex::new(pattern).unwrap().is_match(&value);
+                proptest::prop_assert_eq!(by_schema, rule.check(&value).is_ok(), "{:?} {:?}", rule, value);
+            }
+        }
+    }
 
     #[test]
     fn the_injections_found_are_refused() {

@@ -45,3 +45,14 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
         deserializer.deserialize_map(UniqueVisitor(PhantomData))
     }
 }
+
+/// The schema of a plain map: uniqueness of keys is not something JSON Schema can say of YAML.
+impl<V: schemars::JsonSchema> schemars::JsonSchema for UniqueMap<V> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <std::collections::BTreeMap<String, V>>::json_schema(generator)
+    }
+}

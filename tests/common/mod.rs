@@ -145,3 +145,62 @@ pub fn lab_tests_off() -> bool {
     }
     off
 }
+
+/// The example JSON under `## \`minicloud COMMAND --json\`` in docs/json.md.
+pub fn documented_json(command: &str) -> Value {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();
+    let heading = format!("## `minicloud {command} --json`");
+    let section = docs
+        .split_once(&heading)
+        .unwrap_or_else(|| panic!("docs/json.md has no section {heading}"))
+        .1;
+    let block = section
+        .split_once("```json\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .unwrap_or_else(|| panic!("no json example under {heading}"))
+        .0;
+    serde_json::from_str(block).unwrap_or_else(|e| panic!("{heading}: {e}"))
+}
+
+/// Assert `actual` has exactly the keys of `documented`, recursively (objects by key; arrays
+/// by their first element on both sides, when both have one). Maps keyed by names, such as
+/// `hosts` (paths as `hosts.lb1.steps`), are listed in `name_keyed`: each of their entries is
+/// compared with the first documented entry.
+pub fn assert_same_shape(documented: &Value, actual: &Value, at: &str, name_keyed: &[&str]) {
+    match (documented, actual) {
+        (Value::Object(doc), Value::Object(act)) if name_keyed.contains(&at) => {
+            let Some(doc_entry) = doc.values().next() else {
+                return;
+            };
+            for entry in act.values() {
+                assert_same_shape(doc_entry, entry, &format!("{at}.*"), name_keyed);
+            }
+        }
+        (Value::Object(doc), Value::Object(act)) => {
+            let doc_keys: Vec<&String> = doc.keys().collect();
+            let act_keys: Vec<&String> = act.keys().collect();
+            assert_eq!(doc_keys, act_keys, "keys at {at} (docs/json.md vs output)");
+            for (key, value) in doc {
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                assert_same_shape(value, &act[key], &path, name_keyed);
+            }
+        }
+        (Value::Array(doc), Value::Array(act)) => {
+            if let (Some(d), Some(a)) = (doc.first(), act.first()) {
+                assert_same_shape(d, a, &format!("{at}[0]"), name_keyed);
+            }
+        }
+        // null is the documented "absent" of any type.
+        (Value::Null, _) | (_, Value::Null) => {}
+        (doc, act) => assert_eq!(
+            std::mem::discriminant(doc),
+            std::mem::discriminant(act),
+            "type at {at}: documented {doc}, printed {act}"
+        ),
+    }
+}
