@@ -77,8 +77,9 @@ pub(crate) struct Stack<'a> {
     pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
     report: Mutex<Report>,
     progress: ProgressBar,
-    /// Held for the whole run: no other `up` acts on these hosts meanwhile.
-    _locks: lock::RunLocks,
+    /// Held for the whole run: no other `up` acts on these hosts meanwhile (None for `plan`,
+    /// which changes nothing and so neither takes the lock nor waits for it).
+    _locks: Option<lock::RunLocks>,
 }
 
 impl Stack<'_> {
@@ -229,11 +230,13 @@ fn roster_binary(opts: &Options) -> Result<Arc<Vec<u8>>> {
     Ok(Arc::new(bytes))
 }
 
-/// Connect to every host and read its facts: nothing changes on any host before all answer.
+/// Connect to every host, take the run lock on each when `take_lock` (`up`; never `plan`), and
+/// read its facts: nothing changes on any host before all answer.
 async fn prepare<'a>(
     inv: &'a Inventory,
     inventory_path: &Path,
     opts: &Options,
+    take_lock: bool,
     progress: ProgressBar,
     load_secrets: impl FnOnce(&Path) -> Result<Secrets>,
 ) -> Result<Stack<'a>> {
@@ -266,8 +269,12 @@ async fn prepare<'a>(
     .await
     .context("nothing was changed on any host")?;
     let sessions: IndexMap<String, Session> = connections.into_iter().collect();
-    progress.set_message("taking the run lock on every host");
-    let locks = lock::lock_all(&sessions, opts.lock_wait).await?;
+    let locks = if take_lock {
+        progress.set_message("taking the run lock on every host");
+        Some(lock::lock_all(&sessions, opts.lock_wait).await?)
+    } else {
+        None
+    };
     progress.set_message("reading facts");
     let facts: Vec<(String, HostFacts)> = try_join_all(sessions.iter().map(|(host, session)| {
         let files = &files[host];
@@ -335,14 +342,29 @@ fn spinner() -> ProgressBar {
 pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Report> {
     let progress = spinner();
     let started = Instant::now();
-    let mut stack = prepare(
+    let prepared = prepare(
         inv,
         inventory_path,
         opts,
+        true,
         progress.clone(),
         Secrets::load_or_generate,
     )
-    .await?;
+    .await;
+    let mut stack = match prepared {
+        Ok(stack) => stack,
+        // Ctrl-C while connecting or reading: nothing was changed, and that is the report
+        // (a stop the user asked for, not an error of a host).
+        Err(err) if interrupt::requested() => {
+            progress.finish_and_clear();
+            return Ok(Report {
+                changes: inv.hosts.keys().map(|h| (h.clone(), Vec::new())).collect(),
+                failed: Some(format!("{err:#}")),
+                ..Report::default()
+            });
+        }
+        Err(err) => return Err(err),
+    };
     stack.timed("connect and read facts", started);
     let started = Instant::now();
     let outcome = match install_packages(&mut stack).await {
@@ -682,7 +704,7 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
         }
         Ok(secrets)
     };
-    let stack = prepare(inv, inventory_path, opts, progress.clone(), load).await?;
+    let stack = prepare(inv, inventory_path, opts, false, progress.clone(), load).await?;
     // The host's copies of the files that differ, read first: their secret values are masked
     // in everything shown, secrets file or not.
     let mut old_texts: IndexMap<(String, String), String> = IndexMap::new();
