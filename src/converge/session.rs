@@ -53,6 +53,17 @@ impl Session {
         self.judged(step, out)
     }
 
+    /// Like [`Session::must`], but run even after a Ctrl-C: for the end of a step already in
+    /// progress, which must not be cut between its commands (the firewall's confirmation,
+    /// without which the dead-man switch rolls back rules that were fine).
+    pub async fn must_in_step(&self, step: &str, script: &str) -> Result<Output> {
+        let out = self
+            .conn
+            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .await?;
+        self.judged(step, out)
+    }
+
     /// Like [`Session::must`], for a step that must finish once started (a package
     /// installation, a Galera bootstrap): it goes on on the host if this run goes away, and
     /// the step is written so that the next run meets it safely.
@@ -116,6 +127,7 @@ impl Session {
             &file.owner,
             &file.group,
             file.checker,
+            &file.sha256,
         ) + &commands::record_hash(&file.path);
         self.must_with_stdin(&format!("writing {}", file.path), &script, &file.content)
             .await
