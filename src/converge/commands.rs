@@ -76,24 +76,34 @@ pub fn run_lock(wait_seconds: u64, holder: &str) -> String {
 }
 
 /// Write stdin to `path` atomically: a temp file beside it (created private, umask 077, so a
-/// secret is never readable by others, not even for a moment) gets owner and mode, passes the
-/// daemon's checker, and only then replaces the old file. nginx checks its whole configuration,
-/// so its site file is checked in place and the old one restored when the check fails.
+/// secret is never readable by others, not even for a moment) must hold exactly the content
+/// sent (sha256 `sha256`), gets owner and mode, passes the daemon's checker, and only then
+/// replaces the old file. nginx checks its whole configuration, so its site file is checked in
+/// place and the old one restored when the check fails.
+///
+/// The content is checked because an upload cut short looks like a whole one to the host: when
+/// the run dies mid-upload, sshd closes the command's input and `cat` ends as it would at the
+/// end of the file, and the rest of the script runs on with no one connected.
 pub fn put_file(
     path: &str,
     mode: u32,
     owner: &str,
     group: &str,
     checker: Option<Checker>,
+    sha256: &str,
 ) -> String {
     let (dir, name) = path.rsplit_once('/').expect("absolute path");
     let dir = if dir.is_empty() { "/" } else { dir };
     let tmp = format!("{dir}/.{name}.minicloud-new");
     let q = |s: &str| sh_quote(s);
     let mut script = format!(
-        "set -e\nmkdir -p {dir}\numask 077\ncat > {tmp}\nchmod {mode:o} {tmp}\nchown {owner}:{group} {tmp}\n",
+        "set -e\nmkdir -p {dir}\numask 077\ncat > {tmp}\n\
+         if [ \"$(sha256sum < {tmp})\" != {expected} ]; then rm -f {tmp}; \
+         echo 'the upload was cut short; the old file is untouched' >&2; exit 3; fi\n\
+         chmod {mode:o} {tmp}\nchown {owner}:{group} {tmp}\n",
         dir = q(dir),
         tmp = q(&tmp),
+        expected = q(&format!("{sha256}  -")),
     );
     match checker {
         Some(Checker::Nginx) => {
@@ -334,6 +344,7 @@ mod tests {
             "root",
             "haproxy",
             Some(Checker::Haproxy),
+            "00ff",
         );
         let check = cmd
             .find("'haproxy' '-c'")
@@ -343,6 +354,8 @@ mod tests {
             .unwrap();
         assert!(check < mv);
         assert!(cmd.contains("chmod 640 ") && cmd.contains("chown root:haproxy "));
+        let whole = cmd.find("!= '00ff  -'").expect("checks what arrived");
+        assert!(whole < check, "{cmd}");
     }
 
     #[test]
@@ -392,16 +405,19 @@ mod tests {
                 .stdout,
         )
         .unwrap();
-        let cmd = put_file(
-            path.to_str().unwrap(),
-            0o755,
-            &me,
-            group.trim(),
-            Some(Checker::Shell),
-        );
+        let cmd = |content: &str| {
+            put_file(
+                path.to_str().unwrap(),
+                0o755,
+                &me,
+                group.trim(),
+                Some(Checker::Shell),
+                &crate::converge::desired::sha256_hex(content.as_bytes()),
+            )
+        };
         let run = |input: &str| {
             let mut child = std::process::Command::new("sh")
-                .args(["-c", &cmd])
+                .args(["-c", &cmd(input)])
                 .stdin(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -420,6 +436,51 @@ mod tests {
         );
         assert!(run("echo new\n").status.success());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "echo new\n");
+    }
+
+    /// The real command, given only the start of the content (as when the run dies in the
+    /// middle of an upload: the host's `cat` sees the end of its input): the old file stays, and
+    /// no temp file is left.
+    #[test]
+    fn an_upload_cut_short_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster");
+        std::fs::write(&path, "old build\n").unwrap();
+        let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let group = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-gn")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let whole = "new build, a long file\n".repeat(1000);
+        let cmd = put_file(
+            path.to_str().unwrap(),
+            0o755,
+            &me,
+            group.trim(),
+            None,
+            &crate::converge::desired::sha256_hex(whole.as_bytes()),
+        );
+        let send = |input: &str| {
+            let mut child = std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        };
+        let cut = send(&whole[..whole.len() / 2]);
+        assert_eq!(cut.status.code(), Some(3));
+        assert!(String::from_utf8_lossy(&cut.stderr).contains("cut short"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old build\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(send(&whole).status.success());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
     }
 
     #[test]
