@@ -44,15 +44,25 @@ pub fn ended_with_the_run(script: &str) -> String {
 /// waits for one still going (a lock of minicloud's own, then dpkg's lock with a timeout for
 /// other tools such as unattended-upgrades), and finishes one that was cut short (`dpkg
 /// --configure -a`) before installing.
+///
+/// apt and dpkg write to a log file on the host, never to the SSH channel: once the run is
+/// gone, sshd closes the channel's pipes and the next line written there would kill apt-get
+/// with SIGPIPE in the middle of the installation. The log's end is shown when it fails.
 pub fn install_packages(packages: &[&str]) -> String {
     let list = packages.join(" ");
     let apt = "apt-get -o DPkg::Lock::Timeout=600 -y -q";
+    // `set +e` around the subshell, not `if (...)`: a subshell in a condition runs with its
+    // own `set -e` ignored.
     format!(
         "set -e\n\
          mkdir -p {RUN_DIR}\n\
          exec 8>>{RUN_DIR}/install.lock\n\
          flock -w 1200 8 || {{ echo 'an earlier package installation is still running after 20 min' >&2; exit 1; }}\n\
-         {}",
+         set +e\n\
+         (\n{}) </dev/null >{RUN_DIR}/install.log 2>&1\n\
+         status=$?\n\
+         [ $status = 0 ] || tail -n 20 {RUN_DIR}/install.log >&2\n\
+         exit $status\n",
         holding_service_starts(&format!(
             "export DEBIAN_FRONTEND=noninteractive\n\
              dpkg --configure -a\n\
@@ -334,6 +344,40 @@ mod tests {
             .unwrap();
         assert!(lock < configure && configure < install, "{script}");
         assert!(script.contains("DPkg::Lock::Timeout=600"), "{script}");
+    }
+
+    /// The install's shape, run here by a real `sh` with apt-get and dpkg replaced: it writes
+    /// nothing to its channel while it works (so a closed channel cannot kill it), a failure
+    /// fails the whole script and shows the log's end, and policy-rc.d is gone either way.
+    #[test]
+    fn an_install_writes_to_its_log_not_to_the_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_str().unwrap();
+        let fake = |apt: &str| {
+            install_packages(&["haproxy"])
+                .replace(RUN_DIR, &format!("{root}/run"))
+                .replace("/usr/sbin/policy-rc.d", &format!("{root}/policy-rc.d"))
+                .replace("dpkg --configure -a", "echo configuring")
+                .replace("apt-get ", &format!("{apt} "))
+        };
+        let ok = std::process::Command::new("sh")
+            .args(["-c", &fake("echo apt said")])
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{ok:?}");
+        assert!(ok.stdout.is_empty() && ok.stderr.is_empty(), "{ok:?}");
+        let log = std::fs::read_to_string(format!("{root}/run/install.log")).unwrap();
+        assert!(
+            log.contains("configuring") && log.contains("apt said"),
+            "{log}"
+        );
+        let failed = std::process::Command::new("sh")
+            .args(["-c", &fake("sh -c 'echo no such package >&2; exit 100' x")])
+            .output()
+            .unwrap();
+        assert_eq!(failed.status.code(), Some(100), "{failed:?}");
+        assert!(String::from_utf8_lossy(&failed.stderr).contains("no such package"));
+        assert!(!dir.path().join("policy-rc.d").exists());
     }
 
     #[test]
