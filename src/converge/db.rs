@@ -117,6 +117,10 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
             .collect()
     };
     if !new_accounts.is_empty() || bootstrapped || sst_password_changed {
+        // A join an interrupted run started goes on in systemd after the run is gone, and an
+        // rsync donor blocks writes (DDL times out with "Lock wait timeout") until its state
+        // transfer ends: wait until the node is Synced again before writing to it.
+        wait_synced(stack, primary[0], 1, JOIN_TIMEOUT).await?;
         database_users(
             stack,
             primary[0],
