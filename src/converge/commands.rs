@@ -200,10 +200,28 @@ pub fn wsrep_recover() -> &'static str {
      grep 'Recovered position' \"$log\"; rm -f \"$log\""
 }
 
-/// Mark this node as the one allowed to bootstrap, then start a new cluster from it.
-pub fn bootstrap_cluster() -> &'static str {
-    "set -e\nif [ -f /var/lib/mysql/grastate.dat ]; then sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat; fi\n\
-     galera_new_cluster\n"
+/// Held by a Galera bootstrap while it runs (see [`bootstrap_cluster`]).
+pub const BOOTSTRAP_LOCK: &str = "/run/minicloud/galera-bootstrap.lock";
+
+/// Mark this node as the one allowed to bootstrap, then start a new cluster from it, holding
+/// [`BOOTSTRAP_LOCK`] meanwhile: the bootstrap finishes on the host when its run is gone, and
+/// the next run waits for it ([`wait_for_bootstrap`]) instead of meeting a mariadb that is
+/// still `activating` and stopping it as a stuck one.
+pub fn bootstrap_cluster() -> String {
+    format!(
+        "set -e\nmkdir -p {RUN_DIR}\nexec 7>>{BOOTSTRAP_LOCK}\nflock 7\n\
+         if [ -f /var/lib/mysql/grastate.dat ]; then sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat; fi\n\
+         galera_new_cluster\n"
+    )
+}
+
+/// Wait (up to `seconds`) until no bootstrap started by an earlier run runs on this host;
+/// prints `waited` when one did.
+pub fn wait_for_bootstrap(seconds: u64) -> String {
+    format!(
+        "mkdir -p {RUN_DIR}; exec 7>>{BOOTSTRAP_LOCK}; \
+         flock -n 7 || {{ echo waited; flock -w {seconds} 7; }}"
+    )
 }
 
 /// Stop a mariadb that cannot finish starting (a non-Primary node waits forever, and a plain

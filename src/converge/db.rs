@@ -194,6 +194,28 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
 
 /// Start a new cluster from the most advanced node. Returns it.
 async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
+    // A bootstrap an earlier run started (and left running when it was killed) must finish,
+    // not be stopped as a stuck mariadb: wait for it; if it made a Primary component, that is
+    // the cluster to join.
+    for host in db {
+        if stack.facts[*host].unit("mariadb.service").active != "activating" {
+            continue;
+        }
+        let waited = stack
+            .session(host)
+            .must(
+                "waiting for an earlier run's Galera bootstrap",
+                &commands::wait_for_bootstrap(BOOTSTRAP_TIMEOUT.as_secs()),
+            )
+            .await?;
+        if waited.stdout_text().contains("waited") && size_state(stack, host, 1).await?.is_none() {
+            stack.changed(
+                host,
+                "the Galera bootstrap an interrupted run started finished (Primary)",
+            );
+            return Ok(host);
+        }
+    }
     let mut positions = Vec::new();
     for host in db {
         let facts = &stack.facts[*host];
@@ -258,7 +280,7 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
     let started = Instant::now();
     stack
         .session(host)
-        .must_finish("bootstrapping Galera", commands::bootstrap_cluster())
+        .must_finish("bootstrapping Galera", &commands::bootstrap_cluster())
         .await?;
     wait_synced(stack, host, 1, BOOTSTRAP_TIMEOUT).await?;
     stack.host_work("MariaDB start (new cluster)", started, false);
