@@ -94,12 +94,25 @@ pub async fn lock_all(sessions: &IndexMap<String, Session>, wait: Duration) -> R
             _held: first.into_iter().filter_map(Result::ok).collect(),
         });
     }
-    drop(first);
+    // Let go of what was taken, and wait until it is free: a run must not wait for itself.
+    futures_util::future::join_all(first.into_iter().filter_map(Result::ok).map(Held::release))
+        .await;
     let mut ordered: Vec<&Session> = sessions.values().collect();
     ordered.sort_by_key(|s| (s.conn.target().address.clone(), s.conn.target().port));
     let mut held = Vec::new();
     for session in ordered {
-        match try_lock(session, wait, &holder).await? {
+        // Ctrl-C ends the wait at once: nothing has changed yet. (The remote `flock` waits on
+        // until it times out or gets the lock; its shell then dies writing `locked` to the
+        // connection this process closed on exit, which lets the lock go.)
+        let taken = tokio::select! {
+            taken = try_lock(session, wait, &holder) => taken?,
+            () = super::interrupt::stop_requested() => bail!(
+                "{}: stopped by Ctrl-C while waiting for another run's lock; nothing was changed \
+                 on any host",
+                session.name
+            ),
+        };
+        match taken {
             Ok(lock) => held.push(lock),
             Err(other) => bail!(
                 "{}: another run holds this host ({other}); waited {} s; nothing was changed on \
