@@ -109,8 +109,11 @@ impl Session {
         files: &[&str],
         units: &[&str],
     ) -> Result<HostFacts> {
+        // Read-only, and even after a Ctrl-C: a package installation in progress ends by
+        // reading its host again, and a stop must not cut it there (the run would leave while
+        // other hosts' installations still run, and report none of them).
         let out = self
-            .must(
+            .must_in_step(
                 "reading facts",
                 &facts::gather_command(packages, files, units),
             )
