@@ -398,6 +398,38 @@ mod tests {
         assert!(!dir.path().join("policy-rc.d").exists());
     }
 
+    /// The real scripts with the lock moved into a scratch folder: a bootstrap holds the lock
+    /// while it runs, and the wait returns once it ended, saying it waited.
+    #[test]
+    fn the_next_run_waits_for_a_bootstrap_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = |script: String| {
+            script
+                .replace(RUN_DIR, dir.path().to_str().unwrap())
+                .replace("/var/lib/mysql/grastate.dat", "/nonexistent")
+                .replace("galera_new_cluster", "sleep 1")
+        };
+        let bootstrap = std::process::Command::new("sh")
+            .args(["-c", &local(bootstrap_cluster())])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let wait = std::process::Command::new("sh")
+            .args(["-c", &local(wait_for_bootstrap(10))])
+            .output()
+            .unwrap();
+        assert!(wait.status.success());
+        assert_eq!(String::from_utf8_lossy(&wait.stdout), "waited\n");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+        assert!(bootstrap.wait_with_output().unwrap().status.success());
+        let idle = std::process::Command::new("sh")
+            .args(["-c", &local(wait_for_bootstrap(10))])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&idle.stdout), "");
+    }
+
     #[test]
     fn checked_files_only_replace_the_old_one_after_the_check() {
         let cmd = put_file(
