@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 /// A node may take long to join: a full state transfer copies the whole dataset.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(600);
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a join left running by an interrupted run is given before it counts as stuck.
+const INTERRUPTED_JOIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Live Galera status of a db host (None when mariadb does not answer).
 async fn status(stack: &Stack<'_>, host: &str) -> Result<Option<WsrepStatus>> {
@@ -99,6 +101,39 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         let first = bootstrap(stack, &db).await?;
         primary.push(first);
         bootstrapped = true;
+    } else {
+        // A join an interrupted run started goes on in systemd after the run is gone: let it
+        // finish (it is the join this run would make) rather than write to the cluster while
+        // it transfers state (CREATE DATABASE then fails with "Lock wait timeout") or stop it
+        // half-way. A node that does not get there in time is stopped and joined below.
+        for host in &db {
+            if primary.contains(host)
+                || stack.facts[*host].unit("mariadb.service").active != "activating"
+            {
+                continue;
+            }
+            stack.step(format!(
+                "{host}: waiting for the join an interrupted run started"
+            ));
+            let size = primary.len() as u32 + 1;
+            let joined = gate(
+                &format!("{host}'s join to finish"),
+                INTERRUPTED_JOIN_TIMEOUT,
+                || size_state(stack, host, size),
+            )
+            .await;
+            super::interrupt::refuse_after_ctrl_c(host, "joining the cluster")?;
+            if joined.is_ok() {
+                primary.push(host);
+                stack.changed(
+                    host,
+                    format!(
+                        "joined the Galera cluster (Synced, {size} db nodes; a join an \
+                         interrupted run started)"
+                    ),
+                );
+            }
+        }
     }
     // Accounts before any node joins: a joiner's state transfer (mariabackup) logs into its
     // donor as the SST user. App hosts' accounts: all of them for a new cluster, else those of
