@@ -134,6 +134,16 @@ impl Run {
             .map(|(at, _)| *at)
     }
 
+    /// How many steps and changes the run logged so far.
+    fn steps_logged(&self) -> usize {
+        self.stderr
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, l)| l.contains("step: ") || l.contains("changed: "))
+            .count()
+    }
+
     /// The last step logged so far.
     fn last_step(&self) -> String {
         self.stderr
@@ -355,9 +365,13 @@ fn kill_loop(lab: &LabTest, seed: u64) {
     let mut rng = Rng(seed);
     // Kill delays are counted from the run's first step (after connecting, taking the locks
     // and reading facts, which every run redoes) so that successive runs move through the
-    // phases: a full first run here takes about FIRST_RUN s (measured: 40 to 50), and 20
-    // kills at a mean of FIRST_RUN / 20 after the first step cover it.
-    const FIRST_RUN: f64 = 45.0;
+    // phases: a full first run here takes about FIRST_RUN s after its first step (measured),
+    // and 20 kills at a mean of FIRST_RUN / 20 after the first step cover it (a SIGINT also
+    // lets the step in progress finish, a package installation taking 10 s or more).
+    const FIRST_RUN: f64 = 40.0;
+    // Steps and changes it logs: about 90; 20 kills after at most MAX_STEPS each (the mean
+    // about 4, past which a SIGINT lets the step in progress finish) reach the end.
+    const MAX_STEPS: u64 = 7;
     let mut reached: Vec<(usize, &'static str)> = Vec::new();
     let mut converged_at = None;
     for point in 0..KILLS {
@@ -370,6 +384,9 @@ fn kill_loop(lab: &LabTest, seed: u64) {
         } else {
             rng.between(0.0, 2.0 * FIRST_RUN / KILLS as f64)
         };
+        // Or after a few steps, whichever comes first: most steps are short, and a time alone
+        // lets a run that is between long steps race through many short ones.
+        let steps = 1 + (rng.next() % MAX_STEPS) as usize;
         let mut run = spawn_up(lab, &[]);
         let anchor = if early {
             run.started
@@ -385,7 +402,10 @@ fn kill_loop(lab: &LabTest, seed: u64) {
                 std::thread::sleep(Duration::from_millis(20));
             }
         };
-        while Instant::now() < anchor + Duration::from_secs_f64(delay) && !run.exited() {
+        while Instant::now() < anchor + Duration::from_secs_f64(delay)
+            && (early || run.steps_logged() < steps)
+            && !run.exited()
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
         let step = run.last_step();
@@ -406,9 +426,14 @@ fn kill_loop(lab: &LabTest, seed: u64) {
         let ended = run.wait(STOP_AFTER_SIGINT);
         let stopping = signalled.elapsed();
         eprintln!(
-            "kill {point:>2}: {how}{} {delay:.1} s after {} (run at {:.1} s): last step {step:?} [{}] → exit {:?}, stopped {:.1} s after the signal",
+            "kill {point:>2}: {how}{} {delay:.1} s after {}{} (run at {:.1} s): last step {step:?} [{}] → exit {:?}, stopped {:.1} s after the signal",
             if double { " twice" } else { "" },
             if early { "its start" } else { "its first step" },
+            if early {
+                String::new()
+            } else {
+                format!(" or at its {steps}th step")
+            },
             ended.took.as_secs_f64() - stopping.as_secs_f64(),
             phase(&step),
             ended.code,
@@ -446,6 +471,14 @@ fn kill_loop(lab: &LabTest, seed: u64) {
         assert!(
             stderr.contains("Ctrl-C"),
             "kill {point}: the run says it was stopped by Ctrl-C:\n{stderr}"
+        );
+        // The error names the step in words, never a line of the script (the report
+        // named a step "running `hold=`").
+        assert!(
+            !stderr
+                .lines()
+                .any(|l| l.starts_with("error:") && l.contains('`')),
+            "kill {point}: the error quotes a command instead of naming the step:\n{stderr}"
         );
         if double {
             assert!(
@@ -558,7 +591,10 @@ async fn interrupted_and_concurrent_runs_converge() {
     }
     eprintln!("after the kills: converged, healthy, nothing left behind");
 
-    // Part c: two `up`s at the same moment.
+    // Part c: two `up`s at the same moment, with work for them (roster stopped on app1,
+    // haproxy on lb2): one run does it all, the other finds nothing left to do.
+    lab.run(&lab_host("app1"), "systemctl stop roster").await;
+    lab.run(&lab_host("lb2"), "systemctl stop haproxy").await;
     let started = Instant::now();
     let (a, b) = (spawn_up(&lab, &[]), spawn_up(&lab, &[]));
     let (a, b) = (
@@ -590,6 +626,20 @@ async fn interrupted_and_concurrent_runs_converge() {
         ),
     }
     assert_not_interleaved(&a, &b);
+    let work: Vec<bool> = [&a, &b]
+        .iter()
+        .map(|e| e.stdout.contains("started roster") && e.stdout.contains("started haproxy"))
+        .collect();
+    let idle: Vec<bool> = [&a, &b]
+        .iter()
+        .map(|e| e.code == Some(2) || e.stdout.contains("0 changed"))
+        .collect();
+    assert!(
+        (work[0] && idle[1]) || (work[1] && idle[0]),
+        "one run does the work, the other nothing:\n{}\n---\n{}",
+        a.stdout,
+        b.stdout
+    );
     eprintln!("two ups at once: {:?}", started.elapsed());
 
     // Part 3: a second `up` started while one runs waits for it (default --lock-wait), then
