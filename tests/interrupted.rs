@@ -223,10 +223,12 @@ fn phase(step: &str) -> &'static str {
     } else if what.contains("bootstrapping")
         || what.contains("recovering")
         || what.contains("not in a Primary")
-        || what.contains("Primary cluster of 1")
     {
         "galera bootstrap"
-    } else if what.contains("joining") || what.contains("Primary cluster of") {
+    } else if what.contains("Primary cluster of 1") {
+        // The bootstrap's gate, and the one before the database users are written.
+        "galera bootstrap or users"
+    } else if what.contains("join") || what.contains("Primary cluster of") {
         "galera join"
     } else if what.contains("/etc/mysql") {
         "galera config"
@@ -370,8 +372,8 @@ fn kill_loop(lab: &LabTest, seed: u64) {
     // lets the step in progress finish, a package installation taking 10 s or more).
     const FIRST_RUN: f64 = 40.0;
     // Steps and changes it logs: about 90; 20 kills after at most MAX_STEPS each (the mean
-    // about 4, past which a SIGINT lets the step in progress finish) reach the end.
-    const MAX_STEPS: u64 = 7;
+    // 5, past which a SIGINT lets the step in progress finish) reach its end.
+    const MAX_STEPS: u64 = 9;
     let mut reached: Vec<(usize, &'static str)> = Vec::new();
     let mut converged_at = None;
     for point in 0..KILLS {
