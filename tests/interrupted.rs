@@ -214,7 +214,9 @@ impl Run {
 /// The phase of the first run a step belongs to.
 fn phase(step: &str) -> &'static str {
     let (host, what) = step.split_once(": ").unwrap_or(("", step));
-    if what.starts_with("installing") {
+    if step.starts_with("(connecting") {
+        "connect, lock, facts"
+    } else if what.starts_with("installing") {
         "packages"
     } else if what.starts_with("firewall") || what.contains("minicloud-firewall") {
         "firewall (dead-man window)"
