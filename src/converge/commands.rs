@@ -71,13 +71,57 @@ pub fn install_packages(packages: &[&str]) -> String {
     )
 }
 
+/// Markers of changes written but maybe not applied yet: one file per unit whose files a run
+/// is writing, removed once the unit was restarted or reloaded. A run stopped between the two
+/// leaves the files right and the daemon on the old ones; the marker tells the next run.
+pub const PENDING_DIR: &str = "/var/lib/minicloud/pending";
+
+/// The marker's name for `unit` ("" is the sysctl settings, applied with `sysctl -p`).
+pub fn pending_marker(unit: &str) -> &str {
+    if unit.is_empty() { "sysctl" } else { unit }
+}
+
+/// Set the marker of `unit` (before its files are written).
+pub fn mark_pending(unit: &str) -> String {
+    format!(
+        "mkdir -p {PENDING_DIR} && touch {PENDING_DIR}/{}",
+        pending_marker(unit)
+    )
+}
+
+/// Remove the marker of `unit` (once its change is applied).
+pub fn clear_pending(unit: &str) -> String {
+    format!("rm -f {PENDING_DIR}/{}", pending_marker(unit))
+}
+
+/// The markers on a host, one a line.
+pub fn list_pending() -> String {
+    format!("ls -1 {PENDING_DIR} 2>/dev/null || true")
+}
+
+/// Held shared (fd 6) by every command of a run and everything it starts, while they run. The
+/// run lock is let go when a run's connection drops, but some of its commands go on by design
+/// (an upload, a firewall load, a package installation, a Galera bootstrap finish once
+/// started): a new run takes this lock exclusively for a moment before it starts, so no
+/// command of it runs beside one an earlier run left running.
+pub const ACTIVE_LOCK: &str = "/run/minicloud/active.lock";
+
+/// `script` holding [`ACTIVE_LOCK`] shared while it (and all it starts) runs.
+pub fn in_run(script: &str) -> String {
+    format!("mkdir -p {RUN_DIR} && exec 6>>{ACTIVE_LOCK} && flock -s 6 || exit 1\n{script}")
+}
+
 /// Take the run lock of a host, held by this command until its input ends (the run ends or
-/// its connection drops): prints `locked`, or `busy: HOLDER` after `wait_seconds`. `holder`
+/// its connection drops), then wait until no command an earlier run left running runs
+/// ([`ACTIVE_LOCK`]): prints `locked`, or `busy: WHO` after `wait_seconds` (each). `holder`
 /// says who this run is, for the next one to show.
 pub fn run_lock(wait_seconds: u64, holder: &str) -> String {
     format!(
         "mkdir -p {RUN_DIR} && exec 9>>{RUN_DIR}/run.lock\n\
          if ! flock -w {wait_seconds} 9; then printf 'busy: %s\\n' \"$(head -c 300 {RUN_DIR}/run.holder 2>/dev/null || echo unknown)\"; exit 75; fi\n\
+         exec 6>>{ACTIVE_LOCK}\n\
+         if ! flock -w {wait_seconds} -x 6; then echo 'busy: commands an earlier run left running (such as a package installation) are still running'; exit 75; fi\n\
+         exec 6>&-\n\
          printf '%s\\n' {} > {RUN_DIR}/run.holder\n\
          echo locked\n\
          exec cat >/dev/null",

@@ -150,6 +150,42 @@ mod tests {
         assert!(!holder.chars().any(char::is_control), "{holder}");
     }
 
+    /// The real scripts with a scratch folder: a command an earlier run left running (here a
+    /// `sleep`, holding its share as every command of a run does) keeps a new run from
+    /// starting; once it ended, the lock is taken.
+    #[test]
+    fn a_new_run_waits_for_the_commands_an_earlier_one_left_running() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let local =
+            |script: String| script.replace(commands::RUN_DIR, dir.path().to_str().unwrap());
+        let mut leftover = Command::new("sh")
+            .arg("-c")
+            .arg(local(commands::in_run("sleep 1")))
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let refused = Command::new("sh")
+            .arg("-c")
+            .arg(local(commands::run_lock(0, "new run")))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(75));
+        assert!(
+            matches!(parse_answer(&String::from_utf8_lossy(&refused.stdout)), Answer::Busy(who) if who.contains("an earlier run left running")),
+            "{refused:?}"
+        );
+        let waited = Command::new("sh")
+            .arg("-c")
+            .arg(local(commands::run_lock(5, "new run")))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&waited.stdout), "locked\n");
+        assert!(leftover.wait().unwrap().success());
+    }
+
     /// The real lock script, run twice here with a scratch folder: the second finds the first
     /// holding the lock and names it; once the first's input ends, the second gets it.
     #[test]

@@ -35,11 +35,16 @@ impl Session {
         }
     }
 
+    /// `script` as root, holding the run's share of [`commands::ACTIVE_LOCK`].
+    fn command(&self, script: &str) -> String {
+        self.as_root(&commands::in_run(script))
+    }
+
     /// Run as root; the command is ended on the host if this run goes away while it runs.
     pub async fn run(&self, script: &str) -> Result<Output> {
         interrupt::refuse_after_ctrl_c(&self.name, "the next command")?;
         self.conn
-            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .run_watched(&self.command(&commands::ended_with_the_run(script)))
             .await
     }
 
@@ -48,7 +53,7 @@ impl Session {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
         let out = self
             .conn
-            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .run_watched(&self.command(&commands::ended_with_the_run(script)))
             .await?;
         self.judged(step, out)
     }
@@ -59,7 +64,7 @@ impl Session {
     pub async fn must_in_step(&self, step: &str, script: &str) -> Result<Output> {
         let out = self
             .conn
-            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .run_watched(&self.command(&commands::ended_with_the_run(script)))
             .await?;
         self.judged(step, out)
     }
@@ -69,7 +74,7 @@ impl Session {
     /// the step is written so that the next run meets it safely.
     pub async fn must_finish(&self, step: &str, script: &str) -> Result<Output> {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
-        let out = self.conn.run_with_stdin(&self.as_root(script), &[]).await?;
+        let out = self.conn.run_with_stdin(&self.command(script), &[]).await?;
         self.judged(step, out)
     }
 
@@ -78,7 +83,7 @@ impl Session {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
         let out = self
             .conn
-            .run_with_stdin(&self.as_root(script), stdin)
+            .run_with_stdin(&self.command(script), stdin)
             .await?;
         self.judged(step, out)
     }
