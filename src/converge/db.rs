@@ -124,6 +124,8 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
             .await;
             super::interrupt::refuse_after_ctrl_c(host, "joining the cluster")?;
             if joined.is_ok() {
+                // Started (by the earlier run) after its config was written.
+                stack.applied(host, "mariadb").await?;
                 primary.push(host);
                 stack.changed(
                     host,
@@ -178,6 +180,7 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
             )
             .await?;
         stack.changed(host, "applied the new SST password (no restart needed)");
+        stack.applied(host, "mariadb").await?;
     }
     // Join the nodes that are not in the Primary component, one at a time.
     for host in &db {
@@ -197,6 +200,8 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         stack.session(host).systemctl("restart", "mariadb").await?;
         primary.push(host);
         wait_synced(stack, host, primary.len() as u32, JOIN_TIMEOUT).await?;
+        // Started after its config was written: the change is in effect on this node.
+        stack.applied(host, "mariadb").await?;
         stack.host_work("Galera state transfer to joiners", started, false);
         stack.changed(
             host,
@@ -222,7 +227,13 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         stack.step(format!("{host}: rolling restart"));
         stack.session(host).systemctl("restart", "mariadb").await?;
         wait_synced(stack, host, size, JOIN_TIMEOUT).await?;
+        stack.applied(host, "mariadb").await?;
         stack.changed(host, "restarted mariadb (config changed), Synced again");
+    }
+    // Every node now runs its config: started, joined or restarted with it (each node's marker
+    // went as soon as it did; this catches a node that needed nothing).
+    for host in &db {
+        stack.applied(host, "mariadb").await?;
     }
     db_vip(stack, &db).await
 }
@@ -248,6 +259,7 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
                 host,
                 "the Galera bootstrap an interrupted run started finished (Primary)",
             );
+            stack.applied(host, "mariadb").await?;
             return Ok(host);
         }
     }
@@ -318,6 +330,7 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
         .must_finish("bootstrapping Galera", &commands::bootstrap_cluster())
         .await?;
     wait_synced(stack, host, 1, BOOTSTRAP_TIMEOUT).await?;
+    stack.applied(host, "mariadb").await?;
     stack.host_work("MariaDB start (new cluster)", started, false);
     stack.changed(host, format!("bootstrapped the Galera cluster ({why})"));
     Ok(host)

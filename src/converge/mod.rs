@@ -75,6 +75,11 @@ pub(crate) struct Stack<'a> {
     pub diffs: IndexMap<String, HostDiff>,
     /// The Aerospike server package (when there are aerospike hosts), checked before any change.
     pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
+    /// Per host, the units a stopped run wrote files for but may not have restarted or
+    /// reloaded (their markers, see [`commands::PENDING_DIR`]): applied again in this run.
+    pub pending: IndexMap<String, Vec<String>>,
+    /// (host, unit) markers set or found in this run, removed once the change is applied.
+    marked: Mutex<Vec<(String, String)>>,
     report: Mutex<Report>,
     progress: ProgressBar,
     /// Held for the whole run: no other `up` acts on these hosts meanwhile (None for `plan`,
@@ -147,10 +152,29 @@ impl Stack<'_> {
             .collect()
     }
 
-    /// Upload `host`'s differing files that feed `unit`; returns whether any was written. A
-    /// systemd unit file among them is followed by a daemon-reload, so systemd sees it.
+    /// Upload `host`'s differing files that feed `unit`; returns whether any was written, or
+    /// an earlier run's were and may not be applied yet (its marker). A systemd unit file among
+    /// them is followed by a daemon-reload, so systemd sees it. The marker is set before the
+    /// first file is written and removed by [`Stack::applied`].
     pub async fn put_changed(&self, host: &str, unit: &str) -> Result<bool> {
         let files = self.changed_files(host, Some(unit));
+        // Aerospike's restarts are planned from its files alone (see `aerospike::plan`).
+        let tracked = unit != "aerospike";
+        let pending = tracked
+            && self.pending[host]
+                .iter()
+                .any(|u| u == commands::pending_marker(unit));
+        if tracked && (pending || !files.is_empty()) {
+            if !pending {
+                self.session(host)
+                    .must("recording a change to apply", &commands::mark_pending(unit))
+                    .await?;
+            }
+            self.marked
+                .lock()
+                .expect("marked lock")
+                .push((host.to_string(), unit.to_string()));
+        }
         for file in &files {
             self.step(format!("{host}: writing {}", file.path));
             self.session(host).put(file).await?;
@@ -162,7 +186,27 @@ impl Stack<'_> {
         {
             self.session(host).systemctl("daemon-reload", "").await?;
         }
-        Ok(!files.is_empty())
+        Ok(!files.is_empty() || pending)
+    }
+
+    /// The change to `unit` on `host` is applied (restarted, reloaded, started): its marker
+    /// goes, if this run set or found one.
+    pub async fn applied(&self, host: &str, unit: &str) -> Result<()> {
+        let found = {
+            let mut marked = self.marked.lock().expect("marked lock");
+            let before = marked.len();
+            marked.retain(|(h, u)| !(h == host && u == unit));
+            marked.len() != before
+        };
+        if found {
+            self.session(host)
+                .must(
+                    "recording the change as applied",
+                    &commands::clear_pending(unit),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Start a unit that is not running, or apply changed inputs with `on_change` (reload or restart).
@@ -186,7 +230,7 @@ impl Stack<'_> {
             session.systemctl("enable", unit).await?;
             self.changed(host, format!("enabled {unit}"));
         }
-        Ok(())
+        self.applied(host, unit).await
     }
 }
 
@@ -285,6 +329,18 @@ async fn prepare<'a>(
     .await
     .context("nothing was changed on any host")?;
     let facts: IndexMap<String, HostFacts> = facts.into_iter().collect();
+    let pending: IndexMap<String, Vec<String>> =
+        try_join_all(sessions.iter().map(|(host, session)| async move {
+            let out = session
+                .must_in_step("reading changes to apply", &commands::list_pending())
+                .await?;
+            let units = out.stdout_text().lines().map(str::to_string).collect();
+            Ok::<_, anyhow::Error>((host.clone(), units))
+        }))
+        .await
+        .context("nothing was changed on any host")?
+        .into_iter()
+        .collect();
     for (host, host_facts) in &facts {
         if host_facts.arch != "x86_64" && binary.is_some() && inv.hosts[host].has(Role::App) {
             bail!(
@@ -305,6 +361,8 @@ async fn prepare<'a>(
         facts,
         diffs,
         aerospike_package,
+        pending,
+        marked: Mutex::new(Vec::new()),
         report: Mutex::new(Report::default()),
         progress,
         _locks: locks,
@@ -470,6 +528,7 @@ async fn apply_sysctl(stack: &Stack<'_>) -> Result<()> {
         if stack.put_changed(host, "").await? {
             let apply = "[ \"$(cat /proc/sys/net/ipv4/ip_nonlocal_bind)\" = 1 ] || sysctl -q -p /etc/sysctl.d/60-minicloud.conf";
             stack.session(host).must("applying sysctl", apply).await?;
+            stack.applied(host, "").await?;
         }
         Ok::<_, anyhow::Error>(())
     }))
@@ -514,6 +573,9 @@ async fn converge_arbiters(stack: &Stack<'_>) -> Result<()> {
             || db::size_state(stack, db1, expected),
         )
         .await?;
+    }
+    for host in &arbiters {
+        stack.applied(host, "garb").await?;
     }
     Ok(())
 }
