@@ -13,7 +13,9 @@
 //!   cleanly, exit 2, naming the holder), and no step of one falls between steps of the other;
 //!   a second `up` started while one runs waits for it and then finishes;
 //! - a host held by another run: `up --lock-wait 1` exits 2 within seconds naming the holder and
-//!   changes nothing, while `plan` and `status` neither wait nor fail.
+//!   changes nothing, Ctrl-C ends the wait at once, while `plan` and `status` neither wait nor
+//!   fail;
+//! - a file written by a run stopped before its daemon's reload is applied by the next run.
 //!
 //! The kill points are drawn from a seed printed at the start: `MINICLOUD_KILL_SEED=N` replays a
 //! failure. Takes over the machine's lab (down and up at the start, down at the end); needs root
@@ -587,6 +589,7 @@ async fn interrupted_and_concurrent_runs_converge() {
          loaded=$(nft list table inet minicloud | grep -o 'comment \"minicloud [0-9a-f]*\"'); \
          booted=$(grep -o 'comment \"minicloud [0-9a-f]*\"' /etc/minicloud/firewall.nft); \
          [ -n \"$loaded\" ] && [ \"$loaded\" = \"$booted\" ] || echo \"firewall: loaded $loaded, boot file $booted\"; \
+         ls /var/lib/minicloud/pending 2>/dev/null; \
          dpkg --audit; pgrep -a apt-get; pgrep -a dpkg; true",
     )
     .await;
@@ -768,6 +771,54 @@ async fn interrupted_and_concurrent_runs_converge() {
     holder.conn.close().await;
     let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
     assert_eq!(code, 0, "{report:#}");
+
+    // A run stopped between writing a file and reloading its daemon (here: the reload fails,
+    // as a stop at that point would leave it) leaves the file right and the daemon on the old
+    // one: the next run must still reload it, and the run after that change nothing.
+    let scratch = tempfile::tempdir().unwrap();
+    let changed = lab.variant(scratch.path(), "changed", |text| {
+        text.replace("  haproxy:\n", "  haproxy:\n    timeout_client_ms: 45000\n")
+    });
+    let drop_in = "/run/systemd/system/haproxy.service.d/minicloud-test-fail-reload.conf";
+    for lb in ["lb1", "lb2"] {
+        lab.run(
+            &lab_host(lb),
+            &format!(
+                "mkdir -p $(dirname {drop_in}) && printf '[Service]\\nExecReload=\\nExecReload=/bin/false\\n' > {drop_in} && systemctl daemon-reload"
+            ),
+        )
+        .await;
+    }
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&changed)));
+    assert_eq!(code, 2, "the reload fails: {report:#}");
+    let written: Vec<&str> = ["lb1", "lb2"]
+        .into_iter()
+        .filter(|lb| changes(&report, lb) == ["wrote /etc/haproxy/haproxy.cfg"])
+        .collect();
+    assert_eq!(written.len(), 1, "one lb written, then stopped: {report:#}");
+    for lb in ["lb1", "lb2"] {
+        lab.run(
+            &lab_host(lb),
+            &format!("rm -f {drop_in} && systemctl daemon-reload"),
+        )
+        .await;
+    }
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&changed)));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        changes(&report, written[0]),
+        ["reloaded haproxy"],
+        "the file written by the stopped run is applied now: {report:#}"
+    );
+    let (code, report) = tokio::task::block_in_place(|| lab.up_json(Some(&changed)));
+    assert_eq!(code, 0, "{report:#}");
+    for h in lab_hosts() {
+        assert_eq!(
+            changes(&report, &h.name),
+            Vec::<String>::new(),
+            "applied once, then nothing to do: {report:#}"
+        );
+    }
 
     eprintln!("whole test: {:?}", test_started.elapsed());
     lab.must(&["lab", "down"]);
