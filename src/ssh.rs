@@ -315,7 +315,12 @@ impl Connection {
                     stdout.extend_from_slice(&data);
                     if let Some(end) = stdout.iter().position(|b| *b == b'\n') {
                         let line = String::from_utf8_lossy(&stdout[..end]).to_string();
-                        return Ok((line, Held { _channel: channel }));
+                        return Ok((
+                            line,
+                            Held {
+                                channel: Some(channel),
+                            },
+                        ));
                     }
                 }
                 ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
@@ -353,9 +358,39 @@ impl Connection {
     }
 }
 
-/// A command started by [`Connection::hold`], kept running until this is dropped.
+/// A command started by [`Connection::hold`], kept running until this is released or dropped.
 pub struct Held {
-    _channel: russh::Channel<client::Msg>,
+    channel: Option<russh::Channel<client::Msg>>,
+}
+
+impl Held {
+    /// End the command's input and wait (5 s at most) for the command to end, so that what it
+    /// held is free when this returns.
+    pub async fn release(mut self) {
+        if let Some(mut channel) = self.channel.take() {
+            let _ = channel.eof().await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                while channel.wait().await.is_some() {}
+            })
+            .await;
+            let _ = channel.close().await;
+        }
+    }
+}
+
+impl Drop for Held {
+    /// A russh channel that is dropped is not closed: the command would run on, holding what it
+    /// holds, until the whole connection ends. So the input is ended here (without waiting).
+    fn drop(&mut self) {
+        if let Some(channel) = self.channel.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                let _ = channel.eof().await;
+                let _ = channel.close().await;
+            });
+        }
+    }
 }
 
 /// A command started by [`Connection::hold`] that ended before its first line.

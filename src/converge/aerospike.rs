@@ -180,14 +180,18 @@ pub(super) async fn converge(stack: &Stack<'_>) -> Result<()> {
                         .with_context(|| format!("reading {}", package.display()))?;
                     bytes = Some(read);
                 }
-                let script = super::commands::put_file(&to, 0o600, "root", "root", None);
+                let bytes_sent = bytes.as_deref().unwrap_or_default();
+                let script = super::commands::put_file(
+                    &to,
+                    0o600,
+                    "root",
+                    "root",
+                    None,
+                    &super::desired::sha256_hex(bytes_sent),
+                );
                 stack
                     .session(&host)
-                    .must_with_stdin(
-                        "uploading the Aerospike package",
-                        &script,
-                        bytes.as_deref().unwrap_or_default(),
-                    )
+                    .must_with_stdin("uploading the Aerospike package", &script, bytes_sent)
                     .await?;
             }
             Step::Install { host } => {

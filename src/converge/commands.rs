@@ -40,50 +40,93 @@ pub fn ended_with_the_run(script: &str) -> String {
 /// Install packages without letting Debian start their services with default configs.
 /// apt lists are refreshed only when the install cannot find a package.
 ///
-/// An installation must finish once started (see [`finishing`]): an earlier one cut short is
-/// completed first (`dpkg --configure -a`), and dpkg's own lock is waited for, for other tools
-/// such as unattended-upgrades.
+/// An installation must finish once started, so it is not ended with its run. The next run
+/// waits for one still going (a lock of minicloud's own, then dpkg's lock with a timeout for
+/// other tools such as unattended-upgrades), and finishes one that was cut short (`dpkg
+/// --configure -a`) before installing.
+///
+/// apt and dpkg write to a log file on the host, never to the SSH channel: once the run is
+/// gone, sshd closes the channel's pipes and the next line written there would kill apt-get
+/// with SIGPIPE in the middle of the installation. The log's end is shown when it fails.
 pub fn install_packages(packages: &[&str]) -> String {
     let list = packages.join(" ");
     let apt = "apt-get -o DPkg::Lock::Timeout=600 -y -q";
-    holding_service_starts(&format!(
-        "export DEBIAN_FRONTEND=noninteractive\n\
-         dpkg --configure -a\n\
-         {apt} install --no-install-recommends {list} || {{ {apt} update && {apt} install --no-install-recommends {list}; }}"
-    ))
-}
-
-/// The lock a step that must finish holds while it runs (see [`finishing`]).
-const FINISHING_LOCK: &str = "/run/minicloud/finishing.lock";
-
-/// How long a run waits for an earlier run's unfinished step (a package installation).
-const FINISHING_WAIT_SECONDS: u64 = 1200;
-
-/// `script` for a step that must finish once started (a package installation, a Galera
-/// bootstrap): it is not ended with its run, and holds a lock while it runs, which the next
-/// run's lock command waits for (see [`run_lock`]) before that run reads any fact. So a run
-/// started right after one was killed sees the host as the unfinished step leaves it.
-pub fn finishing(script: &str) -> String {
+    // `set +e` around the subshell, not `if (...)`: a subshell in a condition runs with its
+    // own `set -e` ignored.
     format!(
-        "mkdir -p {RUN_DIR} && exec 8>>{FINISHING_LOCK} && flock -w {FINISHING_WAIT_SECONDS} 8 || \
-         {{ echo 'a step of an earlier run has not finished in 20 min' >&2; exit 75; }}\n{script}"
+        "set -e\n\
+         mkdir -p {RUN_DIR}\n\
+         exec 8>>{RUN_DIR}/install.lock\n\
+         flock -w 1200 8 || {{ echo 'an earlier package installation is still running after 20 min' >&2; exit 1; }}\n\
+         set +e\n\
+         (\n{}) </dev/null >{RUN_DIR}/install.log 2>&1\n\
+         status=$?\n\
+         [ $status = 0 ] || tail -n 20 {RUN_DIR}/install.log >&2\n\
+         exit $status\n",
+        holding_service_starts(&format!(
+            "export DEBIAN_FRONTEND=noninteractive\n\
+             dpkg --configure -a\n\
+             {apt} install --no-install-recommends {list} || {{ {apt} update && {apt} install --no-install-recommends {list}; }}"
+        ))
     )
 }
 
+/// Markers of changes written but maybe not applied yet: one file per unit whose files a run
+/// is writing, removed once the unit was restarted or reloaded. A run stopped between the two
+/// leaves the files right and the daemon on the old ones; the marker tells the next run.
+pub const PENDING_DIR: &str = "/var/lib/minicloud/pending";
+
+/// The marker's name for `unit` ("" is the sysctl settings, applied with `sysctl -p`).
+pub fn pending_marker(unit: &str) -> &str {
+    if unit.is_empty() { "sysctl" } else { unit }
+}
+
+/// Set the marker of `unit` (before its files are written).
+pub fn mark_pending(unit: &str) -> String {
+    format!(
+        "mkdir -p {PENDING_DIR} && touch {PENDING_DIR}/{}",
+        pending_marker(unit)
+    )
+}
+
+/// Remove the marker of `unit` (once its change is applied).
+pub fn clear_pending(unit: &str) -> String {
+    format!("rm -f {PENDING_DIR}/{}", pending_marker(unit))
+}
+
+/// The markers on a host, one a line.
+pub fn list_pending() -> String {
+    format!("ls -1 {PENDING_DIR} 2>/dev/null || true")
+}
+
+/// Held shared (fd 6) by every command of a run and everything it starts, while they run. The
+/// run lock is let go when a run's connection drops, but some of its commands go on by design
+/// (an upload, a firewall load, a package installation, a Galera bootstrap finish once
+/// started): a new run takes this lock exclusively for a moment before it starts, so no
+/// command of it runs beside one an earlier run left running.
+pub const ACTIVE_LOCK: &str = "/run/minicloud/active.lock";
+
+/// `script` holding [`ACTIVE_LOCK`] shared while it (and all it starts) runs.
+pub fn in_run(script: &str) -> String {
+    format!("mkdir -p {RUN_DIR} && exec 6>>{ACTIVE_LOCK} && flock -s 6 || exit 1\n{script}")
+}
+
+/// How long a new run waits for commands an earlier run left running (a package
+/// installation, a Galera bootstrap: steps that finish once started).
+const LEFT_RUNNING_WAIT_SECONDS: u64 = 1200;
+
 /// Take the run lock of a host, held by this command until its input ends (the run ends or
-/// its connection drops): prints `locked`, or `busy: HOLDER` after `wait_seconds`. `holder`
-/// says who this run is, for the next one to show.
-///
-/// Once it holds the lock, it waits for a step of an earlier run that must finish (see
-/// [`finishing`]) before it says `locked`.
+/// its connection drops), then wait until no command an earlier run left running runs
+/// ([`ACTIVE_LOCK`], up to 20 min: an installation may take minutes): prints `locked`, or
+/// `busy: WHO`. `holder` says who this run is, for the next one to show.
 pub fn run_lock(wait_seconds: u64, holder: &str) -> String {
     format!(
         "mkdir -p {RUN_DIR} && exec 9>>{RUN_DIR}/run.lock\n\
          if ! flock -w {wait_seconds} 9; then printf 'busy: %s\\n' \"$(head -c 300 {RUN_DIR}/run.holder 2>/dev/null || echo unknown)\"; exit 75; fi\n\
+         exec 6>>{ACTIVE_LOCK}\n\
+         if ! flock -w {LEFT_RUNNING_WAIT_SECONDS} -x 6; then echo 'busy: commands an earlier run left running (such as a package installation) are still running after 20 min'; exit 75; fi\n\
+         exec 6>&-\n\
          printf '%s\\n' {} > {RUN_DIR}/run.holder\n\
-         exec 8>>{FINISHING_LOCK}\n\
-         if ! flock -w {FINISHING_WAIT_SECONDS} 8; then echo 'busy: a step of an earlier run (a package installation or a Galera bootstrap) that has not finished in 20 min'; exit 75; fi\n\
-         exec 8>&-\n\
          echo locked\n\
          exec cat >/dev/null",
         sh_quote(holder)
@@ -91,24 +134,34 @@ pub fn run_lock(wait_seconds: u64, holder: &str) -> String {
 }
 
 /// Write stdin to `path` atomically: a temp file beside it (created private, umask 077, so a
-/// secret is never readable by others, not even for a moment) gets owner and mode, passes the
-/// daemon's checker, and only then replaces the old file. nginx checks its whole configuration,
-/// so its site file is checked in place and the old one restored when the check fails.
+/// secret is never readable by others, not even for a moment) must hold exactly the content
+/// sent (sha256 `sha256`), gets owner and mode, passes the daemon's checker, and only then
+/// replaces the old file. nginx checks its whole configuration, so its site file is checked in
+/// place and the old one restored when the check fails.
+///
+/// The content is checked because an upload cut short looks like a whole one to the host: when
+/// the run dies mid-upload, sshd closes the command's input and `cat` ends as it would at the
+/// end of the file, and the rest of the script runs on with no one connected.
 pub fn put_file(
     path: &str,
     mode: u32,
     owner: &str,
     group: &str,
     checker: Option<Checker>,
+    sha256: &str,
 ) -> String {
     let (dir, name) = path.rsplit_once('/').expect("absolute path");
     let dir = if dir.is_empty() { "/" } else { dir };
     let tmp = format!("{dir}/.{name}.minicloud-new");
     let q = |s: &str| sh_quote(s);
     let mut script = format!(
-        "set -e\nmkdir -p {dir}\numask 077\ncat > {tmp}\nchmod {mode:o} {tmp}\nchown {owner}:{group} {tmp}\n",
+        "set -e\nmkdir -p {dir}\numask 077\ncat > {tmp}\n\
+         if [ \"$(sha256sum < {tmp})\" != {expected} ]; then rm -f {tmp}; \
+         echo 'the upload was cut short; the old file is untouched' >&2; exit 3; fi\n\
+         chmod {mode:o} {tmp}\nchown {owner}:{group} {tmp}\n",
         dir = q(dir),
         tmp = q(&tmp),
+        expected = q(&format!("{sha256}  -")),
     );
     match checker {
         Some(Checker::Nginx) => {
@@ -195,10 +248,28 @@ pub fn wsrep_recover() -> &'static str {
      grep 'Recovered position' \"$log\"; rm -f \"$log\""
 }
 
-/// Mark this node as the one allowed to bootstrap, then start a new cluster from it.
-pub fn bootstrap_cluster() -> &'static str {
-    "set -e\nif [ -f /var/lib/mysql/grastate.dat ]; then sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat; fi\n\
-     galera_new_cluster\n"
+/// Held by a Galera bootstrap while it runs (see [`bootstrap_cluster`]).
+pub const BOOTSTRAP_LOCK: &str = "/run/minicloud/galera-bootstrap.lock";
+
+/// Mark this node as the one allowed to bootstrap, then start a new cluster from it, holding
+/// [`BOOTSTRAP_LOCK`] meanwhile: the bootstrap finishes on the host when its run is gone, and
+/// the next run waits for it ([`wait_for_bootstrap`]) instead of meeting a mariadb that is
+/// still `activating` and stopping it as a stuck one.
+pub fn bootstrap_cluster() -> String {
+    format!(
+        "set -e\nmkdir -p {RUN_DIR}\nexec 7>>{BOOTSTRAP_LOCK}\nflock 7\n\
+         if [ -f /var/lib/mysql/grastate.dat ]; then sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' /var/lib/mysql/grastate.dat; fi\n\
+         galera_new_cluster\n"
+    )
+}
+
+/// Wait (up to `seconds`) until no bootstrap started by an earlier run runs on this host;
+/// prints `waited` when one did.
+pub fn wait_for_bootstrap(seconds: u64) -> String {
+    format!(
+        "mkdir -p {RUN_DIR}; exec 7>>{BOOTSTRAP_LOCK}; \
+         flock -n 7 || {{ echo waited; flock -w {seconds} 7; }}"
+    )
 }
 
 /// Stop a mariadb that cannot finish starting (a non-Primary node waits forever, and a plain
@@ -338,34 +409,70 @@ mod tests {
         assert!(script.contains("DPkg::Lock::Timeout=600"), "{script}");
     }
 
-    /// A finishing step and the next run's lock command, both real scripts run here with a
-    /// scratch folder: the lock command says `locked` only once the step has ended.
+    /// The install's shape, run here by a real `sh` with apt-get and dpkg replaced: it writes
+    /// nothing to its channel while it works (so a closed channel cannot kill it), a failure
+    /// fails the whole script and shows the log's end, and policy-rc.d is gone either way.
     #[test]
-    fn the_next_run_is_locked_only_after_an_unfinished_step_ends() {
+    fn an_install_writes_to_its_log_not_to_the_channel() {
         let dir = tempfile::tempdir().unwrap();
-        let here = |script: String| script.replace(RUN_DIR, dir.path().to_str().unwrap());
-        let step = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(here(finishing("sleep 1.5; echo done")))
-            .stdout(std::process::Stdio::piped())
+        let root = dir.path().to_str().unwrap();
+        let fake = |apt: &str| {
+            install_packages(&["haproxy"])
+                .replace(RUN_DIR, &format!("{root}/run"))
+                .replace("/usr/sbin/policy-rc.d", &format!("{root}/policy-rc.d"))
+                .replace("dpkg --configure -a", "echo configuring")
+                .replace("apt-get ", &format!("{apt} "))
+        };
+        let ok = std::process::Command::new("sh")
+            .args(["-c", &fake("echo apt said")])
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{ok:?}");
+        assert!(ok.stdout.is_empty() && ok.stderr.is_empty(), "{ok:?}");
+        let log = std::fs::read_to_string(format!("{root}/run/install.log")).unwrap();
+        assert!(
+            log.contains("configuring") && log.contains("apt said"),
+            "{log}"
+        );
+        let failed = std::process::Command::new("sh")
+            .args(["-c", &fake("sh -c 'echo no such package >&2; exit 100' x")])
+            .output()
+            .unwrap();
+        assert_eq!(failed.status.code(), Some(100), "{failed:?}");
+        assert!(String::from_utf8_lossy(&failed.stderr).contains("no such package"));
+        assert!(!dir.path().join("policy-rc.d").exists());
+    }
+
+    /// The real scripts with the lock moved into a scratch folder: a bootstrap holds the lock
+    /// while it runs, and the wait returns once it ended, saying it waited.
+    #[test]
+    fn the_next_run_waits_for_a_bootstrap_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = |script: String| {
+            script
+                .replace(RUN_DIR, dir.path().to_str().unwrap())
+                .replace("/var/lib/mysql/grastate.dat", "/nonexistent")
+                .replace("galera_new_cluster", "sleep 1")
+        };
+        let bootstrap = std::process::Command::new("sh")
+            .args(["-c", &local(bootstrap_cluster())])
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(300));
         let started = std::time::Instant::now();
-        let lock = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(here(run_lock(0, "next run")))
-            .stdin(std::process::Stdio::null())
+        let wait = std::process::Command::new("sh")
+            .args(["-c", &local(wait_for_bootstrap(10))])
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&lock.stdout), "locked\n");
-        assert!(
-            started.elapsed() >= std::time::Duration::from_millis(900),
-            "locked while the step still ran ({:?})",
-            started.elapsed()
-        );
-        let out = step.wait_with_output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+        assert!(wait.status.success());
+        assert_eq!(String::from_utf8_lossy(&wait.stdout), "waited\n");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+        assert!(bootstrap.wait_with_output().unwrap().status.success());
+        let idle = std::process::Command::new("sh")
+            .args(["-c", &local(wait_for_bootstrap(10))])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&idle.stdout), "");
     }
 
     #[test]
@@ -376,6 +483,7 @@ mod tests {
             "root",
             "haproxy",
             Some(Checker::Haproxy),
+            "00ff",
         );
         let check = cmd
             .find("'haproxy' '-c'")
@@ -385,6 +493,8 @@ mod tests {
             .unwrap();
         assert!(check < mv);
         assert!(cmd.contains("chmod 640 ") && cmd.contains("chown root:haproxy "));
+        let whole = cmd.find("!= '00ff  -'").expect("checks what arrived");
+        assert!(whole < check, "{cmd}");
     }
 
     #[test]
@@ -434,16 +544,19 @@ mod tests {
                 .stdout,
         )
         .unwrap();
-        let cmd = put_file(
-            path.to_str().unwrap(),
-            0o755,
-            &me,
-            group.trim(),
-            Some(Checker::Shell),
-        );
+        let cmd = |content: &str| {
+            put_file(
+                path.to_str().unwrap(),
+                0o755,
+                &me,
+                group.trim(),
+                Some(Checker::Shell),
+                &crate::converge::desired::sha256_hex(content.as_bytes()),
+            )
+        };
         let run = |input: &str| {
             let mut child = std::process::Command::new("sh")
-                .args(["-c", &cmd])
+                .args(["-c", &cmd(input)])
                 .stdin(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -462,6 +575,51 @@ mod tests {
         );
         assert!(run("echo new\n").status.success());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "echo new\n");
+    }
+
+    /// The real command, given only the start of the content (as when the run dies in the
+    /// middle of an upload: the host's `cat` sees the end of its input): the old file stays, and
+    /// no temp file is left.
+    #[test]
+    fn an_upload_cut_short_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster");
+        std::fs::write(&path, "old build\n").unwrap();
+        let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let group = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-gn")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let whole = "new build, a long file\n".repeat(1000);
+        let cmd = put_file(
+            path.to_str().unwrap(),
+            0o755,
+            &me,
+            group.trim(),
+            None,
+            &crate::converge::desired::sha256_hex(whole.as_bytes()),
+        );
+        let send = |input: &str| {
+            let mut child = std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        };
+        let cut = send(&whole[..whole.len() / 2]);
+        assert_eq!(cut.status.code(), Some(3));
+        assert!(String::from_utf8_lossy(&cut.stderr).contains("cut short"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old build\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(send(&whole).status.success());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
     }
 
     #[test]

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 /// A node may take long to join: a full state transfer copies the whole dataset.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(600);
 const BOOTSTRAP_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a join left running by an interrupted run is given before it counts as stuck.
+const INTERRUPTED_JOIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Live Galera status of a db host (None when mariadb does not answer).
 async fn status(stack: &Stack<'_>, host: &str) -> Result<Option<WsrepStatus>> {
@@ -99,6 +101,41 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         let first = bootstrap(stack, &db).await?;
         primary.push(first);
         bootstrapped = true;
+    } else {
+        // A join an interrupted run started goes on in systemd after the run is gone: let it
+        // finish (it is the join this run would make) rather than write to the cluster while
+        // it transfers state (CREATE DATABASE then fails with "Lock wait timeout") or stop it
+        // half-way. A node that does not get there in time is stopped and joined below.
+        for host in &db {
+            if primary.contains(host)
+                || stack.facts[*host].unit("mariadb.service").active != "activating"
+            {
+                continue;
+            }
+            stack.step(format!(
+                "{host}: waiting for the join an interrupted run started"
+            ));
+            let size = primary.len() as u32 + 1;
+            let joined = gate(
+                &format!("{host}'s join to finish"),
+                INTERRUPTED_JOIN_TIMEOUT,
+                || size_state(stack, host, size),
+            )
+            .await;
+            super::interrupt::refuse_after_ctrl_c(host, "joining the cluster")?;
+            if joined.is_ok() {
+                // Started (by the earlier run) after its config was written.
+                stack.applied(host, "mariadb").await?;
+                primary.push(host);
+                stack.changed(
+                    host,
+                    format!(
+                        "joined the Galera cluster (Synced, {size} db nodes; a join an \
+                         interrupted run started)"
+                    ),
+                );
+            }
+        }
     }
     // Accounts before any node joins: a joiner's state transfer (mariabackup) logs into its
     // donor as the SST user. App hosts' accounts: all of them for a new cluster, else those of
@@ -117,6 +154,10 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
             .collect()
     };
     if !new_accounts.is_empty() || bootstrapped || sst_password_changed {
+        // A join an interrupted run started goes on in systemd after the run is gone, and an
+        // rsync donor blocks writes (DDL times out with "Lock wait timeout") until its state
+        // transfer ends: wait until the node is Synced again before writing to it.
+        wait_synced(stack, primary[0], 1, JOIN_TIMEOUT).await?;
         database_users(
             stack,
             primary[0],
@@ -139,6 +180,7 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
             )
             .await?;
         stack.changed(host, "applied the new SST password (no restart needed)");
+        stack.applied(host, "mariadb").await?;
     }
     // Join the nodes that are not in the Primary component, one at a time.
     for host in &db {
@@ -158,6 +200,8 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         stack.session(host).systemctl("restart", "mariadb").await?;
         primary.push(host);
         wait_synced(stack, host, primary.len() as u32, JOIN_TIMEOUT).await?;
+        // Started after its config was written: the change is in effect on this node.
+        stack.applied(host, "mariadb").await?;
         stack.host_work("Galera state transfer to joiners", started, false);
         stack.changed(
             host,
@@ -183,13 +227,42 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         stack.step(format!("{host}: rolling restart"));
         stack.session(host).systemctl("restart", "mariadb").await?;
         wait_synced(stack, host, size, JOIN_TIMEOUT).await?;
+        stack.applied(host, "mariadb").await?;
         stack.changed(host, "restarted mariadb (config changed), Synced again");
+    }
+    // Every node now runs its config: started, joined or restarted with it (each node's marker
+    // went as soon as it did; this catches a node that needed nothing).
+    for host in &db {
+        stack.applied(host, "mariadb").await?;
     }
     db_vip(stack, &db).await
 }
 
 /// Start a new cluster from the most advanced node. Returns it.
 async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
+    // A bootstrap an earlier run started (and left running when it was killed) must finish,
+    // not be stopped as a stuck mariadb: wait for it; if it made a Primary component, that is
+    // the cluster to join.
+    for host in db {
+        if stack.facts[*host].unit("mariadb.service").active != "activating" {
+            continue;
+        }
+        let waited = stack
+            .session(host)
+            .must(
+                "waiting for an earlier run's Galera bootstrap",
+                &commands::wait_for_bootstrap(BOOTSTRAP_TIMEOUT.as_secs()),
+            )
+            .await?;
+        if waited.stdout_text().contains("waited") && size_state(stack, host, 1).await?.is_none() {
+            stack.changed(
+                host,
+                "the Galera bootstrap an interrupted run started finished (Primary)",
+            );
+            stack.applied(host, "mariadb").await?;
+            return Ok(host);
+        }
+    }
     let mut positions = Vec::new();
     for host in db {
         let facts = &stack.facts[*host];
@@ -254,9 +327,10 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
     let started = Instant::now();
     stack
         .session(host)
-        .must_finish("bootstrapping Galera", commands::bootstrap_cluster())
+        .must_finish("bootstrapping Galera", &commands::bootstrap_cluster())
         .await?;
     wait_synced(stack, host, 1, BOOTSTRAP_TIMEOUT).await?;
+    stack.applied(host, "mariadb").await?;
     stack.host_work("MariaDB start (new cluster)", started, false);
     stack.changed(host, format!("bootstrapped the Galera cluster ({why})"));
     Ok(host)

@@ -118,8 +118,9 @@ pub async fn load_confirmed(
     let confirmed = match Connection::open(&fresh).await {
         Ok(conn) => {
             let confirming = Session::new(host, conn);
+            // Part of the step in progress: a Ctrl-C now must not leave the rules unconfirmed.
             let outcome = confirming
-                .must(
+                .must_in_step(
                     "confirming the firewall rules",
                     &confirm_script(fingerprint),
                 )
@@ -138,7 +139,7 @@ pub async fn load_confirmed(
     let mut state = String::new();
     while loaded_at.elapsed() < deadline {
         state = session
-            .run(&rollback_state_script())
+            .must_in_step("reading the dead-man switch", &rollback_state_script())
             .await
             .map(|o| o.stdout_text())
             .unwrap_or_default();

@@ -21,6 +21,14 @@ pub fn request() {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
 }
 
+/// Resolves once a stop was asked for: for waits that no command of this run ends, such as
+/// the wait for another run's lock.
+pub async fn stop_requested() {
+    while !requested() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// An error, if a stop was asked for, instead of starting `step` on `host`.
 pub fn refuse_after_ctrl_c(host: &str, step: &str) -> Result<()> {
     if requested() {

@@ -94,12 +94,25 @@ pub async fn lock_all(sessions: &IndexMap<String, Session>, wait: Duration) -> R
             _held: first.into_iter().filter_map(Result::ok).collect(),
         });
     }
-    drop(first);
+    // Let go of what was taken, and wait until it is free: a run must not wait for itself.
+    futures_util::future::join_all(first.into_iter().filter_map(Result::ok).map(Held::release))
+        .await;
     let mut ordered: Vec<&Session> = sessions.values().collect();
     ordered.sort_by_key(|s| (s.conn.target().address.clone(), s.conn.target().port));
     let mut held = Vec::new();
     for session in ordered {
-        match try_lock(session, wait, &holder).await? {
+        // Ctrl-C ends the wait at once: nothing has changed yet. (The remote `flock` waits on
+        // until it times out or gets the lock; its shell then dies writing `locked` to the
+        // connection this process closed on exit, which lets the lock go.)
+        let taken = tokio::select! {
+            taken = try_lock(session, wait, &holder) => taken?,
+            () = super::interrupt::stop_requested() => bail!(
+                "{}: stopped by Ctrl-C while waiting for another run's lock; nothing was changed \
+                 on any host",
+                session.name
+            ),
+        };
+        match taken {
             Ok(lock) => held.push(lock),
             Err(other) => bail!(
                 "{}: another run holds this host ({other}); waited {} s; nothing was changed on \
@@ -135,6 +148,42 @@ mod tests {
         let holder = holder_description();
         assert!(holder.starts_with("minicloud up by "), "{holder}");
         assert!(!holder.chars().any(char::is_control), "{holder}");
+    }
+
+    /// The real scripts with a scratch folder: a command an earlier run left running (here a
+    /// `sleep`, holding its share as every command of a run does) keeps a new run from
+    /// starting; once it ended, the lock is taken.
+    #[test]
+    fn a_new_run_waits_for_the_commands_an_earlier_one_left_running() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let local =
+            |script: String| script.replace(commands::RUN_DIR, dir.path().to_str().unwrap());
+        let mut leftover = Command::new("sh")
+            .arg("-c")
+            .arg(local(commands::in_run("sleep 1")))
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let refused = Command::new("sh")
+            .arg("-c")
+            .arg(local(commands::run_lock(0, "new run")))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(75));
+        assert!(
+            matches!(parse_answer(&String::from_utf8_lossy(&refused.stdout)), Answer::Busy(who) if who.contains("an earlier run left running")),
+            "{refused:?}"
+        );
+        let waited = Command::new("sh")
+            .arg("-c")
+            .arg(local(commands::run_lock(5, "new run")))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&waited.stdout), "locked\n");
+        assert!(leftover.wait().unwrap().success());
     }
 
     /// The real lock script, run twice here with a scratch folder: the second finds the first

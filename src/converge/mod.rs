@@ -75,9 +75,15 @@ pub(crate) struct Stack<'a> {
     pub diffs: IndexMap<String, HostDiff>,
     /// The Aerospike server package (when there are aerospike hosts), checked before any change.
     pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
+    /// Per host, the units a stopped run wrote files for but may not have restarted or
+    /// reloaded (their markers, see [`commands::PENDING_DIR`]): applied again in this run.
+    pub pending: IndexMap<String, Vec<String>>,
+    /// (host, unit) markers set or found in this run, removed once the change is applied.
+    marked: Mutex<Vec<(String, String)>>,
     report: Mutex<Report>,
     progress: Progress,
-    /// Held for the whole run of `up`: no other `up` acts on these hosts meanwhile.
+    /// Held for the whole run: no other `up` acts on these hosts meanwhile (None for `plan`,
+    /// which changes nothing and so neither takes the lock nor waits for it).
     _locks: Option<lock::RunLocks>,
 }
 
@@ -146,10 +152,29 @@ impl Stack<'_> {
             .collect()
     }
 
-    /// Upload `host`'s differing files that feed `unit`; returns whether any was written. A
-    /// systemd unit file among them is followed by a daemon-reload, so systemd sees it.
+    /// Upload `host`'s differing files that feed `unit`; returns whether any was written, or
+    /// an earlier run's were and may not be applied yet (its marker). A systemd unit file among
+    /// them is followed by a daemon-reload, so systemd sees it. The marker is set before the
+    /// first file is written and removed by [`Stack::applied`].
     pub async fn put_changed(&self, host: &str, unit: &str) -> Result<bool> {
         let files = self.changed_files(host, Some(unit));
+        // Aerospike's restarts are planned from its files alone (see `aerospike::plan`).
+        let tracked = unit != "aerospike";
+        let pending = tracked
+            && self.pending[host]
+                .iter()
+                .any(|u| u == commands::pending_marker(unit));
+        if tracked && (pending || !files.is_empty()) {
+            if !pending {
+                self.session(host)
+                    .must("recording a change to apply", &commands::mark_pending(unit))
+                    .await?;
+            }
+            self.marked
+                .lock()
+                .expect("marked lock")
+                .push((host.to_string(), unit.to_string()));
+        }
         for file in &files {
             self.step(format!("{host}: writing {}", file.path));
             self.session(host).put(file).await?;
@@ -161,7 +186,27 @@ impl Stack<'_> {
         {
             self.session(host).systemctl("daemon-reload", "").await?;
         }
-        Ok(!files.is_empty())
+        Ok(!files.is_empty() || pending)
+    }
+
+    /// The change to `unit` on `host` is applied (restarted, reloaded, started): its marker
+    /// goes, if this run set or found one.
+    pub async fn applied(&self, host: &str, unit: &str) -> Result<()> {
+        let found = {
+            let mut marked = self.marked.lock().expect("marked lock");
+            let before = marked.len();
+            marked.retain(|(h, u)| !(h == host && u == unit));
+            marked.len() != before
+        };
+        if found {
+            self.session(host)
+                .must(
+                    "recording the change as applied",
+                    &commands::clear_pending(unit),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Start a unit that is not running, or apply changed inputs with `on_change` (reload or restart).
@@ -185,7 +230,7 @@ impl Stack<'_> {
             session.systemctl("enable", unit).await?;
             self.changed(host, format!("enabled {unit}"));
         }
-        Ok(())
+        self.applied(host, unit).await
     }
 }
 
@@ -229,22 +274,15 @@ fn roster_binary(opts: &Options) -> Result<Arc<Vec<u8>>> {
     Ok(Arc::new(bytes))
 }
 
-/// What a run connects for: `up` changes hosts and holds their run locks; `plan` only reads,
-/// and neither takes a lock nor waits for one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Change,
-    Read,
-}
-
-/// Connect to every host and read its facts: nothing changes on any host before all answer.
+/// Connect to every host, take the run lock on each when `take_lock` (`up`; never `plan`), and
+/// read its facts: nothing changes on any host before all answer.
 async fn prepare<'a>(
     inv: &'a Inventory,
     inventory_path: &Path,
     opts: &Options,
+    take_lock: bool,
     progress: Progress,
     load_secrets: impl FnOnce(&Path) -> Result<Secrets>,
-    purpose: Purpose,
 ) -> Result<Stack<'a>> {
     let aerospike_package = aerospike::package_file(inv, inventory_path)?;
     // Hashed once: every app host gets the same binary.
@@ -275,12 +313,11 @@ async fn prepare<'a>(
     .await
     .context("nothing was changed on any host")?;
     let sessions: IndexMap<String, Session> = connections.into_iter().collect();
-    let locks = match purpose {
-        Purpose::Change => {
-            progress.set_message("taking the run lock on every host");
-            Some(lock::lock_all(&sessions, opts.lock_wait).await?)
-        }
-        Purpose::Read => None,
+    let locks = if take_lock {
+        progress.set_message("taking the run lock on every host");
+        Some(lock::lock_all(&sessions, opts.lock_wait).await?)
+    } else {
+        None
     };
     progress.set_message("reading facts");
     let facts: Vec<(String, HostFacts)> = try_join_all(sessions.iter().map(|(host, session)| {
@@ -292,6 +329,18 @@ async fn prepare<'a>(
     .await
     .context("nothing was changed on any host")?;
     let facts: IndexMap<String, HostFacts> = facts.into_iter().collect();
+    let pending: IndexMap<String, Vec<String>> =
+        try_join_all(sessions.iter().map(|(host, session)| async move {
+            let out = session
+                .must_in_step("reading changes to apply", &commands::list_pending())
+                .await?;
+            let units = out.stdout_text().lines().map(str::to_string).collect();
+            Ok::<_, anyhow::Error>((host.clone(), units))
+        }))
+        .await
+        .context("nothing was changed on any host")?
+        .into_iter()
+        .collect();
     for (host, host_facts) in &facts {
         crate::platform::check(host, &host_facts.os).map_err(anyhow::Error::msg)?;
         if host_facts.arch != crate::platform::ROSTER_ARCH
@@ -317,6 +366,8 @@ async fn prepare<'a>(
         facts,
         diffs,
         aerospike_package,
+        pending,
+        marked: Mutex::new(Vec::new()),
         report: Mutex::new(Report::default()),
         progress,
         _locks: locks,
@@ -350,15 +401,29 @@ fn spinner() -> Progress {
 pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Result<Report> {
     let progress = spinner();
     let started = Instant::now();
-    let mut stack = prepare(
+    let prepared = prepare(
         inv,
         inventory_path,
         opts,
+        true,
         progress.clone(),
         Secrets::load_or_generate,
-        Purpose::Change,
     )
-    .await?;
+    .await;
+    let mut stack = match prepared {
+        Ok(stack) => stack,
+        // Ctrl-C while connecting or reading: nothing was changed, and that is the report
+        // (a stop the user asked for, not an error of a host).
+        Err(err) if interrupt::requested() => {
+            progress.finish_and_clear();
+            return Ok(Report {
+                changes: inv.hosts.keys().map(|h| (h.clone(), Vec::new())).collect(),
+                failed: Some(format!("{err:#}")),
+                ..Report::default()
+            });
+        }
+        Err(err) => return Err(err),
+    };
     stack.timed("connect and read facts", started);
     let started = Instant::now();
     let outcome = match install_packages(&mut stack).await {
@@ -464,6 +529,7 @@ async fn apply_sysctl(stack: &Stack<'_>) -> Result<()> {
         if stack.put_changed(host, "").await? {
             let apply = "[ \"$(cat /proc/sys/net/ipv4/ip_nonlocal_bind)\" = 1 ] || sysctl -q -p /etc/sysctl.d/60-minicloud.conf";
             stack.session(host).must("applying sysctl", apply).await?;
+            stack.applied(host, "").await?;
         }
         Ok::<_, anyhow::Error>(())
     }))
@@ -508,6 +574,9 @@ async fn converge_arbiters(stack: &Stack<'_>) -> Result<()> {
             || db::size_state(stack, db1, expected),
         )
         .await?;
+    }
+    for host in &arbiters {
+        stack.applied(host, "garb").await?;
     }
     Ok(())
 }
@@ -698,15 +767,7 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
         }
         Ok(secrets)
     };
-    let stack = prepare(
-        inv,
-        inventory_path,
-        opts,
-        progress.clone(),
-        load,
-        Purpose::Read,
-    )
-    .await?;
+    let stack = prepare(inv, inventory_path, opts, false, progress.clone(), load).await?;
     // The host's copies of the files that differ, read first: their secret values are masked
     // in everything shown, secrets file or not.
     let mut old_texts: IndexMap<(String, String), String> = IndexMap::new();

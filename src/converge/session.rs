@@ -35,11 +35,16 @@ impl Session {
         }
     }
 
+    /// `script` as root, holding the run's share of [`commands::ACTIVE_LOCK`].
+    fn command(&self, script: &str) -> String {
+        self.as_root(&commands::in_run(script))
+    }
+
     /// Run as root; the command is ended on the host if this run goes away while it runs.
     pub async fn run(&self, script: &str) -> Result<Output> {
         interrupt::refuse_after_ctrl_c(&self.name, "the next command")?;
         self.conn
-            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .run_watched(&self.command(&commands::ended_with_the_run(script)))
             .await
     }
 
@@ -48,7 +53,18 @@ impl Session {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
         let out = self
             .conn
-            .run_watched(&self.as_root(&commands::ended_with_the_run(script)))
+            .run_watched(&self.command(&commands::ended_with_the_run(script)))
+            .await?;
+        self.judged(step, out)
+    }
+
+    /// Like [`Session::must`], but run even after a Ctrl-C: for the end of a step already in
+    /// progress, which must not be cut between its commands (the firewall's confirmation,
+    /// without which the dead-man switch rolls back rules that were fine).
+    pub async fn must_in_step(&self, step: &str, script: &str) -> Result<Output> {
+        let out = self
+            .conn
+            .run_watched(&self.command(&commands::ended_with_the_run(script)))
             .await?;
         self.judged(step, out)
     }
@@ -58,11 +74,7 @@ impl Session {
     /// the step is written so that the next run meets it safely.
     pub async fn must_finish(&self, step: &str, script: &str) -> Result<Output> {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
-        let script = commands::finishing(script);
-        let out = self
-            .conn
-            .run_with_stdin(&self.as_root(&script), &[])
-            .await?;
+        let out = self.conn.run_with_stdin(&self.command(script), &[]).await?;
         self.judged(step, out)
     }
 
@@ -71,7 +83,7 @@ impl Session {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
         let out = self
             .conn
-            .run_with_stdin(&self.as_root(script), stdin)
+            .run_with_stdin(&self.command(script), stdin)
             .await?;
         self.judged(step, out)
     }
@@ -102,8 +114,11 @@ impl Session {
         files: &[&str],
         units: &[&str],
     ) -> Result<HostFacts> {
+        // Read-only, and even after a Ctrl-C: a package installation in progress ends by
+        // reading its host again, and a stop must not cut it there (the run would leave while
+        // other hosts' installations still run, and report none of them).
         let out = self
-            .must(
+            .must_in_step(
                 "reading facts",
                 &facts::gather_command(packages, files, units),
             )
@@ -120,6 +135,7 @@ impl Session {
             &file.owner,
             &file.group,
             file.checker,
+            &file.sha256,
         ) + &commands::record_hash(&file.path);
         self.must_with_stdin(&format!("writing {}", file.path), &script, &file.content)
             .await
