@@ -5,8 +5,9 @@
 
 use super::Stack;
 use super::session::gate;
-use crate::facts::{HostFacts, sh_quote};
+use crate::facts::HostFacts;
 use crate::inventory::{Inventory, Net, Role};
+use crate::shell;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -79,7 +80,7 @@ pub fn package_file(
 
 /// Install the uploaded package (Debian's service starts held, as for every package).
 pub fn install_script(kind: &PackageKind) -> String {
-    let remote = sh_quote(remote_path(kind));
+    let remote = shell::quote(remote_path(kind));
     let install = match kind {
         PackageKind::Tgz => format!(
             "d=$(mktemp -d)\ntar -xzf {remote} -C \"$d\"\ncd \"$d\"/*/\n./asinstall\ncd /\nrm -rf \"$d\""

@@ -1,8 +1,9 @@
 //! Shell commands `up` runs on hosts, built as plain strings by pure functions so they can be
 //! read and tested as text. All of them run as root (see `session`).
 
-use crate::facts::{self, sh_quote};
+use crate::facts;
 use crate::render::Checker;
+use crate::shell;
 
 /// `body` with Debian's automatic service starts held: a policy-rc.d of our own holds them,
 /// and goes away after, unless one was already there.
@@ -33,7 +34,7 @@ pub fn ended_with_the_run(script: &str) -> String {
          ( cat <&3 >/dev/null; kill -TERM -$c ) >/dev/null 2>&1 &\n\
          exec 3<&-\n\
          wait $c",
-        sh_quote(script)
+        shell::quote(script)
     )
 }
 
@@ -129,7 +130,7 @@ pub fn run_lock(wait_seconds: u64, holder: &str) -> String {
          printf '%s\\n' {} > {RUN_DIR}/run.holder\n\
          echo locked\n\
          exec cat >/dev/null",
-        sh_quote(holder)
+        shell::quote(holder)
     )
 }
 
@@ -153,7 +154,7 @@ pub fn put_file(
     let (dir, name) = path.rsplit_once('/').expect("absolute path");
     let dir = if dir.is_empty() { "/" } else { dir };
     let tmp = format!("{dir}/.{name}.minicloud-new");
-    let q = |s: &str| sh_quote(s);
+    let q = |s: &str| shell::quote(s);
     let mut script = format!(
         "set -e\nmkdir -p {dir}\numask 077\ncat > {tmp}\n\
          if [ \"$(sha256sum < {tmp})\" != {expected} ]; then rm -f {tmp}; \
@@ -201,11 +202,11 @@ pub fn record_hash(path: &str) -> String {
     format!(
         "key=$(stat -c '{key}' {path})\nsum=$(sha256sum < {path})\nmkdir -p {dir}\n\
          printf '%s %s\\n' \"$key\" \"${{sum%% *}}\" > {new}\nmv -f {new} {entry}\n",
-        dir = sh_quote(facts::HASH_CACHE_DIR),
+        dir = shell::quote(facts::HASH_CACHE_DIR),
         key = facts::HASH_KEY_FORMAT,
-        path = sh_quote(path),
-        new = sh_quote(&format!("{entry}.new")),
-        entry = sh_quote(&entry),
+        path = shell::quote(path),
+        new = shell::quote(&format!("{entry}.new")),
+        entry = shell::quote(&entry),
     )
 }
 
@@ -216,7 +217,7 @@ pub fn arm_dead_man(unit: &str, script: &str, after_seconds: u64) -> String {
     format!(
         "systemctl stop {unit}.timer {unit}.service 2>/dev/null || true; systemctl reset-failed {unit}.timer {unit}.service 2>/dev/null || true; \
          systemd-run --quiet --unit={unit} --on-active={after_seconds}s --timer-property=AccuracySec=100ms /bin/sh -c {}",
-        sh_quote(script)
+        shell::quote(script)
     )
 }
 
@@ -237,7 +238,7 @@ pub fn http_status(address: &str, port: u16, path: &str, timeout_secs: u32) -> S
 pub fn wsrep_status() -> String {
     format!(
         "timeout 10 mariadb -N -B -e {}",
-        sh_quote(crate::galera::STATUS_SQL)
+        shell::quote(crate::galera::STATUS_SQL)
     )
 }
 

@@ -10,9 +10,10 @@
 use super::Stack;
 use super::commands::{arm_dead_man, disarm_dead_man};
 use super::session::Session;
-use crate::facts::{HostFacts, sh_quote};
+use crate::facts::HostFacts;
 use crate::inventory::Inventory;
 use crate::render::{FIREWALL_RULES, FIREWALL_UNIT};
+use crate::shell;
 use crate::ssh::Connection;
 use anyhow::{Result, bail};
 use std::net::Ipv4Addr;
@@ -81,7 +82,7 @@ pub fn confirm_script(fingerprint: &str) -> String {
          echo 'the dead-man switch fired before the confirmation: the previous rules are back' >&2; exit 3; fi\n\
          mv -f {STAGED} {FIREWALL_RULES}\nrm -f {ROLLBACK}\n",
         disarm = disarm_dead_man(ROLLBACK_UNIT),
-        comment = sh_quote(&format!("comment \"minicloud {fingerprint}\"")),
+        comment = shell::quote(&format!("comment \"minicloud {fingerprint}\"")),
     )
 }
 

@@ -778,7 +778,7 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
                     .session(host)
                     .must(
                         "reading a file",
-                        &format!("cat {}", crate::facts::sh_quote(&file.path)),
+                        &format!("cat {}", crate::shell::quote(&file.path)),
                     )
                     .await?
                     .stdout_text();

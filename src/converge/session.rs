@@ -4,7 +4,8 @@
 use super::commands;
 use super::desired::Managed;
 use super::interrupt;
-use crate::facts::{self, HostFacts, sh_quote};
+use crate::facts::{self, HostFacts};
+use crate::shell;
 use crate::ssh::{Connection, Held, Output};
 use anyhow::{Result, bail};
 use std::future::Future;
@@ -31,7 +32,7 @@ impl Session {
         if self.root {
             script.to_string()
         } else {
-            format!("sudo -n sh -c {}", sh_quote(script))
+            format!("sudo -n sh -c {}", shell::quote(script))
         }
     }
 

@@ -415,10 +415,10 @@ impl<'a> Runner<'a> {
             .as_ref()
             .ok_or_else(|| anyhow!("lab host control outside the lab"))?;
         let exe = std::env::current_exe()?;
-        let args: Vec<String> = lab_args.iter().map(|a| crate::facts::sh_quote(a)).collect();
+        let args: Vec<String> = lab_args.iter().map(|a| crate::shell::quote(a)).collect();
         let script = format!(
             "sleep {after_seconds}; exec {} lab {}",
-            crate::facts::sh_quote(&exe.to_string_lossy()),
+            crate::shell::quote(&exe.to_string_lossy()),
             args.join(" ")
         );
         std::process::Command::new("sh")
