@@ -41,32 +41,30 @@ impl Session {
         self.as_root(&commands::in_run(script))
     }
 
-    /// Run as root; the command is ended on the host if this run goes away while it runs.
-    pub async fn run(&self, script: &str) -> Result<Output> {
-        interrupt::refuse_after_ctrl_c(&self.name, "the next command")?;
+    /// `script` as root, ended on the host if this run goes away while it runs.
+    async fn watched(&self, script: &str) -> Result<Output> {
         self.conn
             .run_watched(&self.command(&commands::ended_with_the_run(script)))
             .await
     }
 
+    /// Run as root; the command is ended on the host if this run goes away while it runs.
+    pub async fn run(&self, script: &str) -> Result<Output> {
+        interrupt::refuse_after_ctrl_c(&self.name, "the next command")?;
+        self.watched(script).await
+    }
+
     /// Run as root; a non-zero exit is an error naming host, step and the end of stderr.
     pub async fn must(&self, step: &str, script: &str) -> Result<Output> {
         interrupt::refuse_after_ctrl_c(&self.name, step)?;
-        let out = self
-            .conn
-            .run_watched(&self.command(&commands::ended_with_the_run(script)))
-            .await?;
-        self.judged(step, out)
+        self.must_in_step(step, script).await
     }
 
     /// Like [`Session::must`], but run even after a Ctrl-C: for the end of a step already in
     /// progress, which must not be cut between its commands (the firewall's confirmation,
     /// without which the dead-man switch rolls back rules that were fine).
     pub async fn must_in_step(&self, step: &str, script: &str) -> Result<Output> {
-        let out = self
-            .conn
-            .run_watched(&self.command(&commands::ended_with_the_run(script)))
-            .await?;
+        let out = self.watched(script).await?;
         self.judged(step, out)
     }
 
