@@ -530,27 +530,30 @@ mod tests {
         );
     }
 
+    /// This process's user and group, for files the tests write as themselves.
+    fn me_and_my_group() -> (String, String) {
+        let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let group = std::process::Command::new("id")
+            .arg("-gn")
+            .output()
+            .unwrap()
+            .stdout;
+        (me, String::from_utf8(group).unwrap().trim().to_string())
+    }
+
     #[test]
     fn a_refused_file_leaves_the_old_one() {
         // Run the real command with a checker that refuses (sh -n on broken shell).
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("check.sh");
         std::fs::write(&path, "echo old\n").unwrap();
-        let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let group = String::from_utf8(
-            std::process::Command::new("id")
-                .arg("-gn")
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
+        let (me, group) = me_and_my_group();
         let cmd = |content: &str| {
             put_file(
                 path.to_str().unwrap(),
                 0o755,
                 &me,
-                group.trim(),
+                &group,
                 Some(Checker::Shell),
                 &crate::converge::desired::sha256_hex(content.as_bytes()),
             )
@@ -586,21 +589,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("roster");
         std::fs::write(&path, "old build\n").unwrap();
-        let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let group = String::from_utf8(
-            std::process::Command::new("id")
-                .arg("-gn")
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
+        let (me, group) = me_and_my_group();
         let whole = "new build, a long file\n".repeat(1000);
         let cmd = put_file(
             path.to_str().unwrap(),
             0o755,
             &me,
-            group.trim(),
+            &group,
             None,
             &crate::converge::desired::sha256_hex(whole.as_bytes()),
         );
