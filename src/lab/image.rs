@@ -5,10 +5,8 @@
 use super::docker::Engine;
 use crate::platform::Release;
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The recipe, embedded so the binary can build the image anywhere.
@@ -74,28 +72,31 @@ pub async fn ensure_image(engine: &Engine, release: &Release) -> Result<String> 
         .tempdir_in("/var/tmp")
         .context("scratch folder in /var/tmp")?;
     let rootfs = work.path().join("rootfs");
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] lab image {prefix}: {msg}")
-            .expect("valid template"),
-    );
-    bar.set_prefix(name.clone());
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar.set_message(format!("building from {mirror} (about a minute or two)"));
+    // A spinner on a terminal; elsewhere (CI) a line per step of the recipe.
+    let bar = crate::output::Progress::start();
+    bar.set_message(format!(
+        "lab image {name}: building from {mirror} (about a minute or two)"
+    ));
     let result = run_recipe(&rootfs, &mirror, release.codename, &bar).await;
     if let Err(err) = result {
-        bar.abandon_with_message("failed");
+        bar.finish_and_clear();
         return Err(err);
     }
-    bar.set_message("importing into Docker");
+    bar.set_message(format!("lab image {name}: importing into Docker"));
     engine
         .import_rootfs(&rootfs, REPOSITORY, &image_tag(&mirror, release))
         .await?;
-    bar.finish_with_message("built");
+    bar.finish_and_clear();
+    bar.println(format!("lab image {name}: built"));
     Ok(name)
 }
 
-async fn run_recipe(rootfs: &Path, mirror: &str, suite: &str, bar: &ProgressBar) -> Result<()> {
+async fn run_recipe(
+    rootfs: &Path,
+    mirror: &str,
+    suite: &str,
+    bar: &crate::output::Progress,
+) -> Result<()> {
     let mut child = tokio::process::Command::new("bash")
         .args(["-c", RECIPE, "base-image.sh"])
         .arg(rootfs)
@@ -121,7 +122,7 @@ async fn run_recipe(rootfs: &Path, mirror: &str, suite: &str, bar: &ProgressBar)
     let mut log_tail = Vec::new();
     while let Some(line) = lines.next_line().await? {
         if let Some(step) = line.strip_prefix("step: ") {
-            bar.set_message(step.to_string());
+            bar.set_message(format!("lab image: {step}"));
         }
         log_tail.push(line);
         if log_tail.len() > 20 {
