@@ -31,6 +31,16 @@ impl UnitState {
     pub fn is_active(&self) -> bool {
         self.active == "active"
     }
+
+    /// Starting (a Galera join or bootstrap in progress shows as this for minutes).
+    pub fn is_activating(&self) -> bool {
+        self.active == "activating"
+    }
+
+    /// Enabled to start at boot.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled == "enabled"
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -18,7 +18,12 @@ pub struct WsrepStatus {
 
 impl WsrepStatus {
     pub fn is_synced_primary(&self) -> bool {
-        self.cluster_status == "Primary" && self.local_state == "Synced"
+        self.is_primary() && self.local_state == "Synced"
+    }
+
+    /// In the component that has quorum (whatever its local state).
+    pub fn is_primary(&self) -> bool {
+        self.cluster_status == "Primary"
     }
 }
 
