@@ -36,6 +36,7 @@ pub mod logging;
 pub mod output;
 pub mod platform;
 pub mod render;
+pub mod roles;
 pub mod roster;
 pub mod secrets;
 pub mod shell;
