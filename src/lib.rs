@@ -16,7 +16,8 @@
 //!   `inventory::validate` how the parts fit), [`render`] (inventory → every host's files, from
 //!   `templates/`), [`secrets`] (generated, checked, never shown).
 //! - What is there: [`facts`] (one command per host, a pure parser of its output), [`galera`]
-//!   and [`aerospike`] (their state, parsed).
+//!   and [`aerospike`] (their state, parsed). States are enums of the daemons' own words
+//!   ([`word_enum`]): `facts::ActiveState`, `galera::ClusterStatus`, ...
 //! - Transport: [`ssh`] (verified host keys, channels, held commands) and [`shell`] (commands
 //!   built as argument lists, quoted in one place).
 //! - Products beside the control tool: [`roster`] (the app the app hosts run; `src/bin/roster.rs`),
@@ -41,3 +42,4 @@ pub mod secrets;
 pub mod shell;
 pub mod ssh;
 pub mod status;
+pub mod word_enum;

@@ -58,12 +58,12 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
     for host in &db {
         // Enabled first: Debian's mariadb.service says Also=mariadb.socket, so enabling it
         // later would bring the socket back.
-        if stack.facts[*host].unit("mariadb.service").enabled != "enabled" {
+        if !stack.facts[*host].unit("mariadb.service").is_enabled() {
             stack.session(host).systemctl("enable", "mariadb").await?;
         }
         // Debian's socket unit holds port 3306, and mariadbd then cannot bind it.
         let socket = stack.facts[*host].unit("mariadb.socket");
-        if socket.is_active() || socket.enabled == "enabled" {
+        if socket.is_active() || socket.is_enabled() {
             stack
                 .session(host)
                 .systemctl("disable --now", "mariadb.socket")
@@ -91,7 +91,7 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
     let mut primary: Vec<&str> = Vec::new();
     for host in &db {
         if let Some(s) = &stack.facts[*host].wsrep
-            && s.cluster_status == "Primary"
+            && s.is_primary()
         {
             primary.push(host);
         }
@@ -107,8 +107,7 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         // it transfers state (CREATE DATABASE then fails with "Lock wait timeout") or stop it
         // half-way. A node that does not get there in time is stopped and joined below.
         for host in &db {
-            if primary.contains(host)
-                || stack.facts[*host].unit("mariadb.service").active != "activating"
+            if primary.contains(host) || !stack.facts[*host].unit("mariadb.service").is_activating()
             {
                 continue;
             }
@@ -189,8 +188,7 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         }
         stack.step(format!("{host}: joining the cluster"));
         let state = stack.facts[*host].unit("mariadb.service");
-        if state.active == "activating" || (state.is_active() && stack.facts[*host].wsrep.is_none())
-        {
+        if state.is_activating() || (state.is_active() && stack.facts[*host].wsrep.is_none()) {
             stack
                 .session(host)
                 .must("stopping a stuck mariadb", commands::kill_mariadb())
@@ -216,7 +214,7 @@ pub(crate) async fn converge_db(stack: &Stack<'_>) -> Result<()> {
         let was_running = stack.facts[*host]
             .wsrep
             .as_ref()
-            .is_some_and(|s| s.cluster_status == "Primary");
+            .is_some_and(|s| s.is_primary());
         if !was_running {
             continue;
         }
@@ -244,7 +242,7 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
     // not be stopped as a stuck mariadb: wait for it; if it made a Primary component, that is
     // the cluster to join.
     for host in db {
-        if stack.facts[*host].unit("mariadb.service").active != "activating" {
+        if !stack.facts[*host].unit("mariadb.service").is_activating() {
             continue;
         }
         let waited = stack
@@ -267,7 +265,7 @@ async fn bootstrap<'s>(stack: &Stack<'_>, db: &[&'s str]) -> Result<&'s str> {
     for host in db {
         let facts = &stack.facts[*host];
         let state = facts.unit("mariadb.service");
-        if state.is_active() || state.active == "activating" {
+        if state.is_active() || state.is_activating() {
             // Running but not Primary: it waits for peers that will never come back (after a
             // total outage garbd has no state to re-form the old view with).
             stack.step(format!(
@@ -442,13 +440,10 @@ pub(crate) fn plan_notes(stack: &Stack<'_>, host: &str) -> Vec<String> {
         stack.facts[*h]
             .wsrep
             .as_ref()
-            .is_some_and(|s| s.cluster_status == "Primary")
+            .is_some_and(|s| s.is_primary())
     });
     let facts = &stack.facts[host];
-    let in_primary = facts
-        .wsrep
-        .as_ref()
-        .is_some_and(|s| s.cluster_status == "Primary");
+    let in_primary = facts.wsrep.as_ref().is_some_and(|s| s.is_primary());
     if !any_primary {
         vec!["no Galera node is in a Primary component: bootstrap from the most advanced node, then join the others".into()]
     } else if !in_primary {

@@ -265,7 +265,7 @@ pub(super) async fn converge(stack: &Stack<'_>) -> Result<()> {
             }
         }
         let unit = format!("{FIREWALL_UNIT}.service");
-        if stack.facts[host].unit(&unit).enabled != "enabled" {
+        if !stack.facts[host].unit(&unit).is_enabled() {
             stack.session(host).systemctl("enable", &unit).await?;
             stack.changed(host, format!("enabled {unit} (loads the rules at boot)"));
         }

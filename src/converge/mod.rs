@@ -226,7 +226,7 @@ impl Stack<'_> {
             session.systemctl(on_change, unit).await?;
             self.changed(host, format!("{on_change}ed {unit}"));
         }
-        if state.enabled != "enabled" && state.is_active() {
+        if !state.is_enabled() && state.is_active() {
             session.systemctl("enable", unit).await?;
             self.changed(host, format!("enabled {unit}"));
         }

@@ -8,6 +8,8 @@
 //! reported as "not ready" or "DOWN in HAProxy".
 
 use super::{HostStatus, Verdict, VipStatus};
+use crate::facts::ActiveState;
+use crate::galera::{ClusterStatus, LocalState};
 use crate::inventory::{Inventory, Role};
 
 /// The verdict and its reasons (the ones that make it down first).
@@ -16,7 +18,8 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
     let mut degraded = Vec::new();
     let host = |name: &str| hosts.iter().find(|h| h.name == name);
     // A host with a problem of its own: unreachable or one of its services not active.
-    let troubled = |h: &HostStatus| !h.reachable || h.services.values().any(|s| s != "active");
+    let troubled =
+        |h: &HostStatus| !h.reachable || h.services.values().any(|s| *s != ActiveState::Active);
 
     for h in hosts {
         if !h.reachable {
@@ -28,11 +31,10 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
             continue;
         }
         for (service, state) in &h.services {
-            if state != "active" {
-                let state = if state.is_empty() {
-                    "not installed"
-                } else {
-                    state
+            if *state != ActiveState::Active {
+                let state = match state {
+                    ActiveState::Unknown => "not installed",
+                    state => state.as_str(),
                 };
                 degraded.push(format!("{}: {service} {state}", h.name));
             }
@@ -83,7 +85,7 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
     // App nodes: ready each, and in every HAProxy's rotation.
     let apps: Vec<&HostStatus> = hosts.iter().filter(|h| h.has_role(Role::App)).collect();
     for app in &apps {
-        if !app.reachable || app.service("roster") != "active" {
+        if !app.reachable || *app.service("roster") != ActiveState::Active {
             continue;
         }
         if let Some(readyz) = &app.readyz
@@ -104,7 +106,7 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
         down.push("no app node is ready".to_string());
     }
     for lb in hosts.iter().filter(|h| h.has_role(Role::Lb)) {
-        if !lb.reachable || lb.service("haproxy") != "active" {
+        if !lb.reachable || *lb.service("haproxy") != ActiveState::Active {
             continue;
         }
         let Some(backends) = &lb.haproxy_backends else {
@@ -136,7 +138,7 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
     let dbs: Vec<&HostStatus> = hosts.iter().filter(|h| h.has_role(Role::Db)).collect();
     let mut primary_size = None;
     for db in &dbs {
-        if !db.reachable || db.service("mariadb") != "active" {
+        if !db.reachable || *db.service("mariadb") != ActiveState::Active {
             continue;
         }
         match &db.galera {
@@ -144,13 +146,13 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
                 "{}: MariaDB does not report Galera status",
                 db.name
             )),
-            Some(g) if g.cluster_status != "Primary" => degraded.push(format!(
+            Some(g) if g.cluster_status != ClusterStatus::Primary => degraded.push(format!(
                 "{} not in the Primary component ({})",
                 db.name, g.cluster_status
             )),
             Some(g) => {
                 primary_size = primary_size.max(Some(g.cluster_size));
-                if g.local_state != "Synced" {
+                if g.local_state != LocalState::Synced {
                     degraded.push(format!("{} not Synced ({})", db.name, g.local_state));
                 }
             }
@@ -205,7 +207,7 @@ fn assess_aerospike(
     }
     let nodes: Vec<(&str, &crate::aerospike::AerospikeNode)> = hosts
         .iter()
-        .filter(|h| h.has_role(Role::Aerospike) && h.service("aerospike") == "active")
+        .filter(|h| h.has_role(Role::Aerospike) && *h.service("aerospike") == ActiveState::Active)
         .filter_map(|h| h.aerospike.as_ref().map(|a| (h.name.as_str(), a)))
         .collect();
     if nodes.is_empty() {
@@ -286,10 +288,11 @@ mod tests {
             .hosts
             .keys()
             .map(|name| {
-                let services: IndexMap<String, String> = crate::status::probe::services(&inv, name)
-                    .into_iter()
-                    .map(|s| (s.to_string(), "active".to_string()))
-                    .collect();
+                let services: IndexMap<String, ActiveState> =
+                    crate::status::probe::services(&inv, name)
+                        .into_iter()
+                        .map(|s| (s.to_string(), ActiveState::Active))
+                        .collect();
                 let entry = &inv.hosts[name];
                 let mut vips = Vec::new();
                 if *name == frontend_holder {
@@ -305,10 +308,10 @@ mod tests {
                     error: None,
                     services,
                     vips,
-                    galera: entry.has(Role::Db).then(|| WsrepStatus {
-                        cluster_status: "Primary".into(),
+                    galera: entry.has(Role::Db).then_some(WsrepStatus {
+                        cluster_status: ClusterStatus::Primary,
                         cluster_size: voters,
-                        local_state: "Synced".into(),
+                        local_state: LocalState::Synced,
                         last_committed: 42,
                     }),
                     haproxy_backends: entry.has(Role::Lb).then(|| {
@@ -375,7 +378,7 @@ mod tests {
     #[test]
     fn a_stopped_roster_is_reported_once_at_its_cause() {
         let mut world = healthy();
-        world.host("app1").services["roster"] = "inactive".into();
+        world.host("app1").services["roster"] = ActiveState::Inactive;
         world.host("app1").readyz = Some(HttpCheck::from_status(None));
         for lb in ["lb1", "lb2"] {
             world.host(lb).haproxy_backends.as_mut().unwrap()[0].status = "DOWN".into();
@@ -393,7 +396,7 @@ mod tests {
     #[test]
     fn a_killed_db_node_degrades_the_cluster() {
         let mut world = healthy();
-        world.host("db2").services["mariadb"] = "activating".into();
+        world.host("db2").services["mariadb"] = ActiveState::Activating;
         world.host("db2").galera = None;
         world.host("db1").galera.as_mut().unwrap().cluster_size = 2;
         assert_eq!(
@@ -405,14 +408,14 @@ mod tests {
     #[test]
     fn a_joining_node_is_not_synced() {
         let mut world = healthy();
-        world.host("db2").galera.as_mut().unwrap().local_state = "Joining".into();
+        world.host("db2").galera.as_mut().unwrap().local_state = LocalState::Joining;
         assert_eq!(world.summary(), "degraded: db2 not Synced (Joining)");
     }
 
     #[test]
     fn the_vip_moved_because_its_first_holder_is_down() {
         let mut world = healthy();
-        world.host("lb1").services["keepalived"] = "inactive".into();
+        world.host("lb1").services["keepalived"] = ActiveState::Inactive;
         world.host("lb1").vips.clear();
         world.host("lb2").vips = vec!["10.0.1.100".into()];
         world.vip("frontend").holders = vec!["lb2".into()];
@@ -485,7 +488,7 @@ mod tests {
         let mut world = healthy();
         for db in ["db1", "db2"] {
             let galera = world.host(db).galera.as_mut().unwrap();
-            galera.cluster_status = "non-Primary".into();
+            galera.cluster_status = ClusterStatus::NonPrimary;
             galera.cluster_size = 1;
         }
         let summary = world.summary();
@@ -499,7 +502,7 @@ mod tests {
     #[test]
     fn the_db_vip_must_sit_on_a_synced_node() {
         let mut world = healthy();
-        world.host("db1").galera.as_mut().unwrap().local_state = "Donor/Desynced".into();
+        world.host("db1").galera.as_mut().unwrap().local_state = LocalState::Donor;
         assert_eq!(
             world.summary(),
             "degraded: db1 not Synced (Donor/Desynced); DB VIP on db1, which is not Synced"
@@ -530,7 +533,7 @@ mod tests {
             crate::inventory::load(std::path::Path::new("examples/oncall-roster.yml")).unwrap();
         let mut world = healthy_world(inv);
         assert_eq!(world.summary(), "healthy");
-        world.host("as2").services["aerospike"] = "failed".into();
+        world.host("as2").services["aerospike"] = ActiveState::Failed;
         world.host("as2").aerospike = None;
         for node in ["as1", "as3"] {
             let a = world.host(node).aerospike.as_mut().unwrap();

@@ -8,6 +8,7 @@ pub mod table;
 
 use crate::aerospike::AerospikeNode;
 use crate::converge::{self, session::Session};
+use crate::facts::ActiveState;
 use crate::galera::WsrepStatus;
 use crate::inventory::{Inventory, Role};
 use crate::ssh::Connection;
@@ -77,9 +78,9 @@ pub struct HostStatus {
     pub reachable: bool,
     /// Why it could not be read (unreachable, host key, timeout).
     pub error: Option<String>,
-    /// Each service its roles run → systemd's ActiveState (`active`, `inactive`, `failed`,
-    /// `activating`, ...); empty when unreachable.
-    pub services: IndexMap<String, String>,
+    /// Each service its roles run → systemd's ActiveState (printed as systemd's word:
+    /// `active`, `inactive`, `failed`, `activating`, ...); empty when unreachable.
+    pub services: IndexMap<String, ActiveState>,
     /// The VIP addresses it holds.
     pub vips: Vec<String>,
     /// db hosts whose MariaDB answers.
@@ -97,9 +98,11 @@ impl HostStatus {
         self.roles.iter().any(|r| r == role.name())
     }
 
-    /// The state of one of its services ("" when it runs no such service).
-    pub fn service(&self, name: &str) -> &str {
-        self.services.get(name).map(String::as_str).unwrap_or("")
+    /// The state of one of its services ([`ActiveState::Unknown`] when it runs no such
+    /// service, or was not reached).
+    pub fn service(&self, name: &str) -> &ActiveState {
+        const UNKNOWN: &ActiveState = &ActiveState::Unknown;
+        self.services.get(name).unwrap_or(UNKNOWN)
     }
 }
 

@@ -1,6 +1,7 @@
 //! `status` for people: the verdict line, the VIPs, then one table per tier.
 
 use super::{HostStatus, Status};
+use crate::facts::ActiveState;
 use crate::inventory::Role;
 use std::fmt::Write as _;
 
@@ -43,7 +44,7 @@ fn ssh(host: &HostStatus) -> String {
 
 fn service(host: &HostStatus, name: &str) -> String {
     match host.service(name) {
-        "" if !host.reachable => "?".to_string(),
+        ActiveState::Unknown if !host.reachable => "?".to_string(),
         state => state.to_string(),
     }
 }
@@ -193,9 +194,9 @@ pub fn render(status: &Status) -> String {
                 ];
                 match &h.galera {
                     Some(g) => row.extend([
-                        g.cluster_status.clone(),
+                        g.cluster_status.to_string(),
                         g.cluster_size.to_string(),
-                        g.local_state.clone(),
+                        g.local_state.to_string(),
                         g.last_committed.to_string(),
                     ]),
                     None => row.extend(["-", "-", "-", "-"].map(String::from)),
