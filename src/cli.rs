@@ -597,7 +597,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let path = inventory_or_lab(inventory.as_ref())?;
             let inv = inventory::load(&path)?;
-            let opts = status::Options {
+            let opts = status::StatusOptions {
                 timeout: seconds("--timeout", timeout)?,
             };
             let runtime = tokio::runtime::Runtime::new()?;
@@ -1036,16 +1036,16 @@ fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<(
 /// Check, print, wait, again, until Ctrl-C; the exit code is the last check's.
 async fn watch_status(
     inv: &inventory::Inventory,
-    opts: status::Options,
+    opts: status::StatusOptions,
     interval: Duration,
     json: bool,
 ) -> Result<ExitCode> {
     let clear_screen = !json && std::io::stdout().is_terminal();
-    let mut checker = status::Checker::new(inv, opts)?;
+    let mut reader = status::StatusReader::new(inv, opts)?;
     // One listener for the whole watch: a Ctrl-C that comes during a check is kept for the wait.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let code = loop {
-        let status = checker.check().await;
+        let status = reader.read().await;
         if clear_screen {
             crate::out!("\x1b[H\x1b[2J")?;
         }
@@ -1061,7 +1061,7 @@ async fn watch_status(
             _ = interrupt.recv() => break status_exit_code(&status),
         }
     };
-    checker.close().await;
+    reader.close().await;
     Ok(code)
 }
 

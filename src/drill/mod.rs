@@ -13,7 +13,7 @@ use crate::converge::{self, commands, session::Session};
 use crate::inventory::{Inventory, Role};
 use crate::lab::{Lab, LabDir};
 use crate::ssh::Connection;
-use crate::status::{self, Checker, Status, Verdict};
+use crate::status::{self, Status, StatusOptions, StatusReader, Verdict};
 use anyhow::{Context, Result, anyhow, bail};
 use catalog::{Budgets, DeadMan, Drill, Situation, Step};
 use load::{Kind, Latency, Load, Rates, Seen};
@@ -206,8 +206,8 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn status_options(&self) -> status::Options {
-        status::Options {
+    fn status_options(&self) -> StatusOptions {
+        StatusOptions {
             timeout: Duration::from_secs(3),
         }
     }
@@ -231,12 +231,12 @@ impl<'a> Runner<'a> {
                 index + 1,
                 names.len()
             ));
-            let mut checker = Checker::new(self.inv, self.status_options())?;
-            let before = wait_healthy(&mut checker, self.opts.healthy_timeout).await;
+            let mut reader = StatusReader::new(self.inv, self.status_options())?;
+            let before = wait_healthy(&mut reader, self.opts.healthy_timeout).await;
             let before = match before {
                 Ok(status) => status,
                 Err(err) => {
-                    checker.close().await;
+                    reader.close().await;
                     bail!(
                         "{name}: the stack is not healthy before the drill, so no drill ran: {err:#}"
                     );
@@ -252,7 +252,7 @@ impl<'a> Runner<'a> {
                 drill.summary
             ));
             let result = self
-                .run_drill(drill, index as u64, checker, &api_token)
+                .run_drill(drill, index as u64, reader, &api_token)
                 .await;
             progress(&format!(
                 "[{}/{}] {name}: {}",
@@ -274,7 +274,7 @@ impl<'a> Runner<'a> {
         &self,
         drill: Drill,
         index: u64,
-        mut checker: Checker<'_>,
+        mut reader: StatusReader<'_>,
         api_token: &str,
     ) -> DrillResult {
         let load = Load::start(
@@ -289,7 +289,7 @@ impl<'a> Runner<'a> {
         let sampler = async {
             let mut observations = Vec::new();
             loop {
-                let status = checker.check().await;
+                let status = reader.read().await;
                 let observation = Observation::of(load.now_ms(), &status);
                 let _ = latest_tx.send(Some(observation.clone()));
                 observations.push(observation);
@@ -310,7 +310,7 @@ impl<'a> Runner<'a> {
             (outcome, marks)
         };
         let (observations, (outcome, marks)) = tokio::join!(sampler, steps);
-        checker.close().await;
+        reader.close().await;
         let seen = load.stop().await;
         let mut failures = Vec::new();
         if let Err(err) = outcome {
@@ -565,10 +565,10 @@ fn seen_summary(latest: &tokio::sync::watch::Receiver<Option<Observation>>) -> S
 }
 
 /// Check until healthy (or the timeout): the last status.
-pub async fn wait_healthy(checker: &mut Checker<'_>, timeout: Duration) -> Result<Status> {
+pub async fn wait_healthy(reader: &mut StatusReader<'_>, timeout: Duration) -> Result<Status> {
     let deadline = Instant::now() + timeout;
     loop {
-        let status = checker.check().await;
+        let status = reader.read().await;
         if status.verdict == Verdict::Healthy {
             return Ok(status);
         }

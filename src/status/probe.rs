@@ -103,8 +103,9 @@ pub struct Backend {
     pub server: String,
     /// `UP`, `DOWN`, `MAINT`, `UP 1/2` (going down), `DOWN 1/2` (coming up), `no check`.
     pub status: String,
-    /// Sessions open now, and since HAProxy started.
+    /// Sessions open now.
     pub sessions_now: u64,
+    /// Sessions since HAProxy started.
     pub sessions_total: u64,
     /// Last health check: `L7OK/200 in 1 ms`, `L4CON`, ... (empty before the first).
     pub last_check: String,
@@ -113,6 +114,7 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// In the rotation (`UP`; not `UP 1/2`, which is going down).
     pub fn is_up(&self) -> bool {
         self.status == "UP"
     }
@@ -174,6 +176,7 @@ pub struct HttpCheck {
 }
 
 impl HttpCheck {
+    /// The outcome of a GET that got `status` (None: nothing answered).
     pub fn from_status(status: Option<u16>) -> HttpCheck {
         HttpCheck {
             status,
@@ -193,6 +196,7 @@ impl HttpCheck {
 /// What one host's probe said.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
+    /// The facts `up` reads too (units, wsrep status, addresses).
     pub facts: HostFacts,
     /// lb hosts: HAProxy's roster backend servers (None when the socket did not answer).
     pub backends: Option<Vec<Backend>>,
