@@ -1,7 +1,7 @@
 //! The command line: what each command takes and does, in one place.
 
 use crate::converge;
-use crate::drill;
+use crate::drill::{self, DrillOptions, catalog::DrillName};
 use crate::inventory::{self, Net};
 use crate::lab::{self, Lab, LabDir};
 use crate::output::{self, ColorChoice};
@@ -193,7 +193,7 @@ pub enum Command {
         target: TargetArgs,
         /// Drills to run, comma-separated (default: all that apply to the inventory).
         #[arg(long, value_delimiter = ',')]
-        drill: Vec<String>,
+        drill: Vec<DrillName>,
         /// Print what each drill would do, and touch nothing.
         #[arg(long)]
         dry_run: bool,
@@ -638,7 +638,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     "--dead-man {after} must exceed --hold {hold}: the switch would undo the fault while it is held"
                 );
             }
-            let mut opts = drill::Options {
+            let mut opts = DrillOptions {
                 drills: drill,
                 hold: Duration::from_secs(hold),
                 dead_man: dead_man.map(Duration::from_secs),
@@ -894,14 +894,14 @@ fn write_man_pages(command: &clap::Command, dir: &std::path::Path) -> Result<usi
 }
 
 /// The drill that takes the whole database down at once: on real hosts, only when named.
-const TOTAL_OUTAGE: &str = "db-total-outage";
+const TOTAL_OUTAGE: DrillName = DrillName::DbTotalOutage;
 
 /// Drills on an inventory that is not the lab's break real hosts: leave out the total outage
 /// unless it was named, then name every drill to run and have it confirmed on a terminal
 /// (`confirmed`: --yes, or a dry run that touches nothing); without a terminal, refuse.
 fn outside_the_lab(
     inv: &inventory::Inventory,
-    opts: &mut drill::Options,
+    opts: &mut DrillOptions,
     path: &std::path::Path,
     confirmed: bool,
 ) -> Result<()> {
@@ -910,7 +910,7 @@ fn outside_the_lab(
         opts.drills = drill::plan(inv, opts, None)?
             .into_iter()
             .map(|d| d.name)
-            .filter(|name| name != TOTAL_OUTAGE)
+            .filter(|name| *name != TOTAL_OUTAGE)
             .collect();
         if opts.drills.is_empty() {
             bail!("no drill applies to {}", path.display());
@@ -1068,7 +1068,7 @@ async fn watch_status(
 /// Run the drills (Ctrl-C undoes the fault in place), print and write the report.
 async fn run_drills(
     inv: &inventory::Inventory,
-    opts: drill::Options,
+    opts: DrillOptions,
     json: bool,
     report_dir: Option<PathBuf>,
     lab_dir: &LabDir,

@@ -65,10 +65,9 @@ pub fn command(
     let mut script = facts::gather_command(&[], &[], &units);
     let entry = &inv.hosts[host];
     if entry.has(Role::Lb) {
-        // perl-base is Essential on Debian: no socat or netcat needed to talk to a Unix socket.
-        script.push_str(&format!(
-            "echo '@@haproxy'; timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => \"{HAPROXY_SOCKET}\") or exit 1; print $s \"show stat\\n\"; print while <$s>;' 2>/dev/null\n"
-        ));
+        script.push_str("echo '@@haproxy'; ");
+        script.push_str(&crate::commands::haproxy_show_stat(HAPROXY_SOCKET).to_string());
+        script.push_str(" 2>/dev/null\n");
     }
     if entry.has(Role::Aerospike)
         && let (Some(settings), Some(address)) = (
@@ -304,6 +303,11 @@ stats,FRONTEND,,,0,0,262119,0,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,4,0,,,,0,0,0,0,,,,0,
         }
         let probe = command(&inv, inv.hosts_with(Role::Lb)[0], "127.0.0.1", 2);
         assert!(probe.contains("show stat") && probe.contains("haproxy.service"));
+        let show_stat = crate::commands::haproxy_show_stat(HAPROXY_SOCKET);
+        assert!(
+            probe.contains(&format!("echo '@@haproxy'; {show_stat} 2>/dev/null\n")),
+            "{probe}"
+        );
         assert!(!probe.contains("@@readyz"));
     }
 }
