@@ -1,14 +1,14 @@
 //! The command line: what each command takes and does, in one place.
 
 use crate::converge;
-use crate::drill;
+use crate::drill::{self, DrillOptions, catalog::DrillName};
 use crate::inventory::{self, Net};
 use crate::lab::{self, Lab, LabDir};
 use crate::output::{self, ColorChoice};
 
 use crate::render;
 use crate::secrets::Secrets;
-use crate::status;
+use crate::status::{self, StatusOptions, StatusReader};
 use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -27,6 +27,7 @@ use std::time::Duration;
                   Exit codes: 0 ok, 1 ran but unhealthy, 2 error, 3 changes pending (only `plan \
                   --detailed-exitcode`). JSON outputs (--json) are described in docs/json.md."
 )]
+/// The command line as parsed: the global flags and one command.
 pub struct Cli {
     /// Log what minicloud does to stderr: -v each step, -vv every SSH command too (secret
     /// values are masked; what goes to a host on stdin is never logged).
@@ -39,10 +40,12 @@ pub struct Cli {
     /// When to colour output: auto is on a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Every command, with its flags.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check an inventory and print every problem at once (offline; touches no host).
@@ -103,6 +106,7 @@ pub enum Command {
                       continues from where this one stopped."
     )]
     Up {
+        /// Which inventory, and how to reach its hosts.
         #[command(flatten)]
         target: TargetArgs,
         /// Print the report as JSON on stdout.
@@ -124,6 +128,7 @@ pub enum Command {
                       The --json shape is documented in docs/json.md."
     )]
     Plan {
+        /// Which inventory, and how to reach its hosts.
         #[command(flatten)]
         target: TargetArgs,
         /// Print the steps per host as JSON on stdout (docs/json.md).
@@ -148,24 +153,7 @@ pub enum Command {
                             minicloud status --watch --interval 1\n\n\
                       The --json shape is documented in docs/status.md."
     )]
-    Status {
-        /// Inventory file (default: the lab's, .minicloud/lab/inventory.yml or under MINICLOUD_LAB_DIR).
-        #[arg(short, long, env = "MINICLOUD_INVENTORY")]
-        inventory: Option<PathBuf>,
-        /// Print JSON (see docs/status.md); with --watch, one object per line.
-        #[arg(long)]
-        json: bool,
-        /// Check again every --interval seconds until Ctrl-C (SSH connections stay open).
-        #[arg(long)]
-        watch: bool,
-        /// Seconds between checks with --watch.
-        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-        interval: f64,
-        /// Longest wait for one host (connect and read); each /readyz check gets half of it
-        /// (between 1 and 3 s), so a roster stuck on its database does not hide its host.
-        #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-        timeout: f64,
-    },
+    Status(StatusArgs),
     /// HA drills under live load that prove nothing was lost. Exit 0 all passed, 1 a drill
     /// missed its budget, 2 could not run.
     ///
@@ -188,48 +176,7 @@ pub enum Command {
                       The HTML report (one SVG timeline per drill) goes to --report DIR \
                       (default .minicloud/reports/<time>/)."
     )]
-    FailoverTest {
-        #[command(flatten)]
-        target: TargetArgs,
-        /// Drills to run, comma-separated (default: all that apply to the inventory).
-        #[arg(long, value_delimiter = ',')]
-        drill: Vec<String>,
-        /// Print what each drill would do, and touch nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the results as JSON on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Folder for the HTML report and report.json.
-        #[arg(long, value_name = "DIR")]
-        report: Option<PathBuf>,
-        /// Seconds each fault is held under load before it is undone.
-        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-        hold: u64,
-        /// Seconds after a fault at which its dead-man switch undoes it if this run has not
-        /// (default: hold + 60; hold + 300 for the total outage). Must exceed --hold.
-        #[arg(long, value_name = "SECONDS")]
-        dead_man: Option<u64>,
-        /// Budget: failed requests allowed in app-down and app-crash.
-        #[arg(long, default_value_t = 0, value_name = "N")]
-        max_failed_app: u64,
-        /// Budget: longest gap without a successful request in lb-down.
-        #[arg(long, default_value_t = 4.0, value_name = "SECONDS")]
-        max_gap_lb: f64,
-        /// Budget: longest gap without a successful write in db drills (not the total outage).
-        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-        max_write_gap_db: f64,
-        /// Writes per second of the load.
-        #[arg(long, default_value_t = 10)]
-        writes_per_second: u32,
-        /// Reads per second of the load.
-        #[arg(long, default_value_t = 20)]
-        reads_per_second: u32,
-        /// Run on an inventory that is not the lab's without asking (the drills break real
-        /// hosts on purpose). Without it, a terminal is asked, and anything else refused.
-        #[arg(long)]
-        yes: bool,
-    },
+    FailoverTest(FailoverTestArgs),
     /// The stack's secrets: which there are, where each comes from, and rotating one.
     ///
     /// Secrets live in `<inventory>.secrets.yml` beside the inventory (mode 0600, generated by
@@ -289,6 +236,99 @@ pub enum Command {
     },
 }
 
+/// What `status` takes.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Inventory file (default: the lab's, .minicloud/lab/inventory.yml or under MINICLOUD_LAB_DIR).
+    #[arg(short, long, env = "MINICLOUD_INVENTORY")]
+    pub inventory: Option<PathBuf>,
+    /// Print JSON (see docs/status.md); with --watch, one object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Check again every --interval seconds until Ctrl-C (SSH connections stay open).
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between checks with --watch.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// Longest wait for one host (connect and read); each /readyz check gets half of it
+    /// (between 1 and 3 s), so a roster stuck on its database does not hide its host.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub timeout: f64,
+}
+
+/// What `failover-test` takes.
+#[derive(Debug, clap::Args)]
+pub struct FailoverTestArgs {
+    /// Which inventory, and how to reach its hosts.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Drills to run, comma-separated (default: all that apply to the inventory).
+    #[arg(long, value_delimiter = ',')]
+    pub drill: Vec<DrillName>,
+    /// Print what each drill would do, and touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder for the HTML report and report.json.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Seconds each fault is held under load before it is undone.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub hold: u64,
+    /// Seconds after a fault at which its dead-man switch undoes it if this run has not
+    /// (default: hold + 60; hold + 300 for the total outage). Must exceed --hold.
+    #[arg(long, value_name = "SECONDS")]
+    pub dead_man: Option<u64>,
+    /// Budget: failed requests allowed in app-down and app-crash.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_failed_app: u64,
+    /// Budget: longest gap without a successful request in lb-down.
+    #[arg(long, default_value_t = 4.0, value_name = "SECONDS")]
+    pub max_gap_lb: f64,
+    /// Budget: longest gap without a successful write in db drills (not the total outage).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub max_write_gap_db: f64,
+    /// Writes per second of the load.
+    #[arg(long, default_value_t = 10)]
+    pub writes_per_second: u32,
+    /// Reads per second of the load.
+    #[arg(long, default_value_t = 20)]
+    pub reads_per_second: u32,
+    /// Run on an inventory that is not the lab's without asking (the drills break real
+    /// hosts on purpose). Without it, a terminal is asked, and anything else refused.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+impl FailoverTestArgs {
+    /// The drills' options from the flags (`lab`: the lab's folder when the inventory is
+    /// the lab's).
+    fn drill_options(&self, path: &std::path::Path, lab: Option<LabDir>) -> DrillOptions {
+        DrillOptions {
+            drills: self.drill.clone(),
+            hold: Duration::from_secs(self.hold),
+            dead_man: self.dead_man.map(Duration::from_secs),
+            budgets: drill::catalog::Budgets {
+                app_max_failed: self.max_failed_app,
+                lb_max_gap_seconds: self.max_gap_lb,
+                db_max_write_gap_seconds: self.max_write_gap_db,
+            },
+            rates: drill::load::Rates {
+                writes_per_second: self.writes_per_second,
+                reads_per_second: self.reads_per_second,
+                ..Default::default()
+            },
+            lab,
+            inventory_path: path.to_path_buf(),
+            converge: self.target.options(),
+            healthy_timeout: Duration::from_secs(180),
+        }
+    }
+}
+
 /// Which inventory, and how to reach its hosts.
 #[derive(Debug, clap::Args)]
 pub struct TargetArgs {
@@ -327,6 +367,7 @@ impl TargetArgs {
     }
 }
 
+/// `secrets list` and `secrets rotate`.
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
     /// Name each secret, what it is for and where its value comes from (never the value).
@@ -347,6 +388,7 @@ pub enum SecretsCommand {
     Rotate {
         /// roster-db-password, sst-password, haproxy-stats-password or file-sync-key.
         name: String,
+        /// Which inventory, and how to reach its hosts.
         #[command(flatten)]
         target: TargetArgs,
         /// Print up's report as JSON on stdout.
@@ -423,339 +465,376 @@ impl From<NetworkArg> for Net {
     }
 }
 
-/// `plan --detailed-exitcode` when changes are pending (0 in sync, 2 error), as Terraform's
-/// `-detailed-exitcode` but with 2 kept for errors, as in every other command.
-pub const EXIT_CHANGES_PENDING: u8 = 3;
+/// How a command ended. [`Outcome::code`] is the one place its exit code is decided (an
+/// `Err` is 2, printed by `main` with its causes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0: done; healthy; in sync; every drill passed.
+    Ok,
+    /// 1: ran, but the stack is degraded or down, or a drill missed its budget.
+    Unhealthy,
+    /// 2: did not do what was asked, and said why (`validate --json` of a bad inventory,
+    /// an `up` that stopped on a failed step).
+    Failed,
+    /// 3: `plan --detailed-exitcode` with changes pending (as Terraform's
+    /// `-detailed-exitcode`, but with 2 kept for errors, as in every other command).
+    ChangesPending,
+    /// 130: `up` stopped by Ctrl-C.
+    Interrupted,
+}
 
-/// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
-fn up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<ExitCode> {
-    let path = target.inventory_path()?;
-    let inv = inventory::load(&path)?;
-    tracing::info!("up: {} hosts from {}", inv.hosts.len(), path.display());
-    let mut opts = target.options();
-    opts.lock_wait = Duration::from_secs(lock_wait);
-    let report = tokio::runtime::Runtime::new()?.block_on(async {
-        converge::interrupt::listen(|message| eprintln!("{message}"));
-        converge::up(&inv, &path, &opts).await
-    })?;
-    print_up_report(&report, json)?;
-    Ok(if converge::interrupt::requested() {
-        ExitCode::from(130)
-    } else if report.failed.is_some() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+impl Outcome {
+    /// The process's exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Unhealthy => 1,
+            Outcome::Failed => 2,
+            Outcome::ChangesPending => 3,
+            Outcome::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        ExitCode::from(outcome.code())
+    }
+}
+
+/// Run the async part of a command to its end: the process's one tokio runtime is built here.
+fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Runtime::new()?.block_on(work)
 }
 
 /// Run one command; `Err` is an error the user sees with its causes (exit 2).
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = output::init(cli.color, cli.quiet);
     crate::logging::init(cli.verbose, settings.color_stderr);
-    match cli.command {
-        Command::Schema => {
-            crate::outln!(
-                "{}",
-                serde_json::to_string_pretty(&inventory::json_schema())?
-            )?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            // Generated into memory: clap_complete panics when its writer fails (a closed pipe).
-            clap_complete::generate(shell, &mut Cli::command(), "minicloud", &mut script);
-            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
-                .map_err(output::stdout_error)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man { out: None } => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-            std::io::Write::write_all(&mut std::io::stdout().lock(), &page)
-                .map_err(output::stdout_error)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man { out: Some(dir) } => {
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            let mut command = Cli::command();
-            // Built first: subcommands get their full names (minicloud-lab-up) only then.
-            command.build();
-            let count = write_man_pages(&command, &dir)
-                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
-            if !settings.quiet {
-                crate::outln!("wrote {count} man pages into {}", dir.display())?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Up {
-            target,
-            json,
-            lock_wait,
-        } => up(&target, json, lock_wait),
-        Command::Secrets {
-            command: SecretsCommand::Rotate { name, target, json },
-        } => {
-            let path = target.inventory_path()?;
-            inventory::load(&path)?;
-            let secrets_path = crate::secrets::secrets_path(&path);
-            Secrets::rotate(&secrets_path, &name)?;
-            if !settings.quiet {
-                output::say(&format!(
-                    "{name}: new value written to {}; rolling it out with `up`",
-                    secrets_path.display()
-                ));
-            }
-            up(&target, json, 60)
-        }
-        Command::Secrets {
-            command: SecretsCommand::List { inventory, json },
-        } => {
-            let path = inventory_or_lab(inventory.as_ref())?;
-            // A missing or broken inventory is an error (exit 2), not a list about nothing.
-            inventory::load(&path)?;
-            let secrets_path = crate::secrets::secrets_path(&path);
-            let sources: Vec<crate::json_output::SecretSource> = crate::secrets::NAMES
-                .iter()
-                .map(|(name, variable, what)| {
-                    let (source, from) = match variable
-                        .filter(|_| crate::secrets::from_environment(*variable).is_some())
-                    {
-                        Some(variable) => ("environment", Some(variable.to_string())),
-                        None if secrets_path.exists() => {
-                            ("file", Some(secrets_path.display().to_string()))
-                        }
-                        None => ("not_generated", None),
-                    };
-                    crate::json_output::SecretSource {
-                        name: name.to_string(),
-                        source,
-                        from,
-                        what: what.to_string(),
-                    }
-                })
-                .collect();
-            if json {
-                crate::outln!(
-                    "{}",
-                    serde_json::to_string_pretty(&crate::json_output::secrets(&sources))?
-                )?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let rows: Vec<Vec<String>> = sources
-                .iter()
-                .map(|s| {
-                    let from = match (s.source, &s.from) {
-                        ("environment", Some(variable)) => format!("environment ({variable})"),
-                        (_, Some(file)) => file.clone(),
-                        (_, None) => "not generated yet (the first `up` does)".to_string(),
-                    };
-                    vec![s.name.clone(), from, s.what.clone()]
-                })
-                .collect();
-            crate::out!(
-                "{}",
-                status::table::columns(&["name", "from", "what"], &rows)
-            )?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Plan {
-            target,
-            json,
-            detailed_exitcode,
-        } => {
-            let path = target.inventory_path()?;
-            let inv = inventory::load(&path)?;
-            let plan = tokio::runtime::Runtime::new()?.block_on(converge::plan(
-                &inv,
-                &path,
-                &target.options(),
-            ))?;
-            let pending = plan.hosts.values().any(|steps| !steps.is_empty());
-            let code = if detailed_exitcode && pending {
-                EXIT_CHANGES_PENDING
-            } else {
-                0
-            };
-            output::set_code_on_closed_stdout(code);
-            if json {
-                crate::outln!(
-                    "{}",
-                    serde_json::to_string_pretty(&crate::json_output::plan(&plan))?
-                )?;
-            } else {
-                print_plan(&plan, settings)?;
-            }
-            Ok(ExitCode::from(code))
-        }
-        Command::Status {
-            inventory,
-            json,
-            watch,
-            interval,
-            timeout,
-        } => {
-            let path = inventory_or_lab(inventory.as_ref())?;
-            let inv = inventory::load(&path)?;
-            let opts = status::Options {
-                timeout: seconds("--timeout", timeout)?,
-            };
-            let runtime = tokio::runtime::Runtime::new()?;
-            if watch {
-                let interval = seconds("--interval", interval)?;
-                return runtime.block_on(watch_status(&inv, opts, interval, json));
-            }
-            let status = runtime.block_on(status::status(&inv, opts))?;
-            let code = status_exit_code(&status);
-            crate::output::set_code_on_closed_stdout(u8::from(code != ExitCode::SUCCESS));
-            print_status(&status, json, false)?;
-            Ok(code)
-        }
-        Command::FailoverTest {
-            target,
-            drill,
-            dry_run,
-            json,
-            report,
-            hold,
-            dead_man,
-            max_failed_app,
-            max_gap_lb,
-            max_write_gap_db,
-            writes_per_second,
-            reads_per_second,
-            yes,
-        } => {
-            let path = target.inventory_path()?;
-            let inv = inventory::load(&path)?;
-            let lab_dir = LabDir::from_env()?;
-            let is_lab = std::fs::canonicalize(&path).ok()
-                == std::fs::canonicalize(lab_dir.inventory()).ok();
-            if let Some(after) = dead_man
-                && after <= hold
-            {
-                bail!(
-                    "--dead-man {after} must exceed --hold {hold}: the switch would undo the fault while it is held"
-                );
-            }
-            let mut opts = drill::Options {
-                drills: drill,
-                hold: Duration::from_secs(hold),
-                dead_man: dead_man.map(Duration::from_secs),
-                budgets: drill::catalog::Budgets {
-                    app_max_failed: max_failed_app,
-                    lb_max_gap_seconds: max_gap_lb,
-                    db_max_write_gap_seconds: max_write_gap_db,
-                },
-                rates: drill::load::Rates {
-                    writes_per_second,
-                    reads_per_second,
-                    ..Default::default()
-                },
-                lab: is_lab.then_some(lab_dir.clone()),
-                inventory_path: path.clone(),
-                converge: target.options(),
-                healthy_timeout: Duration::from_secs(180),
-            };
-            if !is_lab {
-                outside_the_lab(&inv, &mut opts, &path, yes || dry_run)?;
-            }
-            if dry_run {
-                let drills = drill::plan(&inv, &opts, None)?;
-                crate::out!("{}", drill::report::dry_run(&drills))?;
-                crate::outln!(
-                    "(dry run: nothing was touched; VIP drills target whichever host holds the VIP when they start)"
-                )?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            if is_lab && !is_root() {
-                bail!(
-                    "drills on the lab use its host control, which needs root; hint: run as root"
-                );
-            }
-            let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(run_drills(&inv, opts, json, report, &lab_dir))
-        }
-        Command::Lab { command } => {
-            let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(run_lab(command))
-        }
-        Command::Validate {
-            inventory,
-            json: true,
-        } => {
-            let outcome = inventory::load(&inventory);
-            let code = if outcome.is_ok() { 0 } else { 2 };
-            output::set_code_on_closed_stdout(code);
-            let report = crate::json_output::validate(&inventory, &outcome);
-            crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
-            Ok(ExitCode::from(code))
-        }
-        Command::Validate {
-            inventory,
-            json: false,
-        } => {
-            let inv = inventory::load(&inventory)?;
-            crate::outln!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len())?;
-            Ok(ExitCode::SUCCESS)
-        }
+    let outcome = match cli.command {
+        Command::Validate { inventory, json } => cmd_validate(&inventory, json)?,
         Command::Render {
             inventory,
             out,
             host,
             file,
             show_secrets,
-        } => {
-            let inv = inventory::load(&inventory)?;
-            let secrets = if show_secrets {
-                Secrets::load_existing(&crate::secrets::secrets_path(&inventory))?
-            } else {
-                Secrets::masked()
-            };
-            let rendered = render::render_all(&inv, &secrets)?;
-            if let Some(dir) = out {
-                let count = render::dir::write_render_dir(&dir, &rendered)?;
-                crate::outln!(
-                    "wrote {count} files for {} hosts into {} ({})",
-                    rendered.len(),
-                    dir.display(),
-                    if show_secrets {
-                        "WITH secrets: keep them private"
-                    } else {
-                        "secrets masked"
-                    }
-                )?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let host = host.expect("clap: --host is required without --out");
-            let Some(files) = rendered.get(&host) else {
-                let known: Vec<&str> = rendered.keys().map(String::as_str).collect();
-                bail!(
-                    "no host \"{host}\" in {} (hosts: {})",
-                    inventory.display(),
-                    known.join(", ")
-                );
-            };
-            match file {
-                None => {
-                    for f in files {
-                        crate::outln!("{:o} {}:{} {}", f.mode, f.owner, f.group, f.path)?;
-                    }
-                }
-                Some(path) => match files.iter().find(|f| f.path == path) {
-                    Some(f) => crate::out!("{}", f.content)?,
-                    None => {
-                        let paths: Vec<&str> = files.iter().map(|f| f.path).collect();
-                        bail!(
-                            "host {host} gets no file {path} (its files: {})",
-                            paths.join(", ")
-                        );
-                    }
-                },
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => cmd_render(&inventory, out, host, file, show_secrets)?,
+        Command::Up {
+            target,
+            json,
+            lock_wait,
+        } => cmd_up(&target, json, lock_wait)?,
+        Command::Plan {
+            target,
+            json,
+            detailed_exitcode,
+        } => cmd_plan(&target, json, detailed_exitcode, settings)?,
+        Command::Status(args) => cmd_status(&args)?,
+        Command::FailoverTest(args) => cmd_failover_test(args)?,
+        Command::Secrets {
+            command: SecretsCommand::List { inventory, json },
+        } => cmd_secrets_list(inventory.as_ref(), json)?,
+        Command::Secrets {
+            command: SecretsCommand::Rotate { name, target, json },
+        } => cmd_secrets_rotate(&name, &target, json, settings)?,
+        // The lab's commands keep their own exit codes (0, or 1 when a host is down).
+        Command::Lab { command } => return block_on(run_lab(command)),
+        Command::Schema => cmd_schema()?,
+        Command::Completions { shell } => cmd_completions(shell)?,
+        Command::Man { out } => cmd_man(out, settings)?,
+    };
+    Ok(outcome.into())
+}
+
+/// `validate`: the inventory read and checked; with --json the outcome as JSON (exit 2 when
+/// the inventory is not fit, its problems in the JSON).
+fn cmd_validate(inventory: &std::path::Path, json: bool) -> Result<Outcome> {
+    if json {
+        let loaded = inventory::load(inventory);
+        let outcome = if loaded.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
+        output::set_code_on_closed_stdout(outcome.code());
+        let report = crate::json_output::validate(inventory, &loaded);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(outcome);
     }
+    let inv = inventory::load(inventory)?;
+    crate::outln!("{}: ok ({} hosts)", inventory.display(), inv.hosts.len())?;
+    Ok(Outcome::Ok)
+}
+
+/// `render`: every host's files into `out`, or one host's list of files, or one file.
+fn cmd_render(
+    inventory: &std::path::Path,
+    out: Option<PathBuf>,
+    host: Option<String>,
+    file: Option<String>,
+    show_secrets: bool,
+) -> Result<Outcome> {
+    let inv = inventory::load(inventory)?;
+    let secrets = if show_secrets {
+        Secrets::load_existing(&crate::secrets::secrets_path(inventory))?
+    } else {
+        Secrets::masked()
+    };
+    let rendered = render::render_all(&inv, &secrets)?;
+    if let Some(dir) = out {
+        let count = render::dir::write_render_dir(&dir, &rendered)?;
+        crate::outln!(
+            "wrote {count} files for {} hosts into {} ({})",
+            rendered.len(),
+            dir.display(),
+            if show_secrets {
+                "WITH secrets: keep them private"
+            } else {
+                "secrets masked"
+            }
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let host = host.expect("clap: --host is required without --out");
+    let Some(files) = rendered.get(&host) else {
+        let known: Vec<&str> = rendered.keys().map(String::as_str).collect();
+        bail!(
+            "no host \"{host}\" in {} (hosts: {})",
+            inventory.display(),
+            known.join(", ")
+        );
+    };
+    match file {
+        None => {
+            for f in files {
+                crate::outln!("{:o} {}:{} {}", f.mode, f.owner, f.group, f.path)?;
+            }
+        }
+        Some(path) => match files.iter().find(|f| f.path == path) {
+            Some(f) => crate::out!("{}", f.content)?,
+            None => {
+                let paths: Vec<&str> = files.iter().map(|f| f.path).collect();
+                bail!(
+                    "host {host} gets no file {path} (its files: {})",
+                    paths.join(", ")
+                );
+            }
+        },
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
+fn cmd_up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<Outcome> {
+    let path = target.inventory_path()?;
+    let inv = inventory::load(&path)?;
+    tracing::info!("up: {} hosts from {}", inv.hosts.len(), path.display());
+    let mut opts = target.options();
+    opts.lock_wait = Duration::from_secs(lock_wait);
+    let report = block_on(async {
+        converge::interrupt::listen(|message| eprintln!("{message}"));
+        converge::up(&inv, &path, &opts).await
+    })?;
+    print_up_report(&report, json)?;
+    Ok(if converge::interrupt::requested() {
+        Outcome::Interrupted
+    } else if report.failed.is_some() {
+        Outcome::Failed
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// `plan`: what `up` would change, as text or JSON; with --detailed-exitcode, 3 when
+/// changes are pending.
+fn cmd_plan(
+    target: &TargetArgs,
+    json: bool,
+    detailed_exitcode: bool,
+    settings: output::Settings,
+) -> Result<Outcome> {
+    let path = target.inventory_path()?;
+    let inv = inventory::load(&path)?;
+    let plan = block_on(converge::plan(&inv, &path, &target.options()))?;
+    let pending = plan.hosts.values().any(|steps| !steps.is_empty());
+    let outcome = if detailed_exitcode && pending {
+        Outcome::ChangesPending
+    } else {
+        Outcome::Ok
+    };
+    output::set_code_on_closed_stdout(outcome.code());
+    if json {
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&crate::json_output::plan(&plan))?
+        )?;
+    } else {
+        print_plan(&plan, settings)?;
+    }
+    Ok(outcome)
+}
+
+/// `status`: one check printed (exit 1 unless healthy), or with --watch one every interval
+/// until Ctrl-C.
+fn cmd_status(args: &StatusArgs) -> Result<Outcome> {
+    let path = inventory_or_lab(args.inventory.as_ref())?;
+    let inv = inventory::load(&path)?;
+    let opts = StatusOptions {
+        timeout: seconds("--timeout", args.timeout)?,
+    };
+    if args.watch {
+        let interval = seconds("--interval", args.interval)?;
+        return block_on(watch_status(&inv, opts, interval, args.json));
+    }
+    let status = block_on(status::status(&inv, opts))?;
+    let outcome = status_outcome(&status);
+    output::set_code_on_closed_stdout(outcome.code());
+    print_status(&status, args.json, false)?;
+    Ok(outcome)
+}
+
+/// `failover-test`: the drills chosen (and confirmed off the lab), then shown (--dry-run) or
+/// run; exit 1 when one missed its budget.
+fn cmd_failover_test(args: FailoverTestArgs) -> Result<Outcome> {
+    let path = args.target.inventory_path()?;
+    let inv = inventory::load(&path)?;
+    let lab_dir = LabDir::from_env()?;
+    let is_lab =
+        std::fs::canonicalize(&path).ok() == std::fs::canonicalize(lab_dir.inventory()).ok();
+    if let Some(after) = args.dead_man
+        && after <= args.hold
+    {
+        bail!(
+            "--dead-man {after} must exceed --hold {}: the switch would undo the fault while it is held",
+            args.hold
+        );
+    }
+    let mut opts = args.drill_options(&path, is_lab.then_some(lab_dir.clone()));
+    if !is_lab {
+        outside_the_lab(&inv, &mut opts, &path, args.yes || args.dry_run)?;
+    }
+    if args.dry_run {
+        let drills = drill::plan(&inv, &opts, None)?;
+        crate::out!("{}", drill::report::dry_run(&drills))?;
+        crate::outln!(
+            "(dry run: nothing was touched; VIP drills target whichever host holds the VIP when they start)"
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    if is_lab && !is_root() {
+        bail!("drills on the lab use its host control, which needs root; hint: run as root");
+    }
+    block_on(run_drills(&inv, opts, args.json, args.report, &lab_dir))
+}
+
+/// `secrets list`: each secret, where its value comes from (never the value).
+fn cmd_secrets_list(inventory: Option<&PathBuf>, json: bool) -> Result<Outcome> {
+    let path = inventory_or_lab(inventory)?;
+    // A missing or broken inventory is an error (exit 2), not a list about nothing.
+    inventory::load(&path)?;
+    let secrets_path = crate::secrets::secrets_path(&path);
+    let sources: Vec<crate::json_output::SecretSource> = crate::secrets::NAMES
+        .iter()
+        .map(|(name, variable, what)| {
+            let (source, from) = match variable
+                .filter(|_| crate::secrets::from_environment(*variable).is_some())
+            {
+                Some(variable) => ("environment", Some(variable.to_string())),
+                None if secrets_path.exists() => ("file", Some(secrets_path.display().to_string())),
+                None => ("not_generated", None),
+            };
+            crate::json_output::SecretSource {
+                name: name.to_string(),
+                source,
+                from,
+                what: what.to_string(),
+            }
+        })
+        .collect();
+    if json {
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&crate::json_output::secrets(&sources))?
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let rows: Vec<Vec<String>> = sources
+        .iter()
+        .map(|s| {
+            let from = match (s.source, &s.from) {
+                ("environment", Some(variable)) => format!("environment ({variable})"),
+                (_, Some(file)) => file.clone(),
+                (_, None) => "not generated yet (the first `up` does)".to_string(),
+            };
+            vec![s.name.clone(), from, s.what.clone()]
+        })
+        .collect();
+    crate::out!(
+        "{}",
+        status::table::columns(&["name", "from", "what"], &rows)
+    )?;
+    Ok(Outcome::Ok)
+}
+
+/// `secrets rotate`: a new value written to the secrets file, then rolled out by `up`.
+fn cmd_secrets_rotate(
+    name: &str,
+    target: &TargetArgs,
+    json: bool,
+    settings: output::Settings,
+) -> Result<Outcome> {
+    let path = target.inventory_path()?;
+    inventory::load(&path)?;
+    let secrets_path = crate::secrets::secrets_path(&path);
+    Secrets::rotate(&secrets_path, name)?;
+    if !settings.quiet {
+        output::say(&format!(
+            "{name}: new value written to {}; rolling it out with `up`",
+            secrets_path.display()
+        ));
+    }
+    cmd_up(target, json, 60)
+}
+
+/// `schema`: the inventory's JSON Schema.
+fn cmd_schema() -> Result<Outcome> {
+    crate::outln!(
+        "{}",
+        serde_json::to_string_pretty(&inventory::json_schema())?
+    )?;
+    Ok(Outcome::Ok)
+}
+
+/// `completions SHELL`: the completion script on stdout.
+fn cmd_completions(shell: clap_complete::Shell) -> Result<Outcome> {
+    let mut script = Vec::new();
+    // Generated into memory: clap_complete panics when its writer fails (a closed pipe).
+    clap_complete::generate(shell, &mut Cli::command(), "minicloud", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
+        .map_err(output::stdout_error)?;
+    Ok(Outcome::Ok)
+}
+
+/// `man`: the man page on stdout, or with --out one page per command written there.
+fn cmd_man(out: Option<PathBuf>, settings: output::Settings) -> Result<Outcome> {
+    let Some(dir) = out else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+        std::io::Write::write_all(&mut std::io::stdout().lock(), &page)
+            .map_err(output::stdout_error)?;
+        return Ok(Outcome::Ok);
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut command = Cli::command();
+    // Built first: subcommands get their full names (minicloud-lab-up) only then.
+    command.build();
+    let count = write_man_pages(&command, &dir)
+        .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+    if !settings.quiet {
+        crate::outln!("wrote {count} man pages into {}", dir.display())?;
+    }
+    Ok(Outcome::Ok)
 }
 
 /// `--os NAME` of `lab up`.
@@ -894,14 +973,14 @@ fn write_man_pages(command: &clap::Command, dir: &std::path::Path) -> Result<usi
 }
 
 /// The drill that takes the whole database down at once: on real hosts, only when named.
-const TOTAL_OUTAGE: &str = "db-total-outage";
+const TOTAL_OUTAGE: DrillName = DrillName::DbTotalOutage;
 
 /// Drills on an inventory that is not the lab's break real hosts: leave out the total outage
 /// unless it was named, then name every drill to run and have it confirmed on a terminal
 /// (`confirmed`: --yes, or a dry run that touches nothing); without a terminal, refuse.
 fn outside_the_lab(
     inv: &inventory::Inventory,
-    opts: &mut drill::Options,
+    opts: &mut DrillOptions,
     path: &std::path::Path,
     confirmed: bool,
 ) -> Result<()> {
@@ -910,7 +989,7 @@ fn outside_the_lab(
         opts.drills = drill::plan(inv, opts, None)?
             .into_iter()
             .map(|d| d.name)
-            .filter(|name| name != TOTAL_OUTAGE)
+            .filter(|name| *name != TOTAL_OUTAGE)
             .collect();
         if opts.drills.is_empty() {
             bail!("no drill applies to {}", path.display());
@@ -1007,10 +1086,11 @@ fn seconds(flag: &str, value: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
-fn status_exit_code(status: &status::Status) -> ExitCode {
+/// 0 healthy, 1 degraded or down.
+fn status_outcome(status: &status::Status) -> Outcome {
     match status.verdict {
-        status::Verdict::Healthy => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
+        status::Verdict::Healthy => Outcome::Ok,
+        _ => Outcome::Unhealthy,
     }
 }
 
@@ -1036,16 +1116,16 @@ fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<(
 /// Check, print, wait, again, until Ctrl-C; the exit code is the last check's.
 async fn watch_status(
     inv: &inventory::Inventory,
-    opts: status::Options,
+    opts: StatusOptions,
     interval: Duration,
     json: bool,
-) -> Result<ExitCode> {
+) -> Result<Outcome> {
     let clear_screen = !json && std::io::stdout().is_terminal();
-    let mut checker = status::Checker::new(inv, opts)?;
+    let mut reader = StatusReader::new(inv, opts)?;
     // One listener for the whole watch: a Ctrl-C that comes during a check is kept for the wait.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let code = loop {
-        let status = checker.check().await;
+        let status = reader.read().await;
         if clear_screen {
             crate::out!("\x1b[H\x1b[2J")?;
         }
@@ -1058,21 +1138,21 @@ async fn watch_status(
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = interrupt.recv() => break status_exit_code(&status),
+            _ = interrupt.recv() => break status_outcome(&status),
         }
     };
-    checker.close().await;
+    reader.close().await;
     Ok(code)
 }
 
 /// Run the drills (Ctrl-C undoes the fault in place), print and write the report.
 async fn run_drills(
     inv: &inventory::Inventory,
-    opts: drill::Options,
+    opts: DrillOptions,
     json: bool,
     report_dir: Option<PathBuf>,
     lab_dir: &LabDir,
-) -> Result<ExitCode> {
+) -> Result<Outcome> {
     let started = chrono::Utc::now();
     let runner = drill::Runner::new(inv, opts);
     let results = tokio::select! {
@@ -1114,9 +1194,9 @@ async fn run_drills(
     }
     eprintln!("report: {}", dir.join("index.html").display());
     Ok(if results.iter().all(|r| r.passed) {
-        ExitCode::SUCCESS
+        Outcome::Ok
     } else {
-        ExitCode::from(1)
+        Outcome::Unhealthy
     })
 }
 

@@ -3,57 +3,111 @@
 
 use crate::galera::{self, GraState, WsrepStatus};
 use crate::shell;
+use crate::word_enum::word_enum;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// A managed file as it is on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileState {
+    /// Permission bits (`0o644`).
     pub mode: u32,
+    /// Owning user's name.
     pub owner: String,
+    /// Owning group's name.
     pub group: String,
+    /// sha256 of the content, lowercase hex.
     pub sha256: String,
+}
+
+word_enum! {
+    /// systemd's `ActiveState` of a unit.
+    #[derive(Default)]
+    pub enum ActiveState {
+        /// Running (for a service: its main process is up).
+        Active = "active",
+        /// Reloading its configuration.
+        Reloading = "reloading",
+        /// Not running (also what systemd says of a unit it does not know).
+        Inactive = "inactive",
+        /// Stopped with an error (a crash, a failed start, a kill).
+        Failed = "failed",
+        /// Starting: a Galera join or bootstrap shows as this for minutes.
+        Activating = "activating",
+        /// Stopping.
+        Deactivating = "deactivating",
+        /// systemd's answer had no state for the unit (printed as the empty word).
+        #[default]
+        Unknown = "",
+    }
+}
+
+word_enum! {
+    /// systemd's `UnitFileState` of a unit: whether it starts at boot.
+    #[derive(Default)]
+    pub enum EnabledState {
+        /// Starts at boot.
+        Enabled = "enabled",
+        /// Installed, does not start at boot.
+        Disabled = "disabled",
+        /// Has no `[Install]` section: started by others only.
+        Static = "static",
+        /// Linked to /dev/null: cannot be started.
+        Masked = "masked",
+        /// No unit file (systemd prints an empty value).
+        #[default]
+        NotInstalled = "",
+    }
 }
 
 /// A systemd unit as it is on the host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitState {
-    /// `active`, `inactive`, `failed`, `activating`, ...
-    pub active: String,
-    /// `enabled`, `disabled`, `masked`, empty when not installed.
-    pub enabled: String,
+    /// Running, stopped, failed, starting, ...
+    pub active: ActiveState,
+    /// Started at boot or not; [`EnabledState::NotInstalled`] when there is no unit file.
+    pub enabled: EnabledState,
+    /// systemd has the unit loaded (its `LoadState` is `loaded`).
     pub loaded: bool,
     /// When it last became active (monotonic µs): a restart changes it.
     pub active_since: u64,
 }
 
 impl UnitState {
+    /// Running.
     pub fn is_active(&self) -> bool {
-        self.active == "active"
+        self.active == ActiveState::Active
     }
 
     /// Starting (a Galera join or bootstrap in progress shows as this for minutes).
     pub fn is_activating(&self) -> bool {
-        self.active == "activating"
+        self.active == ActiveState::Activating
     }
 
     /// Enabled to start at boot.
     pub fn is_enabled(&self) -> bool {
-        self.enabled == "enabled"
+        self.enabled == EnabledState::Enabled
     }
 }
 
+/// Everything [`gather_command`] read from one host.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HostFacts {
+    /// `uname -m`: `x86_64`, `aarch64`.
     pub arch: String,
     /// `debian 12`.
     pub os: String,
+    /// Packages installed (dpkg's `ii`), of those asked about.
     pub installed: HashSet<String>,
+    /// Files that exist, of those asked about, by path.
     pub files: HashMap<String, FileState>,
+    /// Units of those asked about, by name (`haproxy.service`).
     pub units: HashMap<String, UnitState>,
     /// Galera status when mariadb runs and answers.
     pub wsrep: Option<WsrepStatus>,
+    /// `/var/lib/mysql/grastate.dat`, when there is one.
     pub grastate: Option<GraState>,
+    /// `/var/lib/mysql/gvwstate.dat` exists (pc.recovery can re-form the cluster).
     pub gvwstate: bool,
     /// (interface, IPv4 address).
     pub addresses: Vec<(String, String)>,
@@ -63,10 +117,12 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
+    /// A unit's state; the default (no state, not installed) when it was not reported.
     pub fn unit(&self, name: &str) -> UnitState {
         self.units.get(name).cloned().unwrap_or_default()
     }
 
+    /// The host has `address` on one of its interfaces.
     pub fn has_address(&self, address: &str) -> bool {
         self.addresses.iter().any(|(_, a)| a == address)
     }
@@ -238,8 +294,8 @@ fn parse_units(lines: &[&str]) -> HashMap<String, UnitState> {
         units.insert(
             id.to_string(),
             UnitState {
-                active: values.get("ActiveState").unwrap_or(&"").to_string(),
-                enabled: values.get("UnitFileState").unwrap_or(&"").to_string(),
+                active: ActiveState::from_word(values.get("ActiveState").unwrap_or(&"")),
+                enabled: EnabledState::from_word(values.get("UnitFileState").unwrap_or(&"")),
                 loaded: values.get("LoadState") == Some(&"loaded"),
                 active_since: values
                     .get("ActiveEnterTimestampMonotonic")
@@ -350,7 +406,72 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
     }
 
     #[test]
-    fn quoting_survives_quotes() {}
+    fn unit_states_are_read_from_systemd_words() {
+        let units = parse_units(&[
+            "Id=a.service",
+            "ActiveState=activating",
+            "UnitFileState=static",
+            "",
+            "Id=b.service",
+            "ActiveState=maintenance",
+            "UnitFileState=enabled-runtime",
+            "",
+            "Id=c.service",
+            "LoadState=not-found",
+            "ActiveState=inactive",
+            "UnitFileState=",
+        ]);
+        let a = &units["a.service"];
+        assert_eq!(
+            (&a.active, &a.enabled),
+            (&ActiveState::Activating, &EnabledState::Static)
+        );
+        assert!(a.is_activating() && !a.is_active() && !a.is_enabled());
+        // Words this version does not know are kept, and are neither active nor enabled.
+        let b = &units["b.service"];
+        assert_eq!(b.active, ActiveState::Other("maintenance".into()));
+        assert_eq!(b.enabled, EnabledState::Other("enabled-runtime".into()));
+        assert!(!b.is_active() && !b.is_enabled());
+        let c = &units["c.service"];
+        assert_eq!(
+            (&c.active, &c.enabled, c.loaded),
+            (&ActiveState::Inactive, &EnabledState::NotInstalled, false)
+        );
+        for word in ["active", "reloading", "inactive", "failed", "deactivating"] {
+            assert_eq!(ActiveState::from_word(word).to_string(), word);
+            assert!(!matches!(
+                ActiveState::from_word(word),
+                ActiveState::Other(_)
+            ));
+        }
+        for word in ["enabled", "disabled", "masked"] {
+            assert_eq!(EnabledState::from_word(word).to_string(), word);
+            assert!(!matches!(
+                EnabledState::from_word(word),
+                EnabledState::Other(_)
+            ));
+        }
+        assert_eq!(UnitState::default().active.to_string(), "");
+    }
+
+    proptest::proptest! {
+        /// Whatever systemd prints comes back out as printed, and a known word is never
+        /// kept as `Other` (so comparing variants is comparing words).
+        #[test]
+        fn any_unit_state_word_round_trips(word in "[a-z-]{0,14}|active|failed|enabled|static") {
+            let active = ActiveState::from_word(&word);
+            proptest::prop_assert_eq!(active.to_string(), word.clone());
+            proptest::prop_assert_eq!(ActiveState::from_word(active.as_str()), active.clone());
+            if let ActiveState::Other(other) = &active {
+                proptest::prop_assert!(ActiveState::KNOWN.iter().all(|k| k.as_str() != other));
+            }
+            let enabled = EnabledState::from_word(&word);
+            proptest::prop_assert_eq!(enabled.to_string(), word.clone());
+            if let EnabledState::Other(other) = &enabled {
+                proptest::prop_assert!(EnabledState::KNOWN.iter().all(|k| k.as_str() != other));
+            }
+        }
+    }
 
     #[test]
     fn the_command_asks_for_what_it_is_given() {

@@ -1,29 +1,58 @@
 //! Galera cluster state as minicloud reads it, and the quorum-safe decision of which node may
 //! bootstrap a new cluster. Pure: parsers of what MariaDB prints, and the choice over them.
 
+use crate::word_enum::word_enum;
 use std::collections::HashMap;
 
+word_enum! {
+    /// `wsrep_cluster_status`: whether the node's component has quorum.
+    pub enum ClusterStatus {
+        /// In the component that has quorum: it may commit.
+        Primary = "Primary",
+        /// Cut off from quorum (a partition, or a whole cluster restarted): it refuses writes.
+        NonPrimary = "non-Primary",
+        /// Not connected to any component.
+        Disconnected = "Disconnected",
+    }
+}
+
+word_enum! {
+    /// `wsrep_local_state_comment`: where the node is in joining the cluster.
+    pub enum LocalState {
+        /// Up to date: serves reads and writes.
+        Synced = "Synced",
+        /// Sending a state transfer to a joiner (with rsync SST it blocks meanwhile).
+        Donor = "Donor/Desynced",
+        /// Receiving its state from a donor.
+        Joining = "Joining",
+        /// Has its state, catching up on the writes since.
+        Joined = "Joined",
+    }
+}
+
 /// `SHOW GLOBAL STATUS` wsrep variables of a running node (`status --json` shows them as is).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WsrepStatus {
-    /// `Primary` when this node is in the component that has quorum.
-    pub cluster_status: String,
+    /// [`ClusterStatus::Primary`] when this node is in the component that has quorum.
+    pub cluster_status: ClusterStatus,
     /// Members of its component, arbitrators included.
     pub cluster_size: u32,
-    /// `Synced`, `Donor/Desynced`, `Joining`, ... (`wsrep_local_state_comment`).
+    /// Synced, donor, joining, ... (`wsrep_local_state_comment`).
     #[serde(rename = "local_state_comment")]
-    pub local_state: String,
+    pub local_state: LocalState,
+    /// The seqno of the last transaction it committed (-1 when not reported).
     pub last_committed: i64,
 }
 
 impl WsrepStatus {
+    /// In the component that has quorum and up to date: fit to serve (and hold the DB VIP).
     pub fn is_synced_primary(&self) -> bool {
-        self.is_primary() && self.local_state == "Synced"
+        self.is_primary() && self.local_state == LocalState::Synced
     }
 
     /// In the component that has quorum (whatever its local state).
     pub fn is_primary(&self) -> bool {
-        self.cluster_status == "Primary"
+        self.cluster_status == ClusterStatus::Primary
     }
 }
 
@@ -39,17 +68,14 @@ pub fn parse_wsrep_status(output: &str) -> Option<WsrepStatus> {
         .filter_map(|l| l.split_once('\t'))
         .map(|(k, v)| (k.trim(), v.trim()))
         .collect();
-    let cluster_status = values.get("wsrep_cluster_status")?.to_string();
+    let cluster_status = ClusterStatus::from_word(values.get("wsrep_cluster_status")?);
     Some(WsrepStatus {
         cluster_status,
         cluster_size: values
             .get("wsrep_cluster_size")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
-        local_state: values
-            .get("wsrep_local_state_comment")
-            .unwrap_or(&"")
-            .to_string(),
+        local_state: LocalState::from_word(values.get("wsrep_local_state_comment").unwrap_or(&"")),
         last_committed: values
             .get("wsrep_last_committed")
             .and_then(|v| v.parse().ok())
@@ -60,12 +86,15 @@ pub fn parse_wsrep_status(output: &str) -> Option<WsrepStatus> {
 /// What `grastate.dat` says about a stopped node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraState {
+    /// The cluster's state UUID.
     pub uuid: String,
     /// -1 after a crash: the position must be recovered with `--wsrep-recover`.
     pub seqno: i64,
+    /// Set on the last node to leave after a clean shutdown.
     pub safe_to_bootstrap: bool,
 }
 
+/// Parse `grastate.dat`; None without a uuid and a seqno (no file, or not one of Galera's).
 pub fn parse_grastate(text: &str) -> Option<GraState> {
     let mut uuid = None;
     let mut seqno = None;
@@ -102,9 +131,11 @@ pub fn parse_recovered_position(log: &str) -> Option<(String, i64)> {
 /// A stopped db node's claim to be the most advanced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodePosition {
+    /// The db host's inventory name.
     pub host: String,
     /// Position from grastate, or recovered when grastate said -1; None when unknown.
     pub seqno: Option<i64>,
+    /// grastate.dat's `safe_to_bootstrap: 1`.
     pub safe_to_bootstrap: bool,
     /// The node has never been part of a cluster (fresh install: no grastate).
     pub fresh: bool,
@@ -167,6 +198,61 @@ mod tests {
             serde_json::json!({"cluster_status": "Primary", "cluster_size": 3,
                                "local_state_comment": "Synced", "last_committed": 42})
         );
+    }
+
+    #[test]
+    fn states_are_read_from_mariadb_words() {
+        let read = |cluster: &str, local: &str| {
+            parse_wsrep_status(&format!(
+                "wsrep_cluster_status\t{cluster}\nwsrep_local_state_comment\t{local}\n"
+            ))
+            .unwrap()
+        };
+        let donor = read("Primary", "Donor/Desynced");
+        assert_eq!(
+            (&donor.cluster_status, &donor.local_state),
+            (&ClusterStatus::Primary, &LocalState::Donor)
+        );
+        assert!(donor.is_primary() && !donor.is_synced_primary());
+        let cut_off = read("non-Primary", "Initialized");
+        assert_eq!(cut_off.cluster_status, ClusterStatus::NonPrimary);
+        assert_eq!(cut_off.local_state, LocalState::Other("Initialized".into()));
+        assert!(!cut_off.is_primary());
+        assert_eq!(
+            read("Disconnected", "Joining").cluster_status,
+            ClusterStatus::Disconnected
+        );
+        let joined = read("Primary", "Joined");
+        assert_eq!(joined.local_state, LocalState::Joined);
+        // A state MariaDB may print in more words: kept whole, and printed as it came.
+        let receiving = read("Primary", "Joining: receiving State Transfer");
+        assert_eq!(
+            receiving.local_state.to_string(),
+            "Joining: receiving State Transfer"
+        );
+        assert!(!receiving.is_synced_primary());
+        assert_eq!(
+            serde_json::to_value(&cut_off).unwrap()["cluster_status"],
+            "non-Primary"
+        );
+        // Words are a program's output: matched exactly.
+        assert_eq!(
+            ClusterStatus::from_word("primary"),
+            ClusterStatus::Other("primary".into())
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever MariaDB prints comes back out as printed.
+        #[test]
+        fn any_galera_state_word_round_trips(word in "[A-Za-z/: -]{0,24}|Primary|Synced|Donor/Desynced") {
+            let cluster = ClusterStatus::from_word(&word);
+            proptest::prop_assert_eq!(cluster.to_string(), word.clone());
+            proptest::prop_assert_eq!(ClusterStatus::from_word(cluster.as_str()), cluster);
+            let local = LocalState::from_word(&word);
+            proptest::prop_assert_eq!(local.to_string(), word.clone());
+            proptest::prop_assert_eq!(LocalState::from_word(local.as_str()), local);
+        }
     }
 
     #[test]

@@ -29,14 +29,17 @@
 //!   `inventory::validate` how the parts fit), [`render`] (inventory → every host's files, from
 //!   `templates/`), [`secrets`] (generated, checked, never shown).
 //! - What is there: [`facts`] (one command per host, a pure parser of its output), [`galera`]
-//!   and [`aerospike`] (their state, parsed).
+//!   and [`aerospike`] (their state, parsed). States are enums of the daemons' own words
+//!   ([`word_enum`]): `facts::ActiveState`, `galera::ClusterStatus`, ...
 //! - Transport: [`ssh`] (verified host keys, channels, held commands) and [`shell`] (commands
-//!   built as argument lists, quoted in one place).
+//!   built as argument lists, quoted in one place); [`commands`] builds what `status` and the
+//!   drills run on hosts through it.
 //! - Products beside the control tool: [`roster`] (the app the app hosts run; `src/bin/roster.rs`),
 //!   [`lab`] (local hosts in Docker; never used by production paths).
 
 pub mod aerospike;
 pub mod cli;
+pub mod commands;
 pub mod converge;
 pub mod drill;
 pub mod facts;
@@ -55,3 +58,4 @@ pub mod secrets;
 pub mod shell;
 pub mod ssh;
 pub mod status;
+pub mod word_enum;

@@ -2,52 +2,128 @@
 //! and the budget it must meet. Pure (the hosts holding the VIPs are given), so `--dry-run`
 //! prints exactly what a run would do and the steps are tested as text.
 
+use crate::commands::{self, UnitAction, systemctl};
 use crate::inventory::{Inventory, Net, Role};
 use serde::Serialize;
+use std::fmt;
 use std::time::Duration;
 
+/// A built-in drill, by the name `--drill` takes (`app-down`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DrillName {
+    /// Stop the roster on an app node (SIGTERM, drained).
+    AppDown,
+    /// SIGKILL the roster on an app node.
+    AppCrash,
+    /// Take down the host holding the frontend VIP.
+    LbDown,
+    /// Stop MariaDB cleanly on the db node not holding the DB VIP.
+    DbStop,
+    /// SIGKILL MariaDB on the DB VIP holder.
+    DbCrash,
+    /// Cut the DB VIP holder off the backend network, then heal.
+    DbPartition,
+    /// Crash every db node at once; `up` recovers.
+    DbTotalOutage,
+}
+
 /// The drills, in the order they run.
-pub const NAMES: &[&str] = &[
-    "app-down",
-    "app-crash",
-    "lb-down",
-    "db-stop",
-    "db-crash",
-    "db-partition",
-    "db-total-outage",
+pub const NAMES: &[DrillName] = &[
+    DrillName::AppDown,
+    DrillName::AppCrash,
+    DrillName::LbDown,
+    DrillName::DbStop,
+    DrillName::DbCrash,
+    DrillName::DbPartition,
+    DrillName::DbTotalOutage,
 ];
+
+impl DrillName {
+    /// The name `--drill` takes and reports print.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrillName::AppDown => "app-down",
+            DrillName::AppCrash => "app-crash",
+            DrillName::LbDown => "lb-down",
+            DrillName::DbStop => "db-stop",
+            DrillName::DbCrash => "db-crash",
+            DrillName::DbPartition => "db-partition",
+            DrillName::DbTotalOutage => "db-total-outage",
+        }
+    }
+}
+
+impl fmt::Display for DrillName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DrillName {
+    /// Which name was not a drill's, and the drills there are.
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<DrillName, String> {
+        NAMES
+            .iter()
+            .copied()
+            .find(|drill| drill.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = NAMES.iter().map(|d| d.as_str()).collect();
+                format!(
+                    "no drill called {name:?}; hint: the drills are {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl Serialize for DrillName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// One step of a fault or of its undoing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Step {
+pub enum DrillStep {
     /// A shell command run as root on a host over SSH.
-    Run { host: String, script: String },
+    Run {
+        /// The inventory host it runs on.
+        host: String,
+        /// The command line (built in [`crate::commands`]).
+        script: String,
+    },
     /// The lab's host control (`minicloud lab kill|start|partition|heal`): lab hosts only.
-    Lab { args: Vec<String> },
+    Lab {
+        /// The words after `minicloud lab`.
+        args: Vec<String>,
+    },
     /// `minicloud up` over the whole inventory.
     Up,
 }
 
-impl Step {
-    fn run(host: &str, script: impl Into<String>) -> Step {
-        Step::Run {
+impl DrillStep {
+    fn run(host: &str, script: impl fmt::Display) -> DrillStep {
+        DrillStep::Run {
             host: host.to_string(),
-            script: script.into(),
+            script: script.to_string(),
         }
     }
 
-    fn lab(args: &[&str]) -> Step {
-        Step::Lab {
+    fn lab(args: &[&str]) -> DrillStep {
+        DrillStep::Lab {
             args: args.iter().map(|a| a.to_string()).collect(),
         }
     }
 
+    /// The step in words, as `--dry-run` prints it.
     pub fn describe(&self) -> String {
         match self {
-            Step::Run { host, script } => format!("on {host}: {script}"),
-            Step::Lab { args } => format!("minicloud lab {}", args.join(" ")),
-            Step::Up => "minicloud up".to_string(),
+            DrillStep::Run { host, script } => format!("on {host}: {script}"),
+            DrillStep::Lab { args } => format!("minicloud lab {}", args.join(" ")),
+            DrillStep::Up => "minicloud up".to_string(),
         }
     }
 }
@@ -59,19 +135,26 @@ impl Step {
 pub enum DeadMan {
     /// A transient systemd timer on the host (`systemd-run --on-active`).
     Timer {
+        /// The inventory host it is armed on.
         host: String,
+        /// The transient unit's name (`minicloud-drill-<drill>`).
         unit: String,
+        /// What it runs when it fires.
         script: String,
+        /// Seconds after arming.
         after_seconds: u64,
     },
     /// For lab host control, which runs on this machine: a detached process here.
     Local {
+        /// The words after `minicloud lab`.
         lab_args: Vec<String>,
+        /// Seconds after arming.
         after_seconds: u64,
     },
 }
 
 impl DeadMan {
+    /// The switch in words, as `--dry-run` prints it.
     pub fn describe(&self) -> String {
         match self {
             DeadMan::Timer {
@@ -107,8 +190,11 @@ pub struct Budget {
 /// Budgets the user may override (`failover-test --max-failed-app` and friends).
 #[derive(Debug, Clone)]
 pub struct Budgets {
+    /// Failed requests allowed in app-down and app-crash.
     pub app_max_failed: u64,
+    /// Longest gap without a successful request in lb-down, seconds.
     pub lb_max_gap_seconds: f64,
+    /// Longest gap without a successful write in the db drills (not the total outage).
     pub db_max_write_gap_seconds: f64,
 }
 
@@ -125,232 +211,299 @@ impl Default for Budgets {
 /// A drill ready to run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drill {
-    pub name: String,
+    /// Which drill.
+    pub name: DrillName,
     /// What happens, in words.
     pub summary: String,
+    /// The hosts it breaks.
     pub targets: Vec<String>,
+    /// Armed before the fault; each undoes it should this run not.
     pub dead_men: Vec<DeadMan>,
-    pub inject: Vec<Step>,
+    /// The fault.
+    pub inject: Vec<DrillStep>,
     /// How long the fault stays before it is undone.
     pub hold_seconds: u64,
-    pub restore: Vec<Step>,
+    /// How the fault is undone.
+    pub restore: Vec<DrillStep>,
     /// The VIP (`frontend` / `db`) that must move off the target to a healthy host.
     pub vip_must_move: Option<String>,
+    /// What it must show.
     pub budget: Budget,
 }
 
 /// What the catalog needs to know about the stack right now.
 #[derive(Debug, Clone)]
 pub struct Situation<'a> {
+    /// The stack.
     pub inv: &'a Inventory,
     /// The inventory is the lab's: lab host control may be used.
     pub lab: bool,
+    /// Who holds the frontend VIP now (None: unknown, the first candidate is assumed).
     pub frontend_vip_holder: Option<String>,
+    /// Who holds the DB VIP now (None: unknown, the first db host is assumed).
     pub db_vip_holder: Option<String>,
+    /// How long each fault is held.
     pub hold: Duration,
     /// When the dead-man switches fire (default: a minute after the hold would end; five for
     /// the total outage, whose restore is a whole `up`).
     pub dead_man: Option<Duration>,
+    /// The budgets to meet.
     pub budgets: Budgets,
 }
 
-/// The drill called `name` for this stack, or why it does not apply.
-pub fn drill(name: &str, s: &Situation) -> Result<Drill, String> {
-    let inv = s.inv;
-    let hold = s.hold.as_secs().max(1);
-    // The dead-man fires well after the drill would have undone the fault itself.
-    let dead_after = s.dead_man.map(|d| d.as_secs()).unwrap_or(hold + 60);
-    let apps = inv.hosts_with(Role::App);
-    let dbs = inv.hosts_with(Role::Db);
-    let timer = |host: &str, script: &str, after: u64| DeadMan::Timer {
-        host: host.to_string(),
-        unit: format!("minicloud-drill-{name}"),
-        script: script.to_string(),
-        after_seconds: after,
-    };
-    let db_budget = Budget {
-        max_write_gap_seconds: Some(s.budgets.db_max_write_gap_seconds),
-        ..Budget::default()
-    };
-    // The node holding the DB VIP, else the first db node.
-    let db_vip_holder = || {
-        s.db_vip_holder
-            .clone()
-            .or_else(|| dbs.first().map(|d| d.to_string()))
-    };
-    let mut drill = Drill {
-        name: name.to_string(),
-        summary: String::new(),
-        targets: Vec::new(),
-        dead_men: Vec::new(),
-        inject: Vec::new(),
-        hold_seconds: hold,
-        restore: Vec::new(),
-        vip_must_move: None,
-        budget: Budget::default(),
-    };
-    match name {
-        "app-down" | "app-crash" => {
-            let app = *apps.first().ok_or("no app hosts")?;
-            if apps.len() < 2 {
-                return Err("needs two app hosts (one keeps serving)".into());
-            }
-            let (how, script) = if name == "app-down" {
-                ("stop (SIGTERM, drained)", "systemctl stop roster")
-            } else {
-                ("SIGKILL", "systemctl kill -s KILL roster")
-            };
-            let router = if inv.is_web_pair() {
-                "nginx"
-            } else {
-                "HAProxy"
-            };
-            drill.summary = format!("{how} the roster on {app}; {router} must route around it");
-            drill.targets = vec![app.to_string()];
-            drill.dead_men = vec![timer(app, "systemctl start roster", dead_after)];
-            drill.inject = vec![Step::run(app, script)];
-            drill.restore = vec![Step::run(app, "systemctl start roster")];
-            drill.budget.max_failed = Some(s.budgets.app_max_failed);
-        }
-        "lb-down" => {
-            // The frontend VIP's holders: lb hosts, or the app hosts in the web pair.
-            let holders = inv.frontend_vip_holders();
-            if holders.len() < 2 {
-                return Err("needs two hosts that can hold the frontend VIP".into());
-            }
-            let lb = s
-                .frontend_vip_holder
-                .clone()
-                .unwrap_or_else(|| holders[0].to_string());
-            let proxy = if inv.is_web_pair() {
-                "nginx"
-            } else {
-                "haproxy"
-            };
-            drill.targets = vec![lb.clone()];
-            if s.lab {
-                drill.summary =
-                    format!("{lb}, holding the frontend VIP, dies (container SIGKILLed)");
-                drill.inject = vec![Step::lab(&["kill", &lb])];
-                drill.restore = vec![Step::lab(&["start", &lb])];
-                drill.dead_men = vec![DeadMan::Local {
-                    lab_args: vec!["start".into(), lb.clone()],
-                    after_seconds: dead_after,
-                }];
-            } else {
-                drill.summary =
-                    format!("keepalived and {proxy} stop on {lb}, holding the frontend VIP");
-                let start = format!("systemctl start {proxy} keepalived");
-                drill.inject = vec![Step::run(&lb, format!("systemctl stop keepalived {proxy}"))];
-                drill.restore = vec![Step::run(&lb, &start)];
-                drill.dead_men = vec![timer(&lb, &start, dead_after)];
-            }
-            drill.vip_must_move = Some("frontend".into());
-            drill.budget.max_gap_seconds = Some(s.budgets.lb_max_gap_seconds);
-        }
-        "db-stop" | "db-crash" | "db-partition" => {
-            if dbs.len() < 2 {
-                return Err("needs two db hosts".into());
-            }
-            let holder = db_vip_holder().expect("db hosts exist");
-            drill.budget = db_budget;
-            match name {
-                "db-stop" => {
-                    // The node not holding the DB VIP: a clean leave, no VIP move.
-                    let db = dbs
-                        .iter()
-                        .rev()
-                        .find(|d| **d != holder)
-                        .expect("two db hosts")
-                        .to_string();
-                    drill.summary = format!(
-                        "clean stop of MariaDB on {db}; it must rejoin by IST when started"
-                    );
-                    drill.inject = vec![Step::run(&db, "systemctl stop mariadb")];
-                    drill.restore = vec![Step::run(&db, "systemctl start mariadb")];
-                    drill.dead_men = vec![timer(&db, "systemctl start mariadb", dead_after)];
-                    drill.targets = vec![db];
-                }
-                "db-crash" => {
-                    drill.summary = format!(
-                        "SIGKILL mariadbd on {holder}, holding the DB VIP; the VIP must move to a Synced node"
-                    );
-                    drill.inject = vec![Step::run(&holder, "systemctl kill -s KILL mariadb")];
-                    // Debian's unit may restart it by itself; start is a no-op then.
-                    drill.restore = vec![Step::run(&holder, "systemctl start mariadb")];
-                    drill.dead_men = vec![timer(&holder, "systemctl start mariadb", dead_after)];
-                    drill.targets = vec![holder];
-                    drill.vip_must_move = Some("db".into());
-                }
-                _ => {
-                    drill.summary = format!(
-                        "cut {holder}, holding the DB VIP, off the backend network, then heal; it must rejoin"
-                    );
-                    if s.lab {
-                        drill.inject =
-                            vec![Step::lab(&["partition", &holder, "--network", "backend"])];
-                        drill.restore = vec![Step::lab(&["heal", &holder, "--network", "backend"])];
-                        drill.dead_men = vec![DeadMan::Local {
-                            lab_args: ["heal", &holder, "--network", "backend"]
-                                .map(String::from)
-                                .to_vec(),
-                            after_seconds: dead_after,
-                        }];
-                    } else {
-                        let iface = inv.hosts[&holder]
-                            .interface(Net::Backend)
-                            .expect("db hosts are on the backend network");
-                        let heal = "nft delete table inet minicloud_drill";
-                        drill.inject = vec![Step::run(&holder, partition_script(&iface))];
-                        drill.restore = vec![Step::run(&holder, heal)];
-                        drill.dead_men = vec![timer(&holder, heal, dead_after)];
-                    }
-                    drill.targets = vec![holder];
-                    drill.vip_must_move = Some("db".into());
-                }
-            }
-        }
-        "db-total-outage" => {
-            if dbs.is_empty() {
-                return Err("no db hosts".into());
-            }
-            drill.summary = format!(
-                "every db node ({}) crashes at once and stays down; `minicloud up` must recover from the most advanced node",
-                dbs.join(", ")
-            );
-            drill.targets = dbs.iter().map(|d| d.to_string()).collect();
-            // SIGKILL, then stop: a crash that systemd does not restart by itself.
-            drill.inject = dbs
-                .iter()
-                .map(|d| Step::run(d, "systemctl kill -s KILL mariadb; systemctl stop mariadb"))
-                .collect();
-            drill.restore = vec![Step::Up];
-            // `up` may take a while; the timers only matter when the drill itself is gone.
-            drill.dead_men = dbs
-                .iter()
-                .map(|d| {
-                    let after = s.dead_man.map(|d| d.as_secs()).unwrap_or(hold + 300);
-                    timer(d, "systemctl start mariadb", after)
-                })
-                .collect();
-            // A total outage is an outage: no gap budget, but nothing acknowledged may be lost.
-            drill.budget = Budget::default();
-        }
-        other => {
-            return Err(format!(
-                "no drill called {other:?} (drills: {})",
-                NAMES.join(", ")
-            ));
+/// What building one drill works from: its name, the situation, and the times every drill
+/// shares.
+struct Plan<'s, 'a> {
+    name: DrillName,
+    s: &'s Situation<'a>,
+    /// Seconds the fault is held (at least 1).
+    hold: u64,
+    /// Seconds after which a dead-man switch fires: well after the drill would have undone
+    /// the fault itself.
+    dead_after: u64,
+}
+
+impl Plan<'_, '_> {
+    /// A timer on `host` that runs `script` `after` seconds from arming.
+    fn timer(&self, host: &str, script: impl fmt::Display, after: u64) -> DeadMan {
+        DeadMan::Timer {
+            host: host.to_string(),
+            unit: format!("minicloud-drill-{}", self.name),
+            script: script.to_string(),
+            after_seconds: after,
         }
     }
+
+    /// This drill with nothing to do yet, and no budget.
+    fn blank(&self) -> Drill {
+        Drill {
+            name: self.name,
+            summary: String::new(),
+            targets: Vec::new(),
+            dead_men: Vec::new(),
+            inject: Vec::new(),
+            hold_seconds: self.hold,
+            restore: Vec::new(),
+            vip_must_move: None,
+            budget: Budget::default(),
+        }
+    }
+}
+
+/// The drill called `name` for this stack, or why it does not apply.
+pub fn drill(name: DrillName, s: &Situation) -> Result<Drill, String> {
+    let hold = s.hold.as_secs().max(1);
+    let plan = Plan {
+        name,
+        s,
+        hold,
+        dead_after: s.dead_man.map(|d| d.as_secs()).unwrap_or(hold + 60),
+    };
+    match name {
+        DrillName::AppDown | DrillName::AppCrash => app_drill(&plan),
+        DrillName::LbDown => lb_down(&plan),
+        DrillName::DbStop => db_stop(&plan),
+        DrillName::DbCrash => db_crash(&plan),
+        DrillName::DbPartition => db_partition(&plan),
+        DrillName::DbTotalOutage => db_total_outage(&plan),
+    }
+}
+
+/// app-down / app-crash: the roster on the first app node stops (or is killed); the router
+/// in front must route around it without a failed request.
+fn app_drill(p: &Plan) -> Result<Drill, String> {
+    let inv = p.s.inv;
+    let apps = inv.hosts_with(Role::App);
+    let app = *apps.first().ok_or("no app hosts")?;
+    if apps.len() < 2 {
+        return Err("needs two app hosts (one keeps serving)".into());
+    }
+    let (how, action) = if p.name == DrillName::AppDown {
+        ("stop (SIGTERM, drained)", UnitAction::Stop)
+    } else {
+        ("SIGKILL", UnitAction::Kill)
+    };
+    let router = if inv.is_web_pair() {
+        "nginx"
+    } else {
+        "HAProxy"
+    };
+    let start = systemctl(UnitAction::Start, &["roster"]);
+    let mut drill = p.blank();
+    drill.summary = format!("{how} the roster on {app}; {router} must route around it");
+    drill.targets = vec![app.to_string()];
+    drill.dead_men = vec![p.timer(app, &start, p.dead_after)];
+    drill.inject = vec![DrillStep::run(app, systemctl(action, &["roster"]))];
+    drill.restore = vec![DrillStep::run(app, &start)];
+    drill.budget.max_failed = Some(p.s.budgets.app_max_failed);
     Ok(drill)
 }
 
-/// nftables rules that cut a host off one interface except SSH, in a table of their own.
-fn partition_script(iface: &str) -> String {
-    format!(
-        "nft -f - <<'EOF'\ntable inet minicloud_drill {{\n  chain input {{ type filter hook input priority -10; policy accept; iifname \"{iface}\" tcp dport 22 accept; iifname \"{iface}\" drop; }}\n  chain output {{ type filter hook output priority -10; policy accept; oifname \"{iface}\" tcp sport 22 accept; oifname \"{iface}\" drop; }}\n}}\nEOF"
-    )
+/// lb-down: the host holding the frontend VIP goes (its container is killed in the lab;
+/// keepalived and the proxy stop elsewhere); the VIP must move within the gap budget.
+fn lb_down(p: &Plan) -> Result<Drill, String> {
+    let inv = p.s.inv;
+    // The frontend VIP's holders: lb hosts, or the app hosts in the web pair.
+    let holders = inv.frontend_vip_holders();
+    if holders.len() < 2 {
+        return Err("needs two hosts that can hold the frontend VIP".into());
+    }
+    let lb =
+        p.s.frontend_vip_holder
+            .clone()
+            .unwrap_or_else(|| holders[0].to_string());
+    let proxy = if inv.is_web_pair() {
+        "nginx"
+    } else {
+        "haproxy"
+    };
+    let mut drill = p.blank();
+    drill.targets = vec![lb.clone()];
+    if p.s.lab {
+        drill.summary = format!("{lb}, holding the frontend VIP, dies (container SIGKILLed)");
+        drill.inject = vec![DrillStep::lab(&["kill", &lb])];
+        drill.restore = vec![DrillStep::lab(&["start", &lb])];
+        drill.dead_men = vec![DeadMan::Local {
+            lab_args: vec!["start".into(), lb.clone()],
+            after_seconds: p.dead_after,
+        }];
+    } else {
+        drill.summary = format!("keepalived and {proxy} stop on {lb}, holding the frontend VIP");
+        // keepalived first, so the VIP leaves before the proxy does; back in reverse.
+        let start = systemctl(UnitAction::Start, &[proxy, "keepalived"]);
+        drill.inject = vec![DrillStep::run(
+            &lb,
+            systemctl(UnitAction::Stop, &["keepalived", proxy]),
+        )];
+        drill.restore = vec![DrillStep::run(&lb, &start)];
+        drill.dead_men = vec![p.timer(&lb, &start, p.dead_after)];
+    }
+    drill.vip_must_move = Some("frontend".into());
+    drill.budget.max_gap_seconds = Some(p.s.budgets.lb_max_gap_seconds);
+    Ok(drill)
+}
+
+/// What the drills on one db node share: two db nodes at least, the node holding the DB VIP
+/// (else the first db node), and the write-gap budget.
+fn db_drill(p: &Plan) -> Result<(Drill, String), String> {
+    let dbs = p.s.inv.hosts_with(Role::Db);
+    if dbs.len() < 2 {
+        return Err("needs two db hosts".into());
+    }
+    let holder =
+        p.s.db_vip_holder
+            .clone()
+            .unwrap_or_else(|| dbs[0].to_string());
+    let mut drill = p.blank();
+    drill.budget = Budget {
+        max_write_gap_seconds: Some(p.s.budgets.db_max_write_gap_seconds),
+        ..Budget::default()
+    };
+    Ok((drill, holder))
+}
+
+/// db-stop: a clean stop of the node NOT holding the DB VIP (no VIP move); it must rejoin by
+/// IST when started.
+fn db_stop(p: &Plan) -> Result<Drill, String> {
+    let (mut drill, holder) = db_drill(p)?;
+    let db =
+        p.s.inv
+            .hosts_with(Role::Db)
+            .iter()
+            .rev()
+            .find(|d| **d != holder)
+            .expect("two db hosts")
+            .to_string();
+    let start = systemctl(UnitAction::Start, &["mariadb"]);
+    drill.summary = format!("clean stop of MariaDB on {db}; it must rejoin by IST when started");
+    drill.inject = vec![DrillStep::run(
+        &db,
+        systemctl(UnitAction::Stop, &["mariadb"]),
+    )];
+    drill.restore = vec![DrillStep::run(&db, &start)];
+    drill.dead_men = vec![p.timer(&db, &start, p.dead_after)];
+    drill.targets = vec![db];
+    Ok(drill)
+}
+
+/// db-crash: SIGKILL of mariadbd on the DB VIP holder; the VIP must move to a Synced node.
+fn db_crash(p: &Plan) -> Result<Drill, String> {
+    let (mut drill, holder) = db_drill(p)?;
+    // Debian's unit may restart it by itself; start is a no-op then.
+    let start = systemctl(UnitAction::Start, &["mariadb"]);
+    drill.summary = format!(
+        "SIGKILL mariadbd on {holder}, holding the DB VIP; the VIP must move to a Synced node"
+    );
+    drill.inject = vec![DrillStep::run(
+        &holder,
+        systemctl(UnitAction::Kill, &["mariadb"]),
+    )];
+    drill.restore = vec![DrillStep::run(&holder, &start)];
+    drill.dead_men = vec![p.timer(&holder, &start, p.dead_after)];
+    drill.targets = vec![holder];
+    drill.vip_must_move = Some("db".into());
+    Ok(drill)
+}
+
+/// db-partition: the DB VIP holder is cut off the backend network (a lab link pulled, or
+/// nftables rules that keep SSH), then healed; it must rejoin, and the VIP move meanwhile.
+fn db_partition(p: &Plan) -> Result<Drill, String> {
+    let (mut drill, holder) = db_drill(p)?;
+    drill.summary = format!(
+        "cut {holder}, holding the DB VIP, off the backend network, then heal; it must rejoin"
+    );
+    if p.s.lab {
+        drill.inject = vec![DrillStep::lab(&[
+            "partition",
+            &holder,
+            "--network",
+            "backend",
+        ])];
+        drill.restore = vec![DrillStep::lab(&["heal", &holder, "--network", "backend"])];
+        drill.dead_men = vec![DeadMan::Local {
+            lab_args: ["heal", &holder, "--network", "backend"]
+                .map(String::from)
+                .to_vec(),
+            after_seconds: p.dead_after,
+        }];
+    } else {
+        let iface = p.s.inv.hosts[&holder]
+            .interface(Net::Backend)
+            .expect("db hosts are on the backend network");
+        let heal = commands::heal_interfaces();
+        drill.inject = vec![DrillStep::run(&holder, commands::cut_off_interface(&iface))];
+        drill.restore = vec![DrillStep::run(&holder, &heal)];
+        drill.dead_men = vec![p.timer(&holder, &heal, p.dead_after)];
+    }
+    drill.targets = vec![holder];
+    drill.vip_must_move = Some("db".into());
+    Ok(drill)
+}
+
+/// db-total-outage: every db node crashes at once and stays down; the restore is a whole
+/// `minicloud up`, which must recover from the most advanced node.
+fn db_total_outage(p: &Plan) -> Result<Drill, String> {
+    let dbs = p.s.inv.hosts_with(Role::Db);
+    if dbs.is_empty() {
+        return Err("no db hosts".into());
+    }
+    let mut drill = p.blank();
+    drill.summary = format!(
+        "every db node ({}) crashes at once and stays down; `minicloud up` must recover from the most advanced node",
+        dbs.join(", ")
+    );
+    drill.targets = dbs.iter().map(|d| d.to_string()).collect();
+    drill.inject = dbs
+        .iter()
+        .map(|d| DrillStep::run(d, commands::kill_and_keep_down("mariadb")))
+        .collect();
+    drill.restore = vec![DrillStep::Up];
+    // `up` may take a while; the timers only matter when the drill itself is gone.
+    let after = p.s.dead_man.map(|d| d.as_secs()).unwrap_or(p.hold + 300);
+    let start = systemctl(UnitAction::Start, &["mariadb"]);
+    drill.dead_men = dbs.iter().map(|d| p.timer(d, &start, after)).collect();
+    // A total outage is an outage: no gap budget, but nothing acknowledged may be lost.
+    Ok(drill)
 }
 
 #[cfg(test)]
@@ -378,7 +531,7 @@ mod tests {
         let inv = lab_inventory();
         for lab in [true, false] {
             for name in NAMES {
-                let drill = drill(name, &situation(&inv, lab)).unwrap();
+                let drill = drill(*name, &situation(&inv, lab)).unwrap();
                 assert!(
                     !drill.inject.is_empty() && !drill.restore.is_empty(),
                     "{name}"
@@ -392,22 +545,27 @@ mod tests {
     fn vip_drills_target_the_current_holder() {
         let inv = lab_inventory();
         let s = situation(&inv, true);
-        assert_eq!(drill("lb-down", &s).unwrap().targets, ["lb2"]);
-        assert_eq!(drill("db-crash", &s).unwrap().targets, ["db2"]);
-        assert_eq!(drill("db-partition", &s).unwrap().targets, ["db2"]);
+        assert_eq!(drill(DrillName::LbDown, &s).unwrap().targets, ["lb2"]);
+        assert_eq!(drill(DrillName::DbCrash, &s).unwrap().targets, ["db2"]);
+        assert_eq!(drill(DrillName::DbPartition, &s).unwrap().targets, ["db2"]);
         // A clean stop takes the other node.
-        assert_eq!(drill("db-stop", &s).unwrap().targets, ["db1"]);
+        assert_eq!(drill(DrillName::DbStop, &s).unwrap().targets, ["db1"]);
         assert_eq!(
-            drill("db-partition", &s).unwrap().inject,
-            [Step::lab(&["partition", "db2", "--network", "backend"])]
+            drill(DrillName::DbPartition, &s).unwrap().inject,
+            [DrillStep::lab(&[
+                "partition",
+                "db2",
+                "--network",
+                "backend"
+            ])]
         );
     }
 
     #[test]
     fn off_the_lab_faults_go_over_ssh_with_timers() {
         let inv = lab_inventory();
-        let d = drill("db-partition", &situation(&inv, false)).unwrap();
-        let Step::Run { host, script } = &d.inject[0] else {
+        let d = drill(DrillName::DbPartition, &situation(&inv, false)).unwrap();
+        let DrillStep::Run { host, script } = &d.inject[0] else {
             panic!("{d:?}")
         };
         assert_eq!(host, "db2");
@@ -443,19 +601,113 @@ mod tests {
     fn budgets_follow_the_issue() {
         let inv = lab_inventory();
         let s = situation(&inv, true);
-        assert_eq!(drill("app-down", &s).unwrap().budget.max_failed, Some(0));
         assert_eq!(
-            drill("lb-down", &s).unwrap().budget.max_gap_seconds,
+            drill(DrillName::AppDown, &s).unwrap().budget.max_failed,
+            Some(0)
+        );
+        assert_eq!(
+            drill(DrillName::LbDown, &s).unwrap().budget.max_gap_seconds,
             Some(4.0)
         );
         assert_eq!(
-            drill("db-crash", &s).unwrap().budget.max_write_gap_seconds,
+            drill(DrillName::DbCrash, &s)
+                .unwrap()
+                .budget
+                .max_write_gap_seconds,
             Some(10.0)
         );
         assert_eq!(
-            drill("db-total-outage", &s).unwrap().budget,
+            drill(DrillName::DbTotalOutage, &s).unwrap().budget,
             Budget::default()
         );
-        assert!(drill("nope", &s).unwrap_err().contains("app-down"));
+    }
+
+    #[test]
+    fn drill_names_parse_and_print_as_the_command_line_has_them() {
+        for name in NAMES {
+            assert_eq!(name.to_string().parse::<DrillName>(), Ok(*name));
+        }
+        assert_eq!("db-total-outage".parse(), Ok(DrillName::DbTotalOutage));
+        let err = "nope".parse::<DrillName>().unwrap_err();
+        assert!(err.contains("app-down"), "{err}");
+        assert_eq!(
+            err,
+            "no drill called \"nope\"; hint: the drills are app-down, app-crash, lb-down, \
+             db-stop, db-crash, db-partition, db-total-outage"
+        );
+        // Exact words only: no case folding, no prefixes.
+        assert!("App-Down".parse::<DrillName>().is_err());
+        assert!("db".parse::<DrillName>().is_err());
+        assert_eq!(
+            serde_json::to_value(NAMES).unwrap(),
+            serde_json::json!([
+                "app-down",
+                "app-crash",
+                "lb-down",
+                "db-stop",
+                "db-crash",
+                "db-partition",
+                "db-total-outage"
+            ])
+        );
+    }
+
+    /// Every step a drill runs on a host is one of the commands built in `crate::commands`
+    /// (the lab's and off the lab's alike), as `--dry-run` shows it.
+    #[test]
+    fn the_steps_are_the_typed_commands() {
+        let inv = lab_inventory();
+        let s = situation(&inv, false);
+        let scripts = |name: DrillName| -> Vec<String> {
+            let d = drill(name, &s).unwrap();
+            d.inject
+                .iter()
+                .chain(&d.restore)
+                .map(DrillStep::describe)
+                .chain(d.dead_men.iter().map(DeadMan::describe))
+                .collect()
+        };
+        assert_eq!(
+            scripts(DrillName::AppDown),
+            [
+                "on app1: systemctl stop roster",
+                "on app1: systemctl start roster",
+                "timer on app1 after 70 s: systemctl start roster"
+            ]
+        );
+        assert_eq!(
+            scripts(DrillName::AppCrash)[0],
+            "on app1: systemctl kill -s KILL roster"
+        );
+        assert_eq!(
+            scripts(DrillName::LbDown),
+            [
+                "on lb2: systemctl stop keepalived haproxy",
+                "on lb2: systemctl start haproxy keepalived",
+                "timer on lb2 after 70 s: systemctl start haproxy keepalived"
+            ]
+        );
+        assert_eq!(
+            scripts(DrillName::DbStop),
+            [
+                "on db1: systemctl stop mariadb",
+                "on db1: systemctl start mariadb",
+                "timer on db1 after 70 s: systemctl start mariadb"
+            ]
+        );
+        assert_eq!(
+            scripts(DrillName::DbCrash)[0],
+            "on db2: systemctl kill -s KILL mariadb"
+        );
+        assert_eq!(
+            scripts(DrillName::DbTotalOutage),
+            [
+                "on db1: systemctl kill -s KILL mariadb; systemctl stop mariadb",
+                "on db2: systemctl kill -s KILL mariadb; systemctl stop mariadb",
+                "minicloud up",
+                "timer on db1 after 310 s: systemctl start mariadb",
+                "timer on db2 after 310 s: systemctl start mariadb"
+            ]
+        );
     }
 }

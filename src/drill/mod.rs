@@ -13,9 +13,9 @@ use crate::converge::{self, commands, session::Session};
 use crate::inventory::{Inventory, Role};
 use crate::lab::{Lab, LabDir};
 use crate::ssh::Connection;
-use crate::status::{self, Checker, Status, Verdict};
+use crate::status::{self, Status, StatusOptions, StatusReader, Verdict};
 use anyhow::{Context, Result, anyhow, bail};
-use catalog::{Budgets, DeadMan, Drill, Situation, Step};
+use catalog::{Budgets, DeadMan, Drill, DrillName, DrillStep, Situation};
 use load::{Kind, Latency, Load, Rates, Seen};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,16 +26,20 @@ use std::time::{Duration, Instant};
 
 /// How to run the drills.
 #[derive(Debug, Clone)]
-pub struct Options {
-    /// Drill names; empty: all of them.
-    pub drills: Vec<String>,
+pub struct DrillOptions {
+    /// The drills to run; empty: all that apply.
+    pub drills: Vec<DrillName>,
+    /// How long each fault is held under load.
     pub hold: Duration,
     /// When dead-man switches fire (None: the catalog's defaults).
     pub dead_man: Option<Duration>,
+    /// The budgets each drill must meet.
     pub budgets: Budgets,
+    /// The load's rates.
     pub rates: Rates,
     /// The lab's folder when the inventory is the lab's (lab host control may be used).
     pub lab: Option<LabDir>,
+    /// The inventory's file (its secrets file lies beside it).
     pub inventory_path: PathBuf,
     /// For the `up` that recovers from a total outage.
     pub converge: converge::Options,
@@ -48,9 +52,13 @@ pub struct Options {
 pub struct Observation {
     /// Milliseconds on the load's clock.
     pub at_ms: u64,
+    /// The stack's verdict then.
     pub verdict: Verdict,
+    /// The verdict line then.
     pub summary: String,
+    /// Who held the frontend VIP.
     pub frontend_vip: Vec<String>,
+    /// Who held the DB VIP.
     pub db_vip: Vec<String>,
     /// db hosts Synced in the Primary component at that moment.
     pub synced: Vec<String>,
@@ -85,28 +93,42 @@ impl Observation {
 /// Milestones of a drill on the load's clock (ms).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Marks {
+    /// The fault was injected (its dead-man switches armed just before).
     pub fault_ms: Option<u64>,
+    /// The fault was undone.
     pub restored_ms: Option<u64>,
+    /// `status` first said healthy after the restore.
     pub healthy_ms: Option<u64>,
+    /// The load stopped.
     pub end_ms: u64,
 }
 
 /// What one drill measured and whether it met its budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct DrillResult {
+    /// The drill as it ran.
     pub drill: Drill,
+    /// Every budget met, every step done.
     pub passed: bool,
     /// Budgets missed and steps that failed, in words.
     pub failures: Vec<String>,
+    /// Requests sent (reads and writes).
     pub requests: usize,
+    /// Requests that failed.
     pub failed_requests: usize,
+    /// Writes the roster acknowledged.
     pub acknowledged_writes: usize,
     /// Acknowledged writes not found as acknowledged on a db node: `node: day (...)`.
     pub lost_writes: Vec<String>,
+    /// Longest time without any successful request.
     pub longest_gap_seconds: f64,
+    /// Longest time without a successful write.
     pub longest_write_gap_seconds: f64,
+    /// Latency before the fault.
     pub latency_before: Latency,
+    /// Latency from the fault until healthy again.
     pub latency_during: Latency,
+    /// Latency once healthy again.
     pub latency_after: Latency,
     /// From the fault until `status` first saw it.
     pub detect_seconds: Option<f64>,
@@ -120,15 +142,17 @@ pub struct DrillResult {
     pub notes: Vec<String>,
     /// The most frequent client errors, with counts.
     pub errors: Vec<(String, usize)>,
+    /// When the fault, the restore and the return to healthy happened.
     pub marks: Marks,
     /// Requests (ok, failed) per second since the load started.
     pub per_second: Vec<(u64, u64)>,
+    /// Every status check made while it ran.
     pub observations: Vec<Observation>,
 }
 
 /// Resolve the drills a run will do, in catalog order, against what the stack looks like
 /// (`dry_run` prints these without touching anything).
-pub fn plan(inv: &Inventory, opts: &Options, status: Option<&Status>) -> Result<Vec<Drill>> {
+pub fn plan(inv: &Inventory, opts: &DrillOptions, status: Option<&Status>) -> Result<Vec<Drill>> {
     let holder = |name: &str| {
         status.and_then(|s| {
             s.vips
@@ -146,17 +170,9 @@ pub fn plan(inv: &Inventory, opts: &Options, status: Option<&Status>) -> Result<
         dead_man: opts.dead_man,
         budgets: opts.budgets.clone(),
     };
-    for name in &opts.drills {
-        if !catalog::NAMES.contains(&name.as_str()) {
-            bail!(
-                "no drill called {name:?}; hint: the drills are {}",
-                catalog::NAMES.join(", ")
-            );
-        }
-    }
     let mut drills = Vec::new();
-    for name in catalog::NAMES {
-        if !opts.drills.is_empty() && !opts.drills.iter().any(|d| d == name) {
+    for &name in catalog::NAMES {
+        if !opts.drills.is_empty() && !opts.drills.contains(&name) {
             continue;
         }
         match catalog::drill(name, &situation) {
@@ -180,7 +196,7 @@ struct InPlace {
 /// Everything a run works with.
 pub struct Runner<'a> {
     inv: &'a Inventory,
-    opts: Options,
+    opts: DrillOptions,
     run: String,
     in_place: Mutex<InPlace>,
     /// Notes of the drill running now (see [`DrillResult::notes`]).
@@ -189,7 +205,9 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(inv: &'a Inventory, opts: Options) -> Runner<'a> {
+    /// A runner of `opts`'s drills on `inv`, with a run id of its own (the rows it writes
+    /// carry it).
+    pub fn new(inv: &'a Inventory, opts: DrillOptions) -> Runner<'a> {
         let run = format!("drill-{:08x}", rand::random::<u32>());
         let vip_url = format!(
             "http://{}:{}",
@@ -206,8 +224,8 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn status_options(&self) -> status::Options {
-        status::Options {
+    fn status_options(&self) -> StatusOptions {
+        StatusOptions {
             timeout: Duration::from_secs(3),
         }
     }
@@ -221,7 +239,7 @@ impl<'a> Runner<'a> {
         .context("the drill's writes need the roster API token")?
         .roster_api_token;
         let mut results = Vec::new();
-        let names: Vec<String> = plan(self.inv, &self.opts, None)?
+        let names: Vec<DrillName> = plan(self.inv, &self.opts, None)?
             .into_iter()
             .map(|d| d.name)
             .collect();
@@ -231,19 +249,19 @@ impl<'a> Runner<'a> {
                 index + 1,
                 names.len()
             ));
-            let mut checker = Checker::new(self.inv, self.status_options())?;
-            let before = wait_healthy(&mut checker, self.opts.healthy_timeout).await;
+            let mut reader = StatusReader::new(self.inv, self.status_options())?;
+            let before = wait_healthy(&mut reader, self.opts.healthy_timeout).await;
             let before = match before {
                 Ok(status) => status,
                 Err(err) => {
-                    checker.close().await;
+                    reader.close().await;
                     bail!(
                         "{name}: the stack is not healthy before the drill, so no drill ran: {err:#}"
                     );
                 }
             };
             let mut opts = self.opts.clone();
-            opts.drills = vec![name.clone()];
+            opts.drills = vec![*name];
             let drill = plan(self.inv, &opts, Some(&before))?.remove(0);
             progress(&format!(
                 "[{}/{}] {name}: {}",
@@ -252,7 +270,7 @@ impl<'a> Runner<'a> {
                 drill.summary
             ));
             let result = self
-                .run_drill(drill, index as u64, checker, &api_token)
+                .run_drill(drill, index as u64, reader, &api_token)
                 .await;
             progress(&format!(
                 "[{}/{}] {name}: {}",
@@ -274,7 +292,7 @@ impl<'a> Runner<'a> {
         &self,
         drill: Drill,
         index: u64,
-        mut checker: Checker<'_>,
+        mut reader: StatusReader<'_>,
         api_token: &str,
     ) -> DrillResult {
         let load = Load::start(
@@ -289,7 +307,7 @@ impl<'a> Runner<'a> {
         let sampler = async {
             let mut observations = Vec::new();
             loop {
-                let status = checker.check().await;
+                let status = reader.read().await;
                 let observation = Observation::of(load.now_ms(), &status);
                 let _ = latest_tx.send(Some(observation.clone()));
                 observations.push(observation);
@@ -310,7 +328,7 @@ impl<'a> Runner<'a> {
             (outcome, marks)
         };
         let (observations, (outcome, marks)) = tokio::join!(sampler, steps);
-        checker.close().await;
+        reader.close().await;
         let seen = load.stop().await;
         let mut failures = Vec::new();
         if let Err(err) = outcome {
@@ -458,12 +476,12 @@ impl<'a> Runner<'a> {
 
     /// Run steps; the steps of one kind on several hosts run at once (a total outage must hit
     /// every node together).
-    async fn steps(&self, steps: &[Step]) -> Result<()> {
+    async fn steps(&self, steps: &[DrillStep]) -> Result<()> {
         let runs = steps.iter().map(|step| async move {
             match step {
-                Step::Run { host, script } => self.run_on(host, script).await.map(|_| ()),
-                Step::Lab { args } => self.lab(args).await,
-                Step::Up => {
+                DrillStep::Run { host, script } => self.run_on(host, script).await.map(|_| ()),
+                DrillStep::Lab { args } => self.lab(args).await,
+                DrillStep::Up => {
                     let report =
                         converge::up(self.inv, &self.opts.inventory_path, &self.opts.converge)
                             .await?;
@@ -531,7 +549,11 @@ impl<'a> Runner<'a> {
         let mut lost = Vec::new();
         for db in self.inv.hosts_with(Role::Db) {
             let rows = self
-                .run_on_with_stdin(db, "mariadb -N -B", sql.as_bytes())
+                .run_on_with_stdin(
+                    db,
+                    &crate::commands::mariadb_batch().to_string(),
+                    sql.as_bytes(),
+                )
                 .await
                 .with_context(|| format!("reading the drill's rows on {db}"))?;
             let on_node = verify::parse_rows(&rows);
@@ -550,9 +572,13 @@ impl<'a> Runner<'a> {
             return Ok(());
         };
         let sql = verify::cleanup_sql(&self.inv.services.roster.database, run);
-        self.run_on_with_stdin(db, "mariadb -N -B", sql.as_bytes())
-            .await
-            .map(|_| ())
+        self.run_on_with_stdin(
+            db,
+            &crate::commands::mariadb_batch().to_string(),
+            sql.as_bytes(),
+        )
+        .await
+        .map(|_| ())
     }
 }
 
@@ -565,10 +591,10 @@ fn seen_summary(latest: &tokio::sync::watch::Receiver<Option<Observation>>) -> S
 }
 
 /// Check until healthy (or the timeout): the last status.
-pub async fn wait_healthy(checker: &mut Checker<'_>, timeout: Duration) -> Result<Status> {
+pub async fn wait_healthy(reader: &mut StatusReader<'_>, timeout: Duration) -> Result<Status> {
     let deadline = Instant::now() + timeout;
     loop {
-        let status = checker.check().await;
+        let status = reader.read().await;
         if status.verdict == Verdict::Healthy {
             return Ok(status);
         }
@@ -721,7 +747,7 @@ mod tests {
             dead_man: None,
             budgets: Budgets::default(),
         };
-        catalog::drill(name, &situation).unwrap()
+        catalog::drill(name.parse().unwrap(), &situation).unwrap()
     }
 
     /// A steady load of one write and one read every 100 ms for 20 s, every one acknowledged,

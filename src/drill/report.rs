@@ -35,7 +35,7 @@ pub fn table(results: &[DrillResult]) -> String {
         .iter()
         .map(|r| {
             vec![
-                r.drill.name.clone(),
+                r.drill.name.to_string(),
                 r.drill.targets.join(","),
                 if r.passed {
                     "pass".into()
@@ -218,7 +218,7 @@ pub fn html(results: &[DrillResult], stack: &str, when: &str) -> String {
         let _ = writeln!(
             out,
             "<h2>{} <span class=\"{class}\">{}</span></h2>\n<p>{}</p>",
-            escape(&r.drill.name),
+            escape(r.drill.name.as_str()),
             if r.passed { "pass" } else { "FAIL" },
             escape(&r.drill.summary)
         );

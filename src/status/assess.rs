@@ -7,20 +7,63 @@
 //! A problem is reported once, at its cause: an app node whose roster is stopped is not also
 //! reported as "not ready" or "DOWN in HAProxy".
 
-use super::{HostStatus, Verdict, VipStatus};
+use super::{HostHealth, Verdict, VipStatus};
+use crate::facts::ActiveState;
+use crate::galera::{ClusterStatus, LocalState};
 use crate::inventory::{Inventory, Role};
 
-/// The verdict and its reasons (the ones that make it down first).
-pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Verdict, Vec<String>) {
-    let mut down = Vec::new();
-    let mut degraded = Vec::new();
-    let host = |name: &str| hosts.iter().find(|h| h.name == name);
-    // A host with a problem of its own: unreachable or one of its services not active.
-    let troubled = |h: &HostStatus| !h.reachable || h.services.values().any(|s| s != "active");
+/// The problems found so far: those that make the stack down, and those that degrade it, each
+/// in the order found.
+#[derive(Debug, Default)]
+struct Findings {
+    down: Vec<String>,
+    degraded: Vec<String>,
+}
 
+impl Findings {
+    /// The verdict, and every reason, the ones that make it down first.
+    fn verdict(mut self) -> (Verdict, Vec<String>) {
+        let verdict = if !self.down.is_empty() {
+            Verdict::Down
+        } else if !self.degraded.is_empty() {
+            Verdict::Degraded
+        } else {
+            Verdict::Healthy
+        };
+        self.down.extend(self.degraded);
+        (verdict, self.down)
+    }
+}
+
+/// The host called `name`, if the status has it.
+fn find<'a>(hosts: &'a [HostHealth], name: &str) -> Option<&'a HostHealth> {
+    hosts.iter().find(|h| h.name == name)
+}
+
+/// The verdict and its reasons (the ones that make it down first).
+pub fn assess(inv: &Inventory, hosts: &[HostHealth], vips: &[VipStatus]) -> (Verdict, Vec<String>) {
+    let mut found = Findings::default();
+    assess_hosts(hosts, &mut found);
+    if let Some(vip) = vips.iter().find(|v| v.name == "frontend") {
+        assess_frontend_vip(inv, hosts, vip, &mut found);
+    }
+    assess_apps(hosts, &mut found);
+    assess_haproxy(hosts, &mut found);
+    assess_aerospike(inv, hosts, &mut found);
+    if !inv.hosts_with(Role::Db).is_empty() {
+        assess_galera(inv, hosts, &mut found);
+        if let Some(vip) = vips.iter().find(|v| v.name == "db") {
+            assess_db_vip(hosts, vip, &mut found);
+        }
+    }
+    found.verdict()
+}
+
+/// Each host unreachable, and each of its services not active.
+fn assess_hosts(hosts: &[HostHealth], found: &mut Findings) {
     for h in hosts {
         if !h.reachable {
-            degraded.push(format!(
+            found.degraded.push(format!(
                 "{} unreachable ({})",
                 h.name,
                 h.error.as_deref().unwrap_or("no answer")
@@ -28,68 +71,73 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
             continue;
         }
         for (service, state) in &h.services {
-            if state != "active" {
-                let state = if state.is_empty() {
-                    "not installed"
-                } else {
-                    state
+            if *state != ActiveState::Active {
+                let state = match state {
+                    ActiveState::Unknown => "not installed",
+                    state => state.as_str(),
                 };
-                degraded.push(format!("{}: {service} {state}", h.name));
+                found
+                    .degraded
+                    .push(format!("{}: {service} {state}", h.name));
             }
         }
     }
+}
 
-    // The frontend VIP and what answers behind it.
-    if let Some(vip) = vips.iter().find(|v| v.name == "frontend") {
-        let preferred = inv.frontend_vip_holders().first().map(|s| s.to_string());
-        match vip.holders.as_slice() {
-            [] => down.push(format!(
+/// The frontend VIP: held by exactly one host (the preferred one unless it has a problem),
+/// and serving the roster through it.
+fn assess_frontend_vip(
+    inv: &Inventory,
+    hosts: &[HostHealth],
+    vip: &VipStatus,
+    found: &mut Findings,
+) {
+    let candidates = inv.frontend_vip_holders();
+    match vip.holders.as_slice() {
+        [] => {
+            let unseen = candidates
+                .iter()
+                .any(|h| find(hosts, h).is_some_and(|h| !h.reachable));
+            found.down.push(format!(
                 "frontend VIP {} held by no {}host",
                 vip.address,
-                if inv
-                    .frontend_vip_holders()
-                    .iter()
-                    .any(|h| host(h).is_some_and(|h| !h.reachable))
-                {
-                    "reachable "
-                } else {
-                    ""
-                }
-            )),
-            [holder] => {
-                if let Some(first) = preferred.as_deref().and_then(&host)
-                    && first.name != *holder
-                    && troubled(first)
-                {
-                    degraded.push(format!("frontend VIP on {holder} ({} down)", first.name));
-                }
-            }
-            many => degraded.push(format!(
-                "frontend VIP {} held by {} at once",
-                vip.address,
-                many.join(" and ")
-            )),
-        }
-        if let Some(readyz) = &vip.readyz
-            && !readyz.ok
-        {
-            down.push(format!(
-                "frontend VIP does not serve the roster ({})",
-                readyz.describe()
+                if unseen { "reachable " } else { "" }
             ));
         }
-    }
-
-    // App nodes: ready each, and in every HAProxy's rotation.
-    let apps: Vec<&HostStatus> = hosts.iter().filter(|h| h.has_role(Role::App)).collect();
-    for app in &apps {
-        if !app.reachable || app.service("roster") != "active" {
-            continue;
+        [holder] => {
+            if let Some(first) = candidates.first().and_then(|name| find(hosts, name))
+                && first.name != *holder
+                && first.troubled()
+            {
+                found
+                    .degraded
+                    .push(format!("frontend VIP on {holder} ({} down)", first.name));
+            }
         }
+        many => found.degraded.push(format!(
+            "frontend VIP {} held by {} at once",
+            vip.address,
+            many.join(" and ")
+        )),
+    }
+    if let Some(readyz) = &vip.readyz
+        && !readyz.ok
+    {
+        found.down.push(format!(
+            "frontend VIP does not serve the roster ({})",
+            readyz.describe()
+        ));
+    }
+}
+
+/// App nodes: each whose roster runs is ready; at least one is.
+fn assess_apps(hosts: &[HostHealth], found: &mut Findings) {
+    let apps: Vec<&HostHealth> = hosts.iter().filter(|h| h.has_role(Role::App)).collect();
+    for app in apps.iter().filter(|a| a.runs("roster")) {
         if let Some(readyz) = &app.readyz
             && !readyz.ok
         {
-            degraded.push(format!(
+            found.degraded.push(format!(
                 "{} not ready (/readyz: {})",
                 app.name,
                 readyz.describe()
@@ -101,144 +149,141 @@ pub fn assess(inv: &Inventory, hosts: &[HostStatus], vips: &[VipStatus]) -> (Ver
         .filter(|a| a.readyz.as_ref().is_some_and(|r| r.ok))
         .count();
     if !apps.is_empty() && ready == 0 {
-        down.push("no app node is ready".to_string());
+        found.down.push("no app node is ready".to_string());
     }
-    for lb in hosts.iter().filter(|h| h.has_role(Role::Lb)) {
-        if !lb.reachable || lb.service("haproxy") != "active" {
-            continue;
-        }
+}
+
+/// Every running HAProxy answers on its stats socket and has every healthy app node in its
+/// rotation (a node with a problem of its own was reported at its cause).
+fn assess_haproxy(hosts: &[HostHealth], found: &mut Findings) {
+    for lb in hosts
+        .iter()
+        .filter(|h| h.has_role(Role::Lb) && h.runs("haproxy"))
+    {
         let Some(backends) = &lb.haproxy_backends else {
-            degraded.push(format!(
+            found.degraded.push(format!(
                 "{}: HAProxy's stats socket did not answer",
                 lb.name
             ));
             continue;
         };
         for backend in backends.iter().filter(|b| !b.is_up()) {
-            let app_ok = host(&backend.server)
-                .is_some_and(|a| !troubled(a) && a.readyz.as_ref().is_none_or(|r| r.ok));
-            // A node with a problem of its own was reported above.
+            let app_ok = find(hosts, &backend.server)
+                .is_some_and(|a| !a.troubled() && a.readyz.as_ref().is_none_or(|r| r.ok));
             if app_ok {
-                degraded.push(format!(
+                found.degraded.push(format!(
                     "{} sees {} {}",
                     lb.name, backend.server, backend.status
                 ));
             }
         }
     }
+}
 
-    assess_aerospike(inv, hosts, &mut down, &mut degraded);
-    if inv.hosts_with(Role::Db).is_empty() {
-        return verdict(down, degraded);
-    }
-    // Galera: every node Synced in one Primary component of the expected size.
+/// Galera: every running node Synced in one Primary component of the expected size (db
+/// nodes and arbitrators).
+fn assess_galera(inv: &Inventory, hosts: &[HostHealth], found: &mut Findings) {
     let expected = (inv.hosts_with(Role::Db).len() + inv.hosts_with(Role::Arbiter).len()) as u32;
-    let dbs: Vec<&HostStatus> = hosts.iter().filter(|h| h.has_role(Role::Db)).collect();
     let mut primary_size = None;
-    for db in &dbs {
-        if !db.reachable || db.service("mariadb") != "active" {
-            continue;
-        }
+    for db in hosts
+        .iter()
+        .filter(|h| h.has_role(Role::Db) && h.runs("mariadb"))
+    {
         match &db.galera {
-            None => degraded.push(format!(
+            None => found.degraded.push(format!(
                 "{}: MariaDB does not report Galera status",
                 db.name
             )),
-            Some(g) if g.cluster_status != "Primary" => degraded.push(format!(
+            Some(g) if g.cluster_status != ClusterStatus::Primary => found.degraded.push(format!(
                 "{} not in the Primary component ({})",
                 db.name, g.cluster_status
             )),
             Some(g) => {
                 primary_size = primary_size.max(Some(g.cluster_size));
-                if g.local_state != "Synced" {
-                    degraded.push(format!("{} not Synced ({})", db.name, g.local_state));
+                if g.local_state != LocalState::Synced {
+                    found
+                        .degraded
+                        .push(format!("{} not Synced ({})", db.name, g.local_state));
                 }
             }
         }
     }
     match primary_size {
-        None => down.push("no Galera node is in a Primary component".to_string()),
+        None => found
+            .down
+            .push("no Galera node is in a Primary component".to_string()),
         Some(size) if size < expected => {
-            degraded.push(format!("Galera size {size} of {expected}"));
+            found
+                .degraded
+                .push(format!("Galera size {size} of {expected}"));
         }
         Some(_) => {}
     }
-    if let Some(vip) = vips.iter().find(|v| v.name == "db") {
-        match vip.holders.as_slice() {
-            [] => down.push(format!(
+}
+
+/// The DB VIP: held by exactly one host, a Synced one.
+fn assess_db_vip(hosts: &[HostHealth], vip: &VipStatus, found: &mut Findings) {
+    match vip.holders.as_slice() {
+        [] => {
+            let unseen = hosts.iter().any(|h| h.has_role(Role::Db) && !h.reachable);
+            found.down.push(format!(
                 "DB VIP {} held by no {}host",
                 vip.address,
-                if dbs.iter().any(|h| !h.reachable) {
-                    "reachable "
-                } else {
-                    ""
-                }
-            )),
-            [holder] => {
-                let synced = host(holder)
-                    .and_then(|h| h.galera.as_ref())
-                    .is_some_and(|g| g.is_synced_primary());
-                if !synced {
-                    degraded.push(format!("DB VIP on {holder}, which is not Synced"));
-                }
-            }
-            many => degraded.push(format!(
-                "DB VIP {} held by {} at once",
-                vip.address,
-                many.join(" and ")
-            )),
+                if unseen { "reachable " } else { "" }
+            ));
         }
+        [holder] => {
+            let synced = find(hosts, holder)
+                .and_then(|h| h.galera.as_ref())
+                .is_some_and(|g| g.is_synced_primary());
+            if !synced {
+                found
+                    .degraded
+                    .push(format!("DB VIP on {holder}, which is not Synced"));
+            }
+        }
+        many => found.degraded.push(format!(
+            "DB VIP {} held by {} at once",
+            vip.address,
+            many.join(" and ")
+        )),
     }
-    verdict(down, degraded)
 }
 
 /// Aerospike: one cluster of every node, with its data where it belongs.
-fn assess_aerospike(
-    inv: &Inventory,
-    hosts: &[HostStatus],
-    down: &mut Vec<String>,
-    degraded: &mut Vec<String>,
-) {
+fn assess_aerospike(inv: &Inventory, hosts: &[HostHealth], found: &mut Findings) {
     let expected = inv.hosts_with(Role::Aerospike).len() as u32;
     if expected == 0 {
         return;
     }
     let nodes: Vec<(&str, &crate::aerospike::AerospikeNode)> = hosts
         .iter()
-        .filter(|h| h.has_role(Role::Aerospike) && h.service("aerospike") == "active")
+        .filter(|h| h.has_role(Role::Aerospike) && h.runs("aerospike"))
         .filter_map(|h| h.aerospike.as_ref().map(|a| (h.name.as_str(), a)))
         .collect();
     if nodes.is_empty() {
-        down.push("no Aerospike node answers".to_string());
+        found.down.push("no Aerospike node answers".to_string());
         return;
     }
     let size = nodes.iter().map(|(_, a)| a.cluster_size).max().unwrap_or(0);
     if size < expected {
-        degraded.push(format!("Aerospike cluster size {size} of {expected}"));
+        found
+            .degraded
+            .push(format!("Aerospike cluster size {size} of {expected}"));
     }
     for (name, node) in &nodes {
         if !node.cluster_integrity {
-            degraded.push(format!("{name}: Aerospike cluster integrity false"));
+            found
+                .degraded
+                .push(format!("{name}: Aerospike cluster integrity false"));
         }
         if node.migrate_partitions_remaining > 0 {
-            degraded.push(format!(
+            found.degraded.push(format!(
                 "{name}: Aerospike migrations pending ({} partitions)",
                 node.migrate_partitions_remaining
             ));
         }
     }
-}
-
-fn verdict(mut down: Vec<String>, degraded: Vec<String>) -> (Verdict, Vec<String>) {
-    let verdict = if !down.is_empty() {
-        Verdict::Down
-    } else if !degraded.is_empty() {
-        Verdict::Degraded
-    } else {
-        Verdict::Healthy
-    };
-    down.extend(degraded);
-    (verdict, down)
 }
 
 /// The one-line verdict.
@@ -260,7 +305,7 @@ mod tests {
 
     struct World {
         inv: Inventory,
-        hosts: Vec<HostStatus>,
+        hosts: Vec<HostHealth>,
         vips: Vec<VipStatus>,
     }
 
@@ -286,10 +331,11 @@ mod tests {
             .hosts
             .keys()
             .map(|name| {
-                let services: IndexMap<String, String> = crate::status::probe::services(&inv, name)
-                    .into_iter()
-                    .map(|s| (s.to_string(), "active".to_string()))
-                    .collect();
+                let services: IndexMap<String, ActiveState> =
+                    crate::status::probe::services(&inv, name)
+                        .into_iter()
+                        .map(|s| (s.to_string(), ActiveState::Active))
+                        .collect();
                 let entry = &inv.hosts[name];
                 let mut vips = Vec::new();
                 if *name == frontend_holder {
@@ -298,17 +344,17 @@ mod tests {
                 if Some(name) == db_holder.as_ref() {
                     vips.extend(db_vip.clone());
                 }
-                HostStatus {
+                HostHealth {
                     name: name.clone(),
                     roles: entry.roles.iter().map(|r| r.name().to_string()).collect(),
                     reachable: true,
                     error: None,
                     services,
                     vips,
-                    galera: entry.has(Role::Db).then(|| WsrepStatus {
-                        cluster_status: "Primary".into(),
+                    galera: entry.has(Role::Db).then_some(WsrepStatus {
+                        cluster_status: ClusterStatus::Primary,
                         cluster_size: voters,
-                        local_state: "Synced".into(),
+                        local_state: LocalState::Synced,
                         last_committed: 42,
                     }),
                     haproxy_backends: entry.has(Role::Lb).then(|| {
@@ -353,7 +399,7 @@ mod tests {
     }
 
     impl World {
-        fn host(&mut self, name: &str) -> &mut HostStatus {
+        fn host(&mut self, name: &str) -> &mut HostHealth {
             self.hosts.iter_mut().find(|h| h.name == name).unwrap()
         }
 
@@ -375,7 +421,7 @@ mod tests {
     #[test]
     fn a_stopped_roster_is_reported_once_at_its_cause() {
         let mut world = healthy();
-        world.host("app1").services["roster"] = "inactive".into();
+        world.host("app1").services["roster"] = ActiveState::Inactive;
         world.host("app1").readyz = Some(HttpCheck::from_status(None));
         for lb in ["lb1", "lb2"] {
             world.host(lb).haproxy_backends.as_mut().unwrap()[0].status = "DOWN".into();
@@ -393,7 +439,7 @@ mod tests {
     #[test]
     fn a_killed_db_node_degrades_the_cluster() {
         let mut world = healthy();
-        world.host("db2").services["mariadb"] = "activating".into();
+        world.host("db2").services["mariadb"] = ActiveState::Activating;
         world.host("db2").galera = None;
         world.host("db1").galera.as_mut().unwrap().cluster_size = 2;
         assert_eq!(
@@ -405,14 +451,14 @@ mod tests {
     #[test]
     fn a_joining_node_is_not_synced() {
         let mut world = healthy();
-        world.host("db2").galera.as_mut().unwrap().local_state = "Joining".into();
+        world.host("db2").galera.as_mut().unwrap().local_state = LocalState::Joining;
         assert_eq!(world.summary(), "degraded: db2 not Synced (Joining)");
     }
 
     #[test]
     fn the_vip_moved_because_its_first_holder_is_down() {
         let mut world = healthy();
-        world.host("lb1").services["keepalived"] = "inactive".into();
+        world.host("lb1").services["keepalived"] = ActiveState::Inactive;
         world.host("lb1").vips.clear();
         world.host("lb2").vips = vec!["10.0.1.100".into()];
         world.vip("frontend").holders = vec!["lb2".into()];
@@ -485,7 +531,7 @@ mod tests {
         let mut world = healthy();
         for db in ["db1", "db2"] {
             let galera = world.host(db).galera.as_mut().unwrap();
-            galera.cluster_status = "non-Primary".into();
+            galera.cluster_status = ClusterStatus::NonPrimary;
             galera.cluster_size = 1;
         }
         let summary = world.summary();
@@ -499,7 +545,7 @@ mod tests {
     #[test]
     fn the_db_vip_must_sit_on_a_synced_node() {
         let mut world = healthy();
-        world.host("db1").galera.as_mut().unwrap().local_state = "Donor/Desynced".into();
+        world.host("db1").galera.as_mut().unwrap().local_state = LocalState::Donor;
         assert_eq!(
             world.summary(),
             "degraded: db1 not Synced (Donor/Desynced); DB VIP on db1, which is not Synced"
@@ -530,7 +576,7 @@ mod tests {
             crate::inventory::load(std::path::Path::new("examples/oncall-roster.yml")).unwrap();
         let mut world = healthy_world(inv);
         assert_eq!(world.summary(), "healthy");
-        world.host("as2").services["aerospike"] = "failed".into();
+        world.host("as2").services["aerospike"] = ActiveState::Failed;
         world.host("as2").aerospike = None;
         for node in ["as1", "as3"] {
             let a = world.host(node).aerospike.as_mut().unwrap();

@@ -8,6 +8,7 @@ pub mod table;
 
 use crate::aerospike::AerospikeNode;
 use crate::converge::{self, session::Session};
+use crate::facts::ActiveState;
 use crate::galera::WsrepStatus;
 use crate::inventory::{Inventory, Role};
 use crate::ssh::Connection;
@@ -23,12 +24,16 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// Everything in place.
     Healthy,
+    /// Serving, but redundancy is lost.
     Degraded,
+    /// Clients are (or are about to be) refused.
     Down,
 }
 
 impl Verdict {
+    /// The word, as the JSON and the verdict line print it.
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Healthy => "healthy",
@@ -43,17 +48,20 @@ impl Verdict {
 pub struct Status {
     /// The inventory's `name`.
     pub stack: String,
+    /// Healthy, degraded or down.
     pub verdict: Verdict,
     /// The one-line verdict: `healthy`, `degraded: <why>` or `down: <why>`.
     pub summary: String,
     /// Each problem found, the ones that make the stack down first.
     pub reasons: Vec<String>,
+    /// When the check started.
     pub checked_at: DateTime<Utc>,
     /// How long the check took.
     pub elapsed_ms: u64,
+    /// Each VIP: the frontend one, and the DB one with Galera.
     pub vips: Vec<VipStatus>,
     /// Every inventory host, in inventory order.
-    pub hosts: Vec<HostStatus>,
+    pub hosts: Vec<HostHealth>,
 }
 
 /// A keepalived VIP: who holds it, and (frontend) whether it serves.
@@ -61,6 +69,7 @@ pub struct Status {
 pub struct VipStatus {
     /// `frontend` or `db`.
     pub name: String,
+    /// The VIP's address.
     pub address: String,
     /// Hosts that have the address on an interface: exactly one when all is well.
     pub holders: Vec<String>,
@@ -69,17 +78,20 @@ pub struct VipStatus {
     pub readyz: Option<HttpCheck>,
 }
 
-/// One host as seen over SSH.
+/// One host as seen over SSH (`hosts[]` in the JSON).
 #[derive(Debug, Clone, Serialize)]
-pub struct HostStatus {
+pub struct HostHealth {
+    /// Its inventory name.
     pub name: String,
+    /// Its roles' names (`lb`, `app`, ...).
     pub roles: Vec<String>,
+    /// The probe answered within the timeout.
     pub reachable: bool,
     /// Why it could not be read (unreachable, host key, timeout).
     pub error: Option<String>,
-    /// Each service its roles run → systemd's ActiveState (`active`, `inactive`, `failed`,
-    /// `activating`, ...); empty when unreachable.
-    pub services: IndexMap<String, String>,
+    /// Each service its roles run → systemd's ActiveState (printed as systemd's word:
+    /// `active`, `inactive`, `failed`, `activating`, ...); empty when unreachable.
+    pub services: IndexMap<String, ActiveState>,
     /// The VIP addresses it holds.
     pub vips: Vec<String>,
     /// db hosts whose MariaDB answers.
@@ -92,25 +104,38 @@ pub struct HostStatus {
     pub aerospike: Option<AerospikeNode>,
 }
 
-impl HostStatus {
+impl HostHealth {
+    /// It has `role` in the inventory.
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.iter().any(|r| r == role.name())
     }
 
-    /// The state of one of its services ("" when it runs no such service).
-    pub fn service(&self, name: &str) -> &str {
-        self.services.get(name).map(String::as_str).unwrap_or("")
+    /// The state of one of its services ([`ActiveState::Unknown`] when it runs no such
+    /// service, or was not reached).
+    pub fn service(&self, name: &str) -> &ActiveState {
+        const UNKNOWN: &ActiveState = &ActiveState::Unknown;
+        self.services.get(name).unwrap_or(UNKNOWN)
+    }
+
+    /// Reached, and that service of its is active.
+    pub fn runs(&self, name: &str) -> bool {
+        self.reachable && *self.service(name) == ActiveState::Active
+    }
+
+    /// A problem of its own: unreachable, or one of its services not active.
+    pub fn troubled(&self) -> bool {
+        !self.reachable || self.services.values().any(|s| *s != ActiveState::Active)
     }
 }
 
 /// How to run `status`.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct StatusOptions {
     /// Longest wait for one host (connect + probe).
     pub timeout: Duration,
 }
 
-impl Options {
+impl StatusOptions {
     /// Longest wait for a /readyz answer (on a node or through the VIP): well inside the
     /// host's timeout, so a roster stuck on its database shows as "no answer", not its host
     /// as unreachable.
@@ -119,21 +144,23 @@ impl Options {
     }
 }
 
-/// Open SSH sessions, kept between rounds of `--watch`; a host that failed is reconnected.
-pub struct Checker<'a> {
+/// Reads the whole stack's status, again and again: its SSH sessions are kept between rounds
+/// (of `--watch`, of a drill's sampling); a host that failed is reconnected.
+pub struct StatusReader<'a> {
     inv: &'a Inventory,
-    opts: Options,
+    opts: StatusOptions,
     sessions: IndexMap<String, Option<Session>>,
     http: reqwest::Client,
 }
 
-impl<'a> Checker<'a> {
-    pub fn new(inv: &'a Inventory, opts: Options) -> Result<Checker<'a>> {
+impl<'a> StatusReader<'a> {
+    /// A reader of `inv`'s hosts, connected on first use.
+    pub fn new(inv: &'a Inventory, opts: StatusOptions) -> Result<StatusReader<'a>> {
         let http = reqwest::Client::builder()
             .timeout(opts.readyz_timeout())
             .no_proxy()
             .build()?;
-        Ok(Checker {
+        Ok(StatusReader {
             inv,
             sessions: inv.hosts.keys().map(|h| (h.clone(), None)).collect(),
             opts,
@@ -142,7 +169,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Read every host and the VIP in parallel and judge the whole.
-    pub async fn check(&mut self) -> Status {
+    pub async fn read(&mut self) -> Status {
         let started = Instant::now();
         let checked_at = Utc::now();
         let inv = self.inv;
@@ -172,6 +199,7 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Close every SSH session.
     pub async fn close(self) {
         for session in self.sessions.into_values().flatten() {
             session.conn.close().await;
@@ -209,8 +237,8 @@ async fn probe_host(
     inv: &Inventory,
     host: &str,
     slot: &mut Option<Session>,
-    opts: &Options,
-) -> HostStatus {
+    opts: &StatusOptions,
+) -> HostHealth {
     let timeout = opts.timeout;
     // Only app hosts run the roster (and have the address it listens on).
     let readyz_address = if inv.hosts[host].has(Role::App) {
@@ -239,12 +267,20 @@ async fn probe_host(
     })
     .await
     .unwrap_or_else(|_| Err(anyhow!("no answer within {} s", timeout.as_secs_f64())));
+    if attempt.is_err() {
+        *slot = None;
+    }
+    host_health(inv, host, attempt)
+}
+
+/// What a host's probe (or its failure) says about it. Pure.
+fn host_health(inv: &Inventory, host: &str, attempt: Result<probe::Probe>) -> HostHealth {
     let roles = inv.hosts[host]
         .roles
         .iter()
         .map(|r| r.name().to_string())
         .collect();
-    let mut status = HostStatus {
+    let mut health = HostHealth {
         name: host.to_string(),
         roles,
         reachable: false,
@@ -257,13 +293,10 @@ async fn probe_host(
         aerospike: None,
     };
     match attempt {
-        Err(err) => {
-            *slot = None;
-            status.error = Some(format!("{err:#}"));
-        }
+        Err(err) => health.error = Some(format!("{err:#}")),
         Ok(probe) => {
-            status.reachable = true;
-            status.services = probe::services(inv, host)
+            health.reachable = true;
+            health.services = probe::services(inv, host)
                 .into_iter()
                 .map(|s| {
                     (
@@ -272,18 +305,18 @@ async fn probe_host(
                     )
                 })
                 .collect();
-            status.vips = vip_addresses(inv)
+            health.vips = vip_addresses(inv)
                 .into_iter()
                 .filter(|(_, address)| probe.facts.has_address(address))
                 .map(|(_, address)| address)
                 .collect();
-            status.galera = probe.facts.wsrep;
-            status.haproxy_backends = probe.backends;
-            status.readyz = probe.readyz;
-            status.aerospike = probe.aerospike;
+            health.galera = probe.facts.wsrep;
+            health.haproxy_backends = probe.backends;
+            health.readyz = probe.readyz;
+            health.aerospike = probe.aerospike;
         }
     }
-    status
+    health
 }
 
 /// (name, address) of each VIP the inventory declares.
@@ -295,7 +328,8 @@ fn vip_addresses(inv: &Inventory) -> Vec<(&'static str, String)> {
     list
 }
 
-fn vips(inv: &Inventory, hosts: &[HostStatus], frontend_readyz: HttpCheck) -> Vec<VipStatus> {
+/// Who holds each VIP; the frontend one with what answered through it.
+fn vips(inv: &Inventory, hosts: &[HostHealth], frontend_readyz: HttpCheck) -> Vec<VipStatus> {
     let mut frontend_readyz = Some(frontend_readyz);
     vip_addresses(inv)
         .into_iter()
@@ -317,9 +351,58 @@ fn vips(inv: &Inventory, hosts: &[HostStatus], frontend_readyz: HttpCheck) -> Ve
 }
 
 /// One status check.
-pub async fn status(inv: &Inventory, opts: Options) -> Result<Status> {
-    let mut checker = Checker::new(inv, opts)?;
-    let status = checker.check().await;
-    checker.close().await;
+pub async fn status(inv: &Inventory, opts: StatusOptions) -> Result<Status> {
+    let mut reader = StatusReader::new(inv, opts)?;
+    let status = reader.read().await;
+    reader.close().await;
     Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::galera::{ClusterStatus, LocalState};
+
+    fn stack() -> Inventory {
+        crate::inventory::parse(crate::inventory::TEST_STACK).unwrap()
+    }
+
+    /// A db host's probe output as a lab db node gives it, mariadb still joining.
+    const DB1: &str = "@@units\nId=mariadb.service\nLoadState=loaded\nActiveState=activating\nUnitFileState=enabled\n\n\
+Id=keepalived.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\
+@@wsrep\nwsrep_cluster_size\t2\nwsrep_cluster_status\tnon-Primary\nwsrep_last_committed\t9\nwsrep_local_state_comment\tJoining\n\
+@@addrs\n2: eth0    inet 10.0.2.31/24 scope global eth0\n2: eth0    inet 10.0.2.100/24 scope global secondary eth0\n";
+
+    #[test]
+    fn a_probe_gives_each_service_its_state_and_the_json_systemds_words() {
+        let inv = stack();
+        let health = host_health(&inv, "db1", Ok(probe::parse(DB1)));
+        assert!(health.reachable && health.troubled());
+        assert_eq!(*health.service("mariadb"), ActiveState::Activating);
+        assert!(health.runs("keepalived") && !health.runs("mariadb"));
+        assert_eq!(*health.service("haproxy"), ActiveState::Unknown);
+        let galera = health.galera.as_ref().unwrap();
+        assert_eq!(
+            (&galera.cluster_status, &galera.local_state),
+            (&ClusterStatus::NonPrimary, &LocalState::Joining)
+        );
+        assert_eq!(health.vips, ["10.0.2.100"]);
+        let json = serde_json::to_value(&health).unwrap();
+        assert_eq!(
+            json["services"],
+            serde_json::json!({"mariadb": "activating", "keepalived": "active"})
+        );
+        assert_eq!(json["galera"]["cluster_status"], "non-Primary");
+        assert_eq!(json["galera"]["local_state_comment"], "Joining");
+    }
+
+    #[test]
+    fn an_unreachable_host_has_no_services_and_says_why() {
+        let inv = stack();
+        let health = host_health(&inv, "lb1", Err(anyhow!("no answer within 5 s")));
+        assert!(!health.reachable && health.troubled() && !health.runs("haproxy"));
+        assert!(health.services.is_empty());
+        assert_eq!(health.error.as_deref(), Some("no answer within 5 s"));
+        assert_eq!(health.roles, ["lb"]);
+    }
 }

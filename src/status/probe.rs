@@ -38,10 +38,9 @@ pub fn command(
     let mut script = facts::gather_command(&[], &[], &units);
     let entry = &inv.hosts[host];
     if entry.has(Role::Lb) {
-        // perl-base is Essential on Debian: no socat or netcat needed to talk to a Unix socket.
-        script.push_str(&format!(
-            "echo '@@haproxy'; timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => \"{HAPROXY_SOCKET}\") or exit 1; print $s \"show stat\\n\"; print while <$s>;' 2>/dev/null\n"
-        ));
+        script.push_str("echo '@@haproxy'; ");
+        script.push_str(&crate::commands::haproxy_show_stat(HAPROXY_SOCKET).to_string());
+        script.push_str(" 2>/dev/null\n");
     }
     if entry.has(Role::Aerospike)
         && let (Some(settings), Some(address)) = (
@@ -76,8 +75,9 @@ pub struct Backend {
     pub server: String,
     /// `UP`, `DOWN`, `MAINT`, `UP 1/2` (going down), `DOWN 1/2` (coming up), `no check`.
     pub status: String,
-    /// Sessions open now, and since HAProxy started.
+    /// Sessions open now.
     pub sessions_now: u64,
+    /// Sessions since HAProxy started.
     pub sessions_total: u64,
     /// Last health check: `L7OK/200 in 1 ms`, `L4CON`, ... (empty before the first).
     pub last_check: String,
@@ -86,6 +86,7 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// In the rotation (`UP`; not `UP 1/2`, which is going down).
     pub fn is_up(&self) -> bool {
         self.status == "UP"
     }
@@ -147,6 +148,7 @@ pub struct HttpCheck {
 }
 
 impl HttpCheck {
+    /// The outcome of a GET that got `status` (None: nothing answered).
     pub fn from_status(status: Option<u16>) -> HttpCheck {
         HttpCheck {
             status,
@@ -166,6 +168,7 @@ impl HttpCheck {
 /// What one host's probe said.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
+    /// The facts `up` reads too (units, wsrep status, addresses).
     pub facts: HostFacts,
     /// lb hosts: HAProxy's roster backend servers (None when the socket did not answer).
     pub backends: Option<Vec<Backend>>,
@@ -273,6 +276,11 @@ stats,FRONTEND,,,0,0,262119,0,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,4,0,,,,0,0,0,0,,,,0,
         }
         let probe = command(&inv, inv.hosts_with(Role::Lb)[0], "127.0.0.1", 2);
         assert!(probe.contains("show stat") && probe.contains("haproxy.service"));
+        let show_stat = crate::commands::haproxy_show_stat(HAPROXY_SOCKET);
+        assert!(
+            probe.contains(&format!("echo '@@haproxy'; {show_stat} 2>/dev/null\n")),
+            "{probe}"
+        );
         assert!(!probe.contains("@@readyz"));
     }
 }

@@ -1,0 +1,173 @@
+//! The commands `status` and the drills run on hosts, built by pure functions through
+//! [`Argv`] (one quoting rule, in `shell`) and tested as the text they render: what a drill
+//! will type on a host can be read here, and in `failover-test --dry-run`, before it runs.
+//! (`up`'s own commands are in `converge::commands`.)
+
+use crate::shell::Argv;
+
+/// What to ask systemd to do with units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitAction {
+    /// Start (a no-op for a running unit).
+    Start,
+    /// Stop cleanly (SIGTERM, the unit's own stop logic).
+    Stop,
+    /// SIGKILL every process of the unit: a crash, as far as the unit can tell.
+    Kill,
+}
+
+/// `systemctl start|stop|kill -s KILL UNITS`, units in the order given (systemd starts and
+/// stops them in that order within one job when they do not depend on each other).
+pub fn systemctl(action: UnitAction, units: &[&str]) -> Argv {
+    let argv = Argv::new("systemctl");
+    let argv = match action {
+        UnitAction::Start => argv.arg("start"),
+        UnitAction::Stop => argv.arg("stop"),
+        UnitAction::Kill => argv.args(["kill", "-s", "KILL"]),
+    };
+    argv.args(units.iter().copied())
+}
+
+/// SIGKILL a unit, then stop it: a crash that systemd does not undo by restarting it
+/// (Debian's `mariadb.service` restarts on abort).
+pub fn kill_and_keep_down(unit: &str) -> String {
+    format!(
+        "{}; {}",
+        systemctl(UnitAction::Kill, &[unit]),
+        systemctl(UnitAction::Stop, &[unit])
+    )
+}
+
+/// The nftables table the partition drill cuts a host off with: its own, so healing it
+/// (deleting it) leaves minicloud's firewall (`inet minicloud`) and other tools' rules alone.
+pub const DRILL_TABLE: &str = "minicloud_drill";
+
+/// Cut a host off one interface except for SSH (so the drill can heal it), in
+/// [`DRILL_TABLE`]. The rules go through a quoted here-document: nothing in them is expanded
+/// by the shell. `iface` is an inventory interface name (letters, digits, `-`, `_` and `.`,
+/// checked when the inventory is read), so it cannot end the here-document or the string.
+pub fn cut_off_interface(iface: &str) -> String {
+    format!(
+        "nft -f - <<'EOF'\ntable inet {DRILL_TABLE} {{\n  chain input {{ type filter hook input priority -10; policy accept; iifname \"{iface}\" tcp dport 22 accept; iifname \"{iface}\" drop; }}\n  chain output {{ type filter hook output priority -10; policy accept; oifname \"{iface}\" tcp sport 22 accept; oifname \"{iface}\" drop; }}\n}}\nEOF"
+    )
+}
+
+/// Undo [`cut_off_interface`]: delete [`DRILL_TABLE`] whole.
+pub fn heal_interfaces() -> Argv {
+    Argv::new("nft").args(["delete", "table", "inet", DRILL_TABLE])
+}
+
+/// The local MariaDB in batch mode (tab-separated, no column names), reading SQL on stdin:
+/// how the drills read back and remove their rows on each db node.
+pub fn mariadb_batch() -> Argv {
+    Argv::new("mariadb").args(["-N", "-B"])
+}
+
+/// The Perl program of [`haproxy_show_stat`]: connect to the socket named by its first
+/// argument (exit 1 when it cannot), ask `show stat`, print the answer.
+const SHOW_STAT_PERL: &str = r#"$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1; print $s "show stat\n"; print while <$s>;"#;
+
+/// HAProxy's `show stat` (CSV) from its admin socket at `socket`, given up after 3 s.
+///
+/// Perl, because `perl-base` is Essential on Debian: it is on every host and cannot be
+/// removed, and its IO::Socket::UNIX talks to a Unix socket, so an lb host needs no socat or
+/// netcat installed just to be watched. The socket's path is an argument, never part of the
+/// program's text.
+pub fn haproxy_show_stat(socket: &str) -> Argv {
+    Argv::new("timeout").args([
+        "3",
+        "perl",
+        "-MIO::Socket::UNIX",
+        "-e",
+        SHOW_STAT_PERL,
+        socket,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systemctl_lines_read_as_typed() {
+        assert_eq!(
+            systemctl(UnitAction::Stop, &["roster"]).to_string(),
+            "systemctl stop roster"
+        );
+        assert_eq!(
+            systemctl(UnitAction::Kill, &["roster"]).to_string(),
+            "systemctl kill -s KILL roster"
+        );
+        assert_eq!(
+            systemctl(UnitAction::Start, &["haproxy", "keepalived"]).to_string(),
+            "systemctl start haproxy keepalived"
+        );
+        assert_eq!(
+            kill_and_keep_down("mariadb"),
+            "systemctl kill -s KILL mariadb; systemctl stop mariadb"
+        );
+        // A unit name is one word, whatever it holds.
+        assert_eq!(
+            systemctl(UnitAction::Start, &["a b;reboot"]).to_string(),
+            "systemctl start 'a b;reboot'"
+        );
+    }
+
+    #[test]
+    fn the_partition_keeps_ssh_and_heals_as_a_whole_table() {
+        let cut = cut_off_interface("eth1");
+        assert!(cut.starts_with("nft -f - <<'EOF'\ntable inet minicloud_drill {\n"));
+        assert!(cut.contains("iifname \"eth1\" tcp dport 22 accept; iifname \"eth1\" drop;"));
+        assert!(cut.contains("oifname \"eth1\" tcp sport 22 accept; oifname \"eth1\" drop;"));
+        assert!(cut.ends_with("\n}\nEOF"));
+        assert_eq!(
+            heal_interfaces().to_string(),
+            "nft delete table inet minicloud_drill"
+        );
+        assert_eq!(mariadb_batch().to_string(), "mariadb -N -B");
+    }
+
+    #[test]
+    fn show_stat_is_one_perl_program_with_the_socket_as_its_argument() {
+        assert_eq!(
+            haproxy_show_stat("/run/haproxy/admin.sock").to_string(),
+            r#"timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1; print $s "show stat\n"; print while <$s>;' /run/haproxy/admin.sock"#
+        );
+    }
+
+    /// The real command, through `sh -c`, against a Unix socket that answers as HAProxy's
+    /// does: it asks `show stat` and prints the whole answer; no socket, exit 1.
+    #[test]
+    fn show_stat_reads_a_real_socket() {
+        use std::io::{BufRead, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("admin.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut asked = String::new();
+            std::io::BufReader::new(&stream)
+                .read_line(&mut asked)
+                .unwrap();
+            (&stream)
+                .write_all(b"# pxname,svname,status\nroster_app,app1,UP\n")
+                .unwrap();
+            asked
+        });
+        let run = |socket: &std::path::Path| {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(haproxy_show_stat(socket.to_str().unwrap()).to_string())
+                .output()
+                .unwrap()
+        };
+        let out = run(&socket);
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(server.join().unwrap(), "show stat\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "# pxname,svname,status\nroster_app,app1,UP\n"
+        );
+        assert_eq!(run(&dir.path().join("none.sock")).status.code(), Some(1));
+    }
+}
