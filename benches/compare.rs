@@ -91,7 +91,7 @@ fn desired_state(
         }
         // Services as minicloud's `up` left them: the other tools keep them that way.
         let conn = connect(runtime, lab_host);
-        let unit_names = desired::units(inv, name);
+        let unit_names = minicloud::roles::units(inv, name);
         let host_facts = facts::parse(&run_on(
             runtime,
             &conn,
@@ -117,7 +117,7 @@ fn desired_state(
         hosts.push(json!({
             "name": name,
             "address": lab_host.ssh_address().to_string(),
-            "packages": desired::packages(inv, name),
+            "packages": minicloud::roles::packages(inv, name),
             "files": files,
             "units": units,
             "reload": RELOADED,

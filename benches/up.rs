@@ -118,8 +118,8 @@ fn main() {
     if inv.hosts[&db.name].has(Role::App) {
         paths.push(desired::ROSTER_PATH);
     }
-    let packages = desired::packages(&inv, &db.name);
-    let units = desired::units(&inv, &db.name);
+    let packages = minicloud::roles::packages(&inv, &db.name);
+    let units = minicloud::roles::units(&inv, &db.name);
     let gather = facts::gather_command(&packages, &paths, &units);
     let checks = packages.len() + paths.len() + units.len();
     let (one, batched) = runtime.block_on(async {

@@ -1035,7 +1035,7 @@ fn outside_the_lab(
 /// Plan for people: notes, then each host's changes (diffs coloured on a terminal), then the
 /// verdict line, which is all `-q` keeps.
 fn print_plan(plan: &converge::Plan, settings: output::Settings) -> Result<()> {
-    let changes = plan.hosts.values().filter(|l| !l.is_empty()).count();
+    let changes = plan.changed_hosts();
     if !settings.quiet {
         for note in &plan.notes {
             crate::outln!("note: {note}")?;

@@ -69,7 +69,7 @@ pub fn plan(plan: &crate::converge::Plan) -> Value {
             (host.clone(), json!({ "steps": steps }))
         })
         .collect();
-    let changed = plan.hosts.values().filter(|s| !s.is_empty()).count();
+    let changed = plan.changed_hosts();
     json!({
         "schema_version": SCHEMA_VERSION,
         "in_sync": changed == 0,
@@ -77,6 +77,7 @@ pub fn plan(plan: &crate::converge::Plan) -> Value {
         "total_hosts": plan.hosts.len(),
         "notes": plan.notes.iter().map(|n| crate::secrets::redact(n)).collect::<Vec<_>>(),
         "hosts": hosts,
+        "steps": plan.steps,
     })
 }
 
@@ -140,7 +141,13 @@ mod tests {
         let mut p = crate::converge::Plan::default();
         p.hosts.insert("lb1".into(), vec!["install haproxy".into()]);
         p.hosts.insert("db1".into(), vec![]);
+        p.changing.push("lb1".into());
+        p.steps.push(crate::roles::Step::Install {
+            host: "lb1".into(),
+            packages: vec!["haproxy".into()],
+        });
         let v = plan(&p);
+        assert_eq!(v["steps"][0]["step"], "install");
         assert_eq!(v["in_sync"], false);
         assert_eq!(v["changed_hosts"], 1);
         assert_eq!(v["hosts"]["lb1"]["steps"][0], "install haproxy");

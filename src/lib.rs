@@ -4,13 +4,26 @@
 //!
 //! # Layout
 //!
-//! Dependencies point down this list; nothing below `cli` reads arguments or prints verdicts.
+//! Dependencies point down this list (cli → orchestration → roles/facts → transport);
+//! nothing below `cli` reads arguments or prints verdicts.
 //!
 //! - [`cli`]: one function per command, exit codes (0 ok, 1 unhealthy or drill failed, 2
 //!   error, 130 stopped by Ctrl-C).
-//! - Orchestration: [`converge`] (`up` and `plan`: which hosts, in which order, behind which
-//!   gates; the run lock and Ctrl-C in `converge::lock` / `converge::interrupt`), [`status`]
+//! - Orchestration: [`converge`] (`up` and `plan`: connect, read facts, ask the roles for the
+//!   run's steps, then `plan` prints them and `up` hands the same list to `converge::execute`,
+//!   which runs them over the `converge::host::Host` trait — SSH for real, a fake in unit
+//!   tests; the run lock and Ctrl-C in `converge::lock` / `converge::interrupt`), [`status`]
 //!   (read-only health), [`drill`] (failover drills under live load).
+//! - Roles: [`roles`] — one module per role (firewall, sysctl, galera, arbiter, aerospike, app,
+//!   file_sync, frontend: the lb pair or the web pair as one enum), each owning its packages,
+//!   the units `up` reads and `status` shows, and a pure planner: (inventory, facts) in, typed
+//!   [`roles::Step`]s out, in quorum-safe order. No I/O. `roles::REGISTRY` lists them in the
+//!   order their phases run. **Adding a role** is one new module under `src/roles/` with a
+//!   `pub const ROLE: Role` (its packages, units, services, planner, phase name, and whether its
+//!   hosts run in parallel) and one line in `REGISTRY`; `up`, `plan`, the facts read and
+//!   `status`'s service list pick it up from there. Its files are rows of `render::FILES` (the
+//!   `unit` column ties a file to the unit it feeds), its ports rules of
+//!   `render::context::firewall_rules`.
 //! - What is wanted: [`inventory`] (the YAML read into checked types: `inventory::text` holds
 //!   the rule for every string by where it goes, `inventory::limits` the file bounds,
 //!   `inventory::validate` how the parts fit), [`render`] (inventory → every host's files, from
@@ -39,6 +52,7 @@ pub mod logging;
 pub mod output;
 pub mod platform;
 pub mod render;
+pub mod roles;
 pub mod roster;
 pub mod secrets;
 pub mod shell;

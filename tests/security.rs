@@ -261,7 +261,6 @@ async fn dead_man_rolls_back_a_lockout(lab: &LabTest) {
     let started = Instant::now();
     let err = minicloud::converge::firewall::load_confirmed(
         &session,
-        &target,
         broken.as_bytes(),
         "broken",
         Duration::from_secs(10),

@@ -1,33 +1,13 @@
-//! The Aerospike tier of `up`: install the server from the package the user names (no public
-//! download is reachable from every network), write the config, and start the nodes one at a
-//! time, each gated on the cluster size `asinfo` reports. The package is checked before any
-//! host is touched; the plan is pure so it can be read and snapshot-tested.
+//! Installing the Aerospike tier: the server package the user names (no public download is
+//! reachable from every network) is checked before any host is touched, and installed with
+//! Debian's service starts held. What to do when is `roles::aerospike`.
 
-use super::Stack;
-use super::session::gate;
-use crate::facts::HostFacts;
-use crate::inventory::{Inventory, Net, Role};
+use crate::inventory::{Inventory, Role};
 use crate::shell;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// The server package the inventory names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PackageKind {
-    /// Aerospike's `.tgz`: .deb files and its `asinstall` script.
-    Tgz,
-    /// One `.deb` file.
-    Deb,
-}
-
-/// Where the package is copied on a host before it is installed.
-pub fn remote_path(kind: &PackageKind) -> &'static str {
-    match kind {
-        PackageKind::Tgz => "/var/tmp/minicloud-aerospike.tgz",
-        PackageKind::Deb => "/var/tmp/minicloud-aerospike.deb",
-    }
-}
+pub use crate::roles::aerospike::{PackageKind, remote_path};
 
 /// The package file on this machine (relative paths are from the inventory's folder), checked
 /// to exist and be of a kind minicloud installs: an error names the key and what to do.
@@ -92,184 +72,13 @@ pub fn install_script(kind: &PackageKind) -> String {
     super::commands::holding_service_starts(&format!("{install}\nrm -f {remote}"))
 }
 
-/// Whether the server is installed: its unit is known to systemd.
-pub fn installed(facts: &HostFacts) -> bool {
-    facts.unit("aerospike.service").loaded
-}
-
-/// One step of the tier, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Upload {
-        host: String,
-        to: String,
-    },
-    Install {
-        host: String,
-    },
-    WriteConfig {
-        host: String,
-    },
-    /// Start (or restart, when its config changed) and wait until `asinfo` on it reports a
-    /// cluster of at least `cluster_size` nodes.
-    Start {
-        host: String,
-        restart: bool,
-        cluster_size: usize,
-    },
-}
-
-/// The tier's steps: installs first (on hosts without the server), then node by node, in
-/// inventory order, config then start gated on the cluster having grown to include it.
-/// `config_changed(host)` says whether its config file differs.
-pub fn plan(
-    inv: &Inventory,
-    kind: &PackageKind,
-    facts: impl Fn(&str) -> HostFacts,
-    config_changed: impl Fn(&str) -> bool,
-) -> Vec<Step> {
-    let nodes = inv.hosts_with(Role::Aerospike);
-    let mut steps = Vec::new();
-    for host in &nodes {
-        if !installed(&facts(host)) {
-            steps.push(Step::Upload {
-                host: host.to_string(),
-                to: remote_path(kind).to_string(),
-            });
-            steps.push(Step::Install {
-                host: host.to_string(),
-            });
-        }
-    }
-    for (index, host) in nodes.iter().enumerate() {
-        let changed = config_changed(host);
-        if changed {
-            steps.push(Step::WriteConfig {
-                host: host.to_string(),
-            });
-        }
-        let running = facts(host).unit("aerospike.service").is_active();
-        if changed || !running {
-            steps.push(Step::Start {
-                host: host.to_string(),
-                restart: running,
-                cluster_size: index + 1,
-            });
-        }
-    }
-    steps
-}
-
-/// Run the tier's plan on the hosts.
-pub(super) async fn converge(stack: &Stack<'_>) -> Result<()> {
-    let Some((package, kind)) = &stack.aerospike_package else {
-        return Ok(());
-    };
-    let steps = plan(
-        stack.inv,
-        kind,
-        |host| stack.facts[host].clone(),
-        |host| !stack.changed_files(host, Some("aerospike")).is_empty(),
-    );
-    let mut bytes = None;
-    for step in steps {
-        match step {
-            Step::Upload { host, to } => {
-                stack.step(format!("{host}: uploading {}", package.display()));
-                if bytes.is_none() {
-                    let read = std::fs::read(package)
-                        .with_context(|| format!("reading {}", package.display()))?;
-                    bytes = Some(read);
-                }
-                let bytes_sent = bytes.as_deref().unwrap_or_default();
-                let script = super::commands::put_file(
-                    &to,
-                    0o600,
-                    "root",
-                    "root",
-                    None,
-                    &super::desired::sha256_hex(bytes_sent),
-                );
-                stack
-                    .session(&host)
-                    .must_with_stdin("uploading the Aerospike package", &script, bytes_sent)
-                    .await?;
-            }
-            Step::Install { host } => {
-                stack.step(format!("{host}: installing Aerospike"));
-                stack
-                    .session(&host)
-                    .must_finish("installing the Aerospike server", &install_script(kind))
-                    .await?;
-                stack.changed(
-                    &host,
-                    format!("installed Aerospike from {}", package.display()),
-                );
-            }
-            Step::WriteConfig { host } => {
-                stack.put_changed(&host, "aerospike").await?;
-            }
-            Step::Start {
-                host,
-                restart,
-                cluster_size,
-            } => {
-                let session = stack.session(&host);
-                let action = if restart { "restart" } else { "enable --now" };
-                session.systemctl(action, "aerospike").await?;
-                stack.changed(
-                    &host,
-                    if restart {
-                        "restarted aerospike"
-                    } else {
-                        "started aerospike"
-                    },
-                );
-                let address = stack
-                    .inv
-                    .address(&host, Net::Backend)
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
-                let namespace = &stack
-                    .inv
-                    .services
-                    .aerospike
-                    .as_ref()
-                    .expect("validated")
-                    .namespace;
-                let command = crate::aerospike::status_command(&address, namespace);
-                gate(
-                    &format!("{host} in an Aerospike cluster of {cluster_size} or more"),
-                    Duration::from_secs(120),
-                    || async {
-                        let out = session.run(&command).await?.stdout_text();
-                        let (stats, ns) = out.split_once("@@asns").unwrap_or((&out, ""));
-                        Ok(match crate::aerospike::parse_node(stats, ns) {
-                            Some(node) if node.cluster_size as usize >= cluster_size => None,
-                            Some(node) => Some(format!("cluster size {}", node.cluster_size)),
-                            None => Some("asinfo does not answer yet".to_string()),
-                        })
-                    },
-                )
-                .await?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::UnitState;
 
     fn oncall() -> (Inventory, PathBuf) {
         let path = PathBuf::from("examples/oncall-roster.yml");
         (crate::inventory::load(&path).unwrap(), path)
-    }
-
-    fn describe(steps: &[Step]) -> String {
-        steps.iter().map(|s| format!("{s:?}\n")).collect()
     }
 
     #[test]
@@ -305,44 +114,6 @@ mod tests {
                 .to_string()
                 .contains("neither a .tgz nor a .deb")
         );
-    }
-
-    #[test]
-    fn bare_hosts_get_installed_then_started_one_at_a_time() {
-        let (inv, _) = oncall();
-        let steps = plan(&inv, &PackageKind::Tgz, |_| HostFacts::default(), |_| true);
-        insta::assert_snapshot!(describe(&steps));
-    }
-
-    #[test]
-    fn a_running_cluster_with_one_changed_config_restarts_that_node_only() {
-        let (inv, _) = oncall();
-        let running = |_: &str| {
-            let mut facts = HostFacts::default();
-            facts.units.insert(
-                "aerospike.service".into(),
-                UnitState {
-                    active: "active".into(),
-                    enabled: "enabled".into(),
-                    loaded: true,
-                    active_since: 1,
-                },
-            );
-            facts
-        };
-        let steps = plan(&inv, &PackageKind::Deb, running, |h| h == "as2");
-        assert_eq!(
-            steps,
-            [
-                Step::WriteConfig { host: "as2".into() },
-                Step::Start {
-                    host: "as2".into(),
-                    restart: true,
-                    cluster_size: 2
-                },
-            ]
-        );
-        assert!(plan(&inv, &PackageKind::Deb, running, |_| false).is_empty());
     }
 
     #[test]

@@ -226,6 +226,16 @@ pub fn disarm_dead_man(unit: &str) -> String {
     format!("systemctl stop {unit}.timer 2>/dev/null || true")
 }
 
+/// `systemctl ACTION UNIT` (unit names are minicloud's own constants, never user text).
+pub fn systemctl(action: &str, unit: &str) -> String {
+    format!("systemctl {action} {unit}").trim_end().to_string()
+}
+
+/// The roster's system user, created when missing.
+pub fn create_roster_user() -> &'static str {
+    "id roster >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roster"
+}
+
 /// HTTP GET from the host itself (bash's /dev/tcp: no curl needed), given up after
 /// `timeout_secs`; prints the status code (nothing when no answer came).
 pub fn http_status(address: &str, port: u16, path: &str, timeout_secs: u32) -> String {

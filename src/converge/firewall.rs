@@ -9,12 +9,10 @@
 
 use super::Stack;
 use super::commands::{arm_dead_man, disarm_dead_man};
-use super::session::Session;
-use crate::facts::HostFacts;
+use super::host::Host;
 use crate::inventory::Inventory;
-use crate::render::{FIREWALL_RULES, FIREWALL_UNIT};
+use crate::render::FIREWALL_RULES;
 use crate::shell;
-use crate::ssh::Connection;
 use anyhow::{Result, bail};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -23,25 +21,6 @@ use std::time::{Duration, Instant};
 pub const ROLLBACK_UNIT: &str = "minicloud-firewall-rollback";
 const STAGED: &str = "/etc/minicloud/firewall.nft.new";
 const ROLLBACK: &str = "/etc/minicloud/firewall.rollback.nft";
-
-/// The fingerprint of the rules `host` should have loaded.
-pub fn desired_fingerprint(inv: &Inventory, host: &str) -> String {
-    let rules = crate::render::context::firewall_rules(inv, host);
-    crate::render::context::firewall_fingerprint(&rules)
-}
-
-/// Why `host`'s rules must be loaded, or None when the loaded table is the rendered one and
-/// the boot-time file holds it too.
-pub fn load_reason(desired: &str, facts: &HostFacts, file_differs: bool) -> Option<String> {
-    match &facts.firewall {
-        None => Some("no minicloud table is loaded".into()),
-        Some(loaded) if loaded != desired => Some(format!(
-            "the loaded rules ({loaded}) are not the inventory's ({desired})"
-        )),
-        Some(_) if file_differs => Some(format!("{FIREWALL_RULES} differs from the loaded rules")),
-        Some(_) => None,
-    }
-}
 
 /// The client address in `$SSH_CONNECTION` ("client port server port").
 pub fn ssh_client_address(ssh_connection: &str) -> Option<Ipv4Addr> {
@@ -94,43 +73,32 @@ fn rollback_state_script() -> String {
     )
 }
 
-/// Load `rules` on the host behind `session` and keep them only if a new connection to
-/// `target` confirms them within `dead_man`. On failure, waits for the dead-man switch to
-/// restore the previous rules and says whether a new connection gets in again.
+/// Load `rules` on `host` and keep them only if a new connection to it confirms them within
+/// `dead_man`. On failure, waits for the dead-man switch to restore the previous rules and
+/// says whether a new connection gets in again.
 pub async fn load_confirmed(
-    session: &Session,
-    target: &crate::ssh::Target,
+    host: &impl Host,
     rules: &[u8],
     fingerprint: &str,
     dead_man: Duration,
 ) -> Result<()> {
-    let host = &session.name;
-    session
-        .must_with_stdin(
-            "loading the firewall rules",
-            &stage_and_load_script(dead_man.as_secs()),
-            rules,
-        )
-        .await?;
+    let name = host.name().to_string();
+    host.must_with_stdin(
+        "loading the firewall rules",
+        &stage_and_load_script(dead_man.as_secs()),
+        rules,
+    )
+    .await?;
     let loaded_at = Instant::now();
-    let mut fresh = target.clone();
-    fresh.accept_new_host_key = false;
-    fresh.connect_timeout = (dead_man / 3).clamp(Duration::from_secs(2), Duration::from_secs(10));
-    let confirmed = match Connection::open(&fresh).await {
-        Ok(conn) => {
-            let confirming = Session::new(host, conn);
-            // Part of the step in progress: a Ctrl-C now must not leave the rules unconfirmed.
-            let outcome = confirming
-                .must_in_step(
-                    "confirming the firewall rules",
-                    &confirm_script(fingerprint),
-                )
-                .await;
-            confirming.conn.close().await;
-            outcome.map(|_| ())
-        }
-        Err(err) => Err(err),
-    };
+    let connect_timeout = (dead_man / 3).clamp(Duration::from_secs(2), Duration::from_secs(10));
+    // Part of the step in progress: a Ctrl-C now must not leave the rules unconfirmed.
+    let confirmed = host
+        .run_on_new_connection(
+            "confirming the firewall rules",
+            &confirm_script(fingerprint),
+            connect_timeout,
+        )
+        .await;
     let Err(why) = confirmed else {
         return Ok(());
     };
@@ -139,7 +107,7 @@ pub async fn load_confirmed(
     let deadline = dead_man + Duration::from_secs(15);
     let mut state = String::new();
     while loaded_at.elapsed() < deadline {
-        state = session
+        state = host
             .must_in_step("reading the dead-man switch", &rollback_state_script())
             .await
             .map(|o| o.stdout_text())
@@ -149,11 +117,11 @@ pub async fn load_confirmed(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let back_in = match Connection::open(&fresh).await {
-        Ok(conn) => {
-            conn.close().await;
-            "a new SSH connection gets in again"
-        }
+    let back_in = match host
+        .run_on_new_connection("connecting again", "true", connect_timeout)
+        .await
+    {
+        Ok(_) => "a new SSH connection gets in again",
         Err(_) => "a new SSH connection still fails: check the host from its console",
     };
     let loaded = state.lines().nth(1).unwrap_or("");
@@ -171,40 +139,27 @@ pub async fn load_confirmed(
         )
     };
     bail!(
-        "{host}: the new firewall rules were not confirmed: {why:#}\n{restored}; {FIREWALL_RULES} \
+        "{name}: the new firewall rules were not confirmed: {why:#}\n{restored}; {FIREWALL_RULES} \
          still holds the previous rules.\nhint: the rules must let SSH in from this machine \
-         (firewall.ssh_from); `minicloud render --host {host} --file {FIREWALL_RULES}` shows them"
-    )
-}
-
-/// Why `host`'s rules must be loaded in this run, or None.
-pub(super) fn host_reason(stack: &Stack<'_>, host: &str) -> Option<String> {
-    let file_differs = stack
-        .changed_files(host, Some(FIREWALL_UNIT))
-        .iter()
-        .any(|f| f.path == FIREWALL_RULES);
-    load_reason(
-        &desired_fingerprint(stack.inv, host),
-        &stack.facts[host],
-        file_differs,
+         (firewall.ssh_from); `minicloud render --host {name} --file {FIREWALL_RULES}` shows them"
     )
 }
 
 /// Before anything changes: every host whose rules will be loaded must see this machine at an
 /// address `firewall.ssh_from` allows, or the new rules would lock minicloud out.
-pub(super) async fn check_ssh_source(stack: &Stack<'_>) -> Result<()> {
+pub(super) async fn check_ssh_source<H: Host>(stack: &Stack<'_, H>) -> Result<()> {
     if stack.inv.firewall.ssh_from.is_empty() {
         return Ok(());
     }
+    let ctx = stack.ctx();
     for host in stack.sessions.keys() {
-        if host_reason(stack, host).is_none() {
+        if crate::roles::firewall::host_reason(&ctx, host).is_none() {
             continue;
         }
         // As the login user: sudo would drop SSH_CONNECTION from the environment.
         let seen = stack
             .session(host)
-            .conn
-            .run("printf '%s' \"$SSH_CONNECTION\"")
+            .run_as_login("printf '%s' \"$SSH_CONNECTION\"")
             .await?
             .stdout_text();
         let Some(client) = ssh_client_address(&seen) else {
@@ -229,70 +184,9 @@ pub(super) async fn check_ssh_source(stack: &Stack<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `up`'s firewall phase: every host whose loaded rules differ gets them, in parallel, each
-/// under its own dead-man switch; then the boot unit that loads them at start-up.
-pub(super) async fn converge(stack: &Stack<'_>) -> Result<()> {
-    let dead_man = Duration::from_secs(stack.inv.firewall.dead_man_seconds);
-    futures_util::future::try_join_all(stack.sessions.keys().map(|host| async move {
-        let rules_file = stack.files[host]
-            .iter()
-            .find(|f| f.path == FIREWALL_RULES)
-            .expect("every host has firewall rules");
-        let desired = desired_fingerprint(stack.inv, host);
-        if let Some(reason) = host_reason(stack, host) {
-            stack.step(format!("{host}: firewall ({reason})"));
-            let target = super::ssh_target(stack.inv, host, false);
-            load_confirmed(
-                stack.session(host),
-                &target,
-                &rules_file.content,
-                &desired,
-                dead_man,
-            )
-            .await?;
-            stack.changed(
-                host,
-                format!(
-                    "loaded the firewall rules {desired} (confirmed over a new SSH connection)"
-                ),
-            );
-        }
-        for file in stack.changed_files(host, Some(FIREWALL_UNIT)) {
-            if file.path != FIREWALL_RULES {
-                stack.session(host).put(file).await?;
-                stack.session(host).systemctl("daemon-reload", "").await?;
-                stack.changed(host, format!("wrote {}", file.path));
-            }
-        }
-        let unit = format!("{FIREWALL_UNIT}.service");
-        if !stack.facts[host].unit(&unit).is_enabled() {
-            stack.session(host).systemctl("enable", &unit).await?;
-            stack.changed(host, format!("enabled {unit} (loads the rules at boot)"));
-        }
-        Ok::<_, anyhow::Error>(())
-    }))
-    .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_loaded_table_decides() {
-        let mut facts = HostFacts::default();
-        assert!(
-            load_reason("aa", &facts, false)
-                .unwrap()
-                .contains("no minicloud table")
-        );
-        facts.firewall = Some("bb".into());
-        assert!(load_reason("aa", &facts, false).unwrap().contains("(bb)"));
-        facts.firewall = Some("aa".into());
-        assert_eq!(load_reason("aa", &facts, false), None);
-        assert!(load_reason("aa", &facts, true).is_some());
-    }
 
     #[test]
     fn ssh_source_is_checked_against_ssh_from() {

@@ -1,35 +1,46 @@
 //! `minicloud up` and `minicloud plan`: bring hosts in line with the inventory, touching only
-//! what differs, in the order that keeps quorum. The orchestration (which hosts, in which order,
-//! and the gate that must hold before going on) lives here; what to change on one host comes
-//! from `desired`, how to run it from `commands` and `session`, the db tier from `db`.
+//! what differs, in the order that keeps quorum.
 //!
-//! Order: connect to every host and read its facts (no change yet; any unreachable host stops
-//! everything here) → packages → firewall (dead-man switch) → db tier (bootstrap or join one
-//! node at a time, DB VIP) → arbiters → app tier (rolling) → lb tier (backup before the VIP
-//! holder) → the VIP answers.
+//! Both commands read every host first (nothing changes before all answer), then ask the role
+//! planners (`crate::roles`) for the run's typed steps: `plan` prints them, `up` hands the
+//! same list to the executor (`execute`), phase by phase, over the [`host::Host`] trait.
+//! The one difference: `up` reads a host again after installing packages on it and plans the
+//! later phases on what it finds; `plan` plans them on the facts the installation will leave
+//! (`roles::after_install`), and a lab test checks the two agree.
+//!
+//! Order (the registry in `roles`): connect and read facts → packages → firewall (dead-man
+//! switch) → sysctl → db tier (bootstrap or join one node at a time, DB VIP) → arbiters →
+//! aerospike → app tier (rolling) → file sync → lb tier (backup before the VIP holder).
 
 mod aerospike;
 pub mod commands;
-mod db;
-pub mod desired;
+mod execute;
 pub mod firewall;
+pub mod host;
 pub mod interrupt;
 pub mod lock;
 pub mod session;
+
+/// What each host should have and how it differs (moved to the roles layer; kept here for
+/// the callers that name it by its old path).
+pub use crate::roles::desired;
 
 use crate::facts::HostFacts;
 use crate::inventory::{Inventory, Role};
 use crate::output::Progress;
 use crate::render;
+use crate::roles::{self, Ctx, Step};
 use crate::secrets::Secrets;
 use crate::ssh::{self, Connection};
 use anyhow::{Context, Result, bail};
 use desired::{FileChange, HostDiff, Managed};
+use execute::RunState;
 use futures_util::future::try_join_all;
 use futures_util::{StreamExt, TryStreamExt};
+use host::Host;
 use indexmap::IndexMap;
 use serde::Serialize;
-use session::{Session, gate};
+use session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,37 +68,100 @@ pub struct Report {
     /// (package installation on the slowest host, a new Galera cluster starting, joiners'
     /// state transfer): the rest of `phase_seconds` is minicloud's own overhead.
     pub host_work_seconds: IndexMap<String, f64>,
+    /// The steps run, in the order planned (the same list and form as `plan --json`'s
+    /// `steps`); a step that failed is the last.
+    pub steps: Vec<Step>,
 }
 
 impl Report {
+    /// How many hosts changed.
     pub fn changed_hosts(&self) -> usize {
         self.changes.values().filter(|c| !c.is_empty()).count()
     }
 }
 
-/// Everything one `up` run works with.
-pub(crate) struct Stack<'a> {
+/// Everything one `up` run works with: the inventory, each host (`H`: SSH for real, a fake
+/// in unit tests), their files and facts, and what the run has done.
+pub(crate) struct Stack<'a, H = Session> {
     pub inv: &'a Inventory,
     pub secrets: Secrets,
-    pub sessions: IndexMap<String, Session>,
+    pub sessions: IndexMap<String, H>,
     pub files: IndexMap<String, Vec<Managed>>,
     pub facts: IndexMap<String, HostFacts>,
     pub diffs: IndexMap<String, HostDiff>,
     /// The Aerospike server package (when there are aerospike hosts), checked before any change.
-    pub aerospike_package: Option<(PathBuf, aerospike::PackageKind)>,
+    pub aerospike_package: Option<(PathBuf, roles::aerospike::PackageKind)>,
     /// Per host, the units a stopped run wrote files for but may not have restarted or
     /// reloaded (their markers, see [`commands::PENDING_DIR`]): applied again in this run.
     pub pending: IndexMap<String, Vec<String>>,
     /// (host, unit) markers set or found in this run, removed once the change is applied.
     marked: Mutex<Vec<(String, String)>>,
     report: Mutex<Report>,
+    /// The steps run so far, with their place in the plan.
+    executed: Mutex<Vec<(usize, Step)>>,
+    run: Mutex<RunState>,
     progress: Progress,
     /// Held for the whole run: no other `up` acts on these hosts meanwhile (None for `plan`,
     /// which changes nothing and so neither takes the lock nor waits for it).
     _locks: Option<lock::RunLocks>,
 }
 
-impl Stack<'_> {
+impl<'a, H: Host> Stack<'a, H> {
+    /// A stack over hosts that are already connected and read.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        inv: &'a Inventory,
+        secrets: Secrets,
+        sessions: IndexMap<String, H>,
+        files: IndexMap<String, Vec<Managed>>,
+        facts: IndexMap<String, HostFacts>,
+        aerospike_package: Option<(PathBuf, roles::aerospike::PackageKind)>,
+        pending: IndexMap<String, Vec<String>>,
+        progress: Progress,
+        locks: Option<lock::RunLocks>,
+    ) -> Self {
+        let diffs = facts
+            .iter()
+            .map(|(host, f)| (host.clone(), desired::host_diff(inv, host, &files[host], f)))
+            .collect();
+        // Every marker found is this run's to clear once its unit is applied.
+        let found = pending
+            .iter()
+            .flat_map(|(host, units)| {
+                units
+                    .iter()
+                    .map(move |u| (host.clone(), unmarker(u).to_string()))
+            })
+            .collect();
+        Stack {
+            inv,
+            secrets,
+            sessions,
+            files,
+            facts,
+            diffs,
+            aerospike_package,
+            pending,
+            marked: Mutex::new(found),
+            report: Mutex::new(Report::default()),
+            executed: Mutex::new(Vec::new()),
+            run: Mutex::new(RunState::default()),
+            progress,
+            _locks: locks,
+        }
+    }
+
+    /// What the planners look at.
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            inv: self.inv,
+            facts: &self.facts,
+            diffs: &self.diffs,
+            pending: &self.pending,
+            aerospike_package: self.aerospike_package.as_ref().map(|(_, kind)| kind),
+        }
+    }
+
     /// Record (and show) a change on a host.
     pub fn changed(&self, host: &str, what: impl Into<String>) {
         let what = what.into();
@@ -128,65 +202,43 @@ impl Stack<'_> {
         };
     }
 
+    /// Show what the run is doing now (the spinner's message, or a line off a terminal).
     pub fn step(&self, message: impl Into<String>) {
         let message = message.into();
         tracing::info!("step: {message}");
         self.progress.set_message(message);
     }
 
-    pub fn session(&self, host: &str) -> &Session {
+    /// The host named `host`.
+    pub fn session(&self, host: &str) -> &H {
         &self.sessions[host]
     }
 
+    /// The inventory's hosts with `role`.
     pub fn hosts_with(&self, role: Role) -> Vec<&str> {
         self.inv.hosts_with(role)
     }
 
-    /// Files of `host` that differ from its facts and feed `unit`, or any when `unit` is None.
-    pub fn changed_files(&self, host: &str, unit: Option<&str>) -> Vec<&Managed> {
-        self.diffs[host]
-            .files
+    /// Set the change marker of `unit` on `host` before its first file is written (once a run;
+    /// a marker an earlier run left is already there).
+    async fn mark(&self, host: &str, unit: &str) -> Result<()> {
+        let known = self
+            .marked
+            .lock()
+            .expect("marked lock")
             .iter()
-            .map(|(f, _)| f)
-            .filter(|f| unit.is_none_or(|u| f.unit == u))
-            .collect()
-    }
-
-    /// Upload `host`'s differing files that feed `unit`; returns whether any was written, or
-    /// an earlier run's were and may not be applied yet (its marker). A systemd unit file among
-    /// them is followed by a daemon-reload, so systemd sees it. The marker is set before the
-    /// first file is written and removed by [`Stack::applied`].
-    pub async fn put_changed(&self, host: &str, unit: &str) -> Result<bool> {
-        let files = self.changed_files(host, Some(unit));
-        // Aerospike's restarts are planned from its files alone (see `aerospike::plan`).
-        let tracked = unit != "aerospike";
-        let pending = tracked
-            && self.pending[host]
-                .iter()
-                .any(|u| u == commands::pending_marker(unit));
-        if tracked && (pending || !files.is_empty()) {
-            if !pending {
-                self.session(host)
-                    .must("recording a change to apply", &commands::mark_pending(unit))
-                    .await?;
-            }
-            self.marked
-                .lock()
-                .expect("marked lock")
-                .push((host.to_string(), unit.to_string()));
+            .any(|(h, u)| h == host && u == unit);
+        if known {
+            return Ok(());
         }
-        for file in &files {
-            self.step(format!("{host}: writing {}", file.path));
-            self.session(host).put(file).await?;
-            self.changed(host, format!("wrote {}", file.path));
-        }
-        if files
-            .iter()
-            .any(|f| f.path.starts_with("/etc/systemd/system/"))
-        {
-            self.session(host).systemctl("daemon-reload", "").await?;
-        }
-        Ok(!files.is_empty() || pending)
+        self.session(host)
+            .must("recording a change to apply", &commands::mark_pending(unit))
+            .await?;
+        self.marked
+            .lock()
+            .expect("marked lock")
+            .push((host.to_string(), unit.to_string()));
+        Ok(())
     }
 
     /// The change to `unit` on `host` is applied (restarted, reloaded, started): its marker
@@ -209,28 +261,95 @@ impl Stack<'_> {
         Ok(())
     }
 
-    /// Start a unit that is not running, or apply changed inputs with `on_change` (reload or restart).
-    pub async fn ensure_unit(
-        &self,
-        host: &str,
-        unit: &str,
-        changed: bool,
-        on_change: &str,
-    ) -> Result<()> {
-        let state = self.facts[host].unit(&format!("{unit}.service"));
-        let session = self.session(host);
-        if !state.is_active() {
-            session.systemctl("enable --now", unit).await?;
-            self.changed(host, format!("started {unit}"));
-        } else if changed {
-            session.systemctl(on_change, unit).await?;
-            self.changed(host, format!("{on_change}ed {unit}"));
+    /// Run `steps` (numbered from `first` in the plan): one after another, or each host's
+    /// steps at the same time as the other hosts' when `parallel`.
+    async fn run_steps(&self, first: usize, steps: &[Step], parallel: bool) -> Result<()> {
+        let numbered: Vec<(usize, &Step)> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (first + i, s))
+            .collect();
+        if !parallel {
+            for (index, step) in numbered {
+                self.run_step(index, step).await?;
+            }
+            return Ok(());
         }
-        if !state.is_enabled() && state.is_active() {
-            session.systemctl("enable", unit).await?;
-            self.changed(host, format!("enabled {unit}"));
+        let mut by_host: IndexMap<&str, Vec<(usize, &Step)>> = IndexMap::new();
+        for (index, step) in numbered {
+            by_host.entry(step.host()).or_default().push((index, step));
         }
-        self.applied(host, unit).await
+        try_join_all(by_host.into_values().map(|host_steps| async move {
+            for (index, step) in host_steps {
+                self.run_step(index, step).await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }))
+        .await?;
+        Ok(())
+    }
+
+    async fn run_step(&self, index: usize, step: &Step) -> Result<()> {
+        tracing::debug!(host = step.host(), "step {index}: {step}");
+        self.executed
+            .lock()
+            .expect("executed lock")
+            .push((index, step.clone()));
+        self.execute(step).await
+    }
+
+    /// The phases after the installations, planned on the facts as they are now.
+    async fn converge(&self) -> Result<()> {
+        self.run.lock().expect("run lock").primary = self
+            .hosts_with(Role::Db)
+            .into_iter()
+            .filter(|h| {
+                self.facts[*h]
+                    .wsrep
+                    .as_ref()
+                    .is_some_and(|s| s.is_primary())
+            })
+            .map(str::to_string)
+            .collect();
+        let phases = roles::plan_phases(&self.ctx());
+        let mut first = self.executed.lock().expect("executed lock").len();
+        for (role, steps) in &phases {
+            if steps.is_empty() {
+                continue;
+            }
+            let started = Instant::now();
+            self.run_steps(first, steps, role.parallel).await?;
+            self.timed(role.phase, started);
+            first += steps.len();
+        }
+        Ok(())
+    }
+
+    /// The report, hosts in inventory order, steps in plan order.
+    fn into_report(self, outcome: Result<()>) -> Report {
+        let mut report = self.report.into_inner().expect("report lock");
+        report.changes = self
+            .inv
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), report.changes.swap_remove(h).unwrap_or_default()))
+            .collect();
+        let mut executed = self.executed.into_inner().expect("executed lock");
+        executed.sort_by_key(|(index, _)| *index);
+        report.steps = executed.into_iter().map(|(_, s)| s).collect();
+        if let Err(err) = outcome {
+            report.failed = Some(format!("{err:#}"));
+        }
+        report
+    }
+}
+
+/// A marker file's unit ("sysctl" is the marker of "", see [`commands::pending_marker`]).
+fn unmarker(marker: &str) -> &str {
+    if marker == commands::pending_marker("") {
+        ""
+    } else {
+        marker
     }
 }
 
@@ -354,24 +473,17 @@ async fn prepare<'a>(
             );
         }
     }
-    let diffs = facts
-        .iter()
-        .map(|(host, f)| (host.clone(), desired::host_diff(inv, host, &files[host], f)))
-        .collect();
-    let stack = Stack {
+    let stack = Stack::new(
         inv,
         secrets,
         sessions,
         files,
         facts,
-        diffs,
         aerospike_package,
         pending,
-        marked: Mutex::new(Vec::new()),
-        report: Mutex::new(Report::default()),
         progress,
-        _locks: locks,
-    };
+        locks,
+    );
     firewall::check_ssh_source(&stack).await?;
     Ok(stack)
 }
@@ -379,15 +491,15 @@ async fn prepare<'a>(
 async fn read_facts(
     inv: &Inventory,
     host: &str,
-    session: &Session,
+    session: &impl Host,
     files: &[Managed],
 ) -> Result<HostFacts> {
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     session
         .facts(
-            &desired::packages(inv, host),
+            &roles::packages(inv, host),
             &paths,
-            &desired::units(inv, host),
+            &roles::units(inv, host),
         )
         .await
 }
@@ -425,60 +537,12 @@ pub async fn up(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Resul
         Err(err) => return Err(err),
     };
     stack.timed("connect and read facts", started);
-    let started = Instant::now();
     let outcome = match install_packages(&mut stack).await {
-        Ok(()) => {
-            stack.timed("packages", started);
-            converge(&stack).await
-        }
+        Ok(()) => stack.converge().await,
         Err(err) => Err(err),
     };
     progress.finish_and_clear();
-    let mut report = stack.report.into_inner().expect("report lock");
-    // Hosts in inventory order, whatever order their changes happened in.
-    report.changes = inv
-        .hosts
-        .keys()
-        .map(|h| (h.clone(), report.changes.swap_remove(h).unwrap_or_default()))
-        .collect();
-    if let Err(err) = outcome {
-        report.failed = Some(format!("{err:#}"));
-    }
-    Ok(report)
-}
-
-async fn converge(stack: &Stack<'_>) -> Result<()> {
-    let started = Instant::now();
-    firewall::converge(stack).await?;
-    stack.timed("firewall", started);
-    let started = Instant::now();
-    apply_sysctl(stack).await?;
-    stack.timed("sysctl", started);
-    if !stack.hosts_with(Role::Db).is_empty() {
-        let started = Instant::now();
-        db::converge_db(stack).await?;
-        stack.timed("db tier", started);
-        let started = Instant::now();
-        converge_arbiters(stack).await?;
-        stack.timed("arbiters", started);
-    }
-    if !stack.hosts_with(Role::Aerospike).is_empty() {
-        let started = Instant::now();
-        aerospike::converge(stack).await?;
-        stack.timed("aerospike tier", started);
-    }
-    let started = Instant::now();
-    converge_apps(stack).await?;
-    stack.timed("app tier", started);
-    if stack.inv.services.file_sync.is_some() {
-        let started = Instant::now();
-        converge_file_sync(stack).await?;
-        stack.timed("file sync", started);
-    }
-    let started = Instant::now();
-    converge_frontend(stack).await?;
-    stack.timed("lb tier", started);
-    Ok(())
+    Ok(stack.into_report(outcome))
 }
 
 /// Package installations running at once.
@@ -487,266 +551,58 @@ const PARALLEL_INSTALLS: usize = 16;
 /// Install what is missing, then read those hosts' facts again: the packages brought units
 /// (enabled by Debian) and default files that every later decision must see.
 async fn install_packages(stack: &mut Stack<'_>) -> Result<()> {
+    let started = Instant::now();
+    let installs = roles::plan_installs(&stack.ctx());
+    if installs.is_empty() {
+        stack.timed("packages", started);
+        return Ok(());
+    }
     let stack_ref = &*stack;
     // Bounded: dpkg is CPU and disk work, and many hosts at once only queue on the machine(s).
-    let installed: Vec<(String, HostFacts)> = futures_util::stream::iter(
-        stack_ref
-            .diffs
-            .iter()
-            .filter(|(_, d)| !d.packages.is_empty())
-            .map(|(host, diff)| async move {
-                stack_ref.step(format!("{host}: installing {}", diff.packages.join(" ")));
-                let session = stack_ref.session(host);
-                let started = Instant::now();
-                session
-                    .must_finish(
-                        "installing packages",
-                        &commands::install_packages(&diff.packages),
-                    )
-                    .await?;
-                stack_ref.host_work("package installation", started, true);
-                stack_ref.changed(host, format!("installed {}", diff.packages.join(" ")));
-                let facts =
-                    read_facts(stack_ref.inv, host, session, &stack_ref.files[host]).await?;
-                Ok::<_, anyhow::Error>((host.clone(), facts))
-            }),
-    )
-    .buffer_unordered(PARALLEL_INSTALLS)
-    .try_collect()
-    .await?;
+    let installed: Vec<(String, HostFacts)> =
+        futures_util::stream::iter(installs.iter().enumerate().map(|(index, step)| async move {
+            let host = step.host();
+            stack_ref.run_step(index, step).await?;
+            let facts = read_facts(
+                stack_ref.inv,
+                host,
+                stack_ref.session(host),
+                &stack_ref.files[host],
+            )
+            .await?;
+            Ok::<_, anyhow::Error>((host.to_string(), facts))
+        }))
+        .buffer_unordered(PARALLEL_INSTALLS)
+        .try_collect()
+        .await?;
     for (host, facts) in installed {
         let diff = desired::host_diff(stack.inv, &host, &stack.files[&host], &facts);
         stack.diffs.insert(host.clone(), diff);
         stack.facts.insert(host, facts);
     }
+    stack.timed("packages", started);
     Ok(())
 }
 
-/// Hosts that may have to bind a VIP they do not hold need net.ipv4.ip_nonlocal_bind=1; the
-/// running value is changed only when it is not already 1.
-async fn apply_sysctl(stack: &Stack<'_>) -> Result<()> {
-    try_join_all(stack.sessions.keys().map(|host| async move {
-        if stack.put_changed(host, "").await? {
-            let apply = "[ \"$(cat /proc/sys/net/ipv4/ip_nonlocal_bind)\" = 1 ] || sysctl -q -p /etc/sysctl.d/60-minicloud.conf";
-            stack.session(host).must("applying sysctl", apply).await?;
-            stack.applied(host, "").await?;
-        }
-        Ok::<_, anyhow::Error>(())
-    }))
-    .await?;
-    Ok(())
-}
-
-async fn converge_arbiters(stack: &Stack<'_>) -> Result<()> {
-    let arbiters = stack.hosts_with(Role::Arbiter);
-    if arbiters.is_empty() {
-        return Ok(());
-    }
-    let expected = (stack.hosts_with(Role::Db).len() + arbiters.len()) as u32;
-    let db1 = stack.hosts_with(Role::Db)[0];
-    // Every db node runs by now: a cluster short of full size is missing an arbiter, e.g. a
-    // garbd that came up with its host during an outage and waits on a cluster that is gone.
-    let short = db::size_state(stack, db1, expected).await?.is_some();
-    let mut touched = false;
-    for host in &arbiters {
-        stack.step(format!("{host}: garbd"));
-        let changed = stack.put_changed(host, "garb").await?;
-        let active = stack.facts[*host].unit("garb.service").is_active();
-        if changed || !active || short {
-            // garbd can only join a Primary component: the db tier is up by now.
-            stack.session(host).systemctl("enable", "garb").await?;
-            stack.session(host).systemctl("restart", "garb").await?;
-            stack.changed(
-                host,
-                if active {
-                    "restarted garb"
-                } else {
-                    "started garb"
-                },
-            );
-            touched = true;
-        }
-    }
-    if touched {
-        gate(
-            &format!("Galera cluster size {expected} (db hosts + arbiters)"),
-            Duration::from_secs(60),
-            || db::size_state(stack, db1, expected),
-        )
-        .await?;
-    }
-    for host in &arbiters {
-        stack.applied(host, "garb").await?;
-    }
-    Ok(())
-}
-
-/// App hosts one at a time: each must answer /healthz before the next is touched.
-async fn converge_apps(stack: &Stack<'_>) -> Result<()> {
-    let apps = stack.hosts_with(Role::App);
-    let port = stack.inv.services.roster.port;
-    for host in &apps {
-        let session = stack.session(host);
-        stack.step(format!("{host}: roster"));
-        if !stack.changed_files(host, Some("roster")).is_empty() {
-            session.must("creating the roster user", "id roster >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roster").await?;
-        }
-        // A changed environment may carry a new database password: this host's account gets
-        // it now, just before the host restarts with it (the other hosts keep theirs meanwhile).
-        let env_changed = stack
-            .changed_files(host, Some("roster"))
-            .iter()
-            .any(|f| f.secret && stack.facts[*host].files.contains_key(&f.path));
-        if env_changed && let Some(db1) = stack.hosts_with(Role::Db).first() {
-            db::database_users(stack, db1, &[host], false).await?;
-        }
-        let changed = stack.put_changed(host, "roster").await?;
-        if changed {
-            let version = session
-                .run(&format!("{} --version", desired::ROSTER_PATH))
-                .await?;
-            if !version.success() {
-                bail!(
-                    "{host}: the roster binary does not run there: {}; hint: ship a static build (scripts/lab.sh shows how)",
-                    version.stderr_tail(3)
-                );
-            }
-        }
-        stack
-            .ensure_unit(host, "roster", changed, "restart")
-            .await?;
-        if changed || !stack.facts[*host].unit("roster.service").is_active() {
-            let listen = render::context::roster_listen_address(stack.inv, host).to_string();
-            session
-                .wait_http_ok(
-                    &format!("{host}'s roster to answer /healthz"),
-                    &listen,
-                    port,
-                    "/healthz",
-                    Duration::from_secs(30),
-                )
-                .await?;
-        }
-        if env_changed {
-            session
-                .wait_http_ok(
-                    &format!(
-                        "{host}'s roster to reach its database with its new settings (/readyz)"
-                    ),
-                    &render::context::roster_listen_address(stack.inv, host).to_string(),
-                    port,
-                    "/readyz",
-                    Duration::from_secs(60),
-                )
-                .await?;
-        }
-    }
-    if let Some(first) = apps.first()
-        && stack
-            .report
-            .lock()
-            .expect("report lock")
-            .changes
-            .values()
-            .any(|c| !c.is_empty())
-    {
-        let listen = render::context::roster_listen_address(stack.inv, first).to_string();
-        let session = stack.session(first);
-        session
-            .wait_http_ok(
-                &format!("{first}'s roster to reach its database (/readyz)"),
-                &listen,
-                port,
-                "/readyz",
-                Duration::from_secs(90),
-            )
-            .await?;
-    }
-    Ok(())
-}
-
-/// lsyncd on every app host: first every host's folders, key and authorized key (so no host
-/// pushes to a peer that would refuse it), then lsyncd started or restarted where its files changed.
-async fn converge_file_sync(stack: &Stack<'_>) -> Result<()> {
-    let apps = stack.hosts_with(Role::App);
-    let paths = &stack
-        .inv
-        .services
-        .file_sync
-        .as_ref()
-        .expect("checked")
-        .paths;
-    let mkdir = crate::shell::Argv::new("mkdir")
-        .args(["-p", "--"])
-        .args(paths.iter().cloned())
-        .to_string();
-    let mut changed = Vec::new();
-    for host in &apps {
-        stack.step(format!("{host}: file sync"));
-        stack
-            .session(host)
-            .must("creating the synced folders", &mkdir)
-            .await?;
-        changed.push(stack.put_changed(host, "lsyncd").await?);
-    }
-    for (host, changed) in apps.iter().zip(changed) {
-        stack
-            .ensure_unit(host, "lsyncd", changed, "restart")
-            .await?;
-    }
-    Ok(())
-}
-
-/// HAProxy and keepalived on the VIP holders: the backups first, the current VIP holder last,
-/// then the VIP must answer.
-async fn converge_frontend(stack: &Stack<'_>) -> Result<()> {
-    let vip = stack.inv.services.frontend_vip.address.to_string();
-    let mut holders = stack.inv.frontend_vip_holders();
-    holders.sort_by_key(|h| stack.facts[*h].has_address(&vip));
-    let mut touched = false;
-    for host in &holders {
-        stack.step(format!("{host}: frontend"));
-        let service = if stack.inv.is_web_pair() {
-            "nginx"
-        } else {
-            "haproxy"
-        };
-        let changed = stack.put_changed(host, service).await?;
-        stack.ensure_unit(host, service, changed, "reload").await?;
-        let keepalived_changed = stack.put_changed(host, "keepalived").await?;
-        stack
-            .ensure_unit(host, "keepalived", keepalived_changed, "reload")
-            .await?;
-        touched |= changed
-            || keepalived_changed
-            || !stack.facts[*host].unit("keepalived.service").is_active();
-    }
-    if touched {
-        let port = if stack.inv.is_web_pair() {
-            stack.inv.services.nginx.port
-        } else {
-            stack.inv.services.haproxy.port
-        };
-        let session = stack.session(holders[0]);
-        session
-            .wait_http_ok(
-                &format!("the frontend VIP {vip}:{port} to serve the roster"),
-                &vip,
-                port,
-                "/healthz",
-                Duration::from_secs(30),
-            )
-            .await?;
-    }
-    Ok(())
-}
-
-/// What `plan` found: per host, what `up` would do; and notes about the whole run.
+/// What `plan` found: the steps `up` would run, and per host the text of its steps.
 #[derive(Debug, Default)]
 pub struct Plan {
+    /// Per host (inventory order), what `plan` says of each of its steps, in order: a written
+    /// file's diff, else the step in words.
     pub hosts: IndexMap<String, Vec<String>>,
+    /// Hosts that have at least one step that changes something (not only checks).
+    pub changing: Vec<String>,
+    /// Every step, in the order `up` runs them (the same form as `up --json`'s `steps`).
+    pub steps: Vec<Step>,
     /// Said once, before the hosts (such as: the secrets file is missing).
     pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// How many hosts would change.
+    pub fn changed_hosts(&self) -> usize {
+        self.changing.len()
+    }
 }
 
 /// What `up` would do, per host, without changing anything: not even the secrets file, which
@@ -792,36 +648,43 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
         }
     }
     let known = crate::secrets::registered();
-    let mut out = IndexMap::new();
-    for (host, diff) in &stack.diffs {
-        let mut lines = Vec::new();
-        if !diff.packages.is_empty() {
-            lines.push(format!("install {}", diff.packages.join(" ")));
+    let steps: Vec<Step> = roles::plan_run(&stack.ctx()).steps().cloned().collect();
+    let describe = |step: &Step| -> String {
+        let Step::Write { host, path, .. } = step else {
+            return step.to_string();
+        };
+        let diff = stack.diffs[host]
+            .files
+            .iter()
+            .find(|(f, _)| &f.path == path);
+        match diff {
+            Some((file, change)) => {
+                let old = old_texts.get(&(host.clone(), path.clone()));
+                desired::describe_change(file, change, old.map(String::as_str), &known)
+            }
+            None => step.to_string(),
         }
-        for (file, change) in &diff.files {
-            let old = old_texts.get(&(host.clone(), file.path.clone()));
-            lines.push(desired::describe_change(
-                file,
-                change,
-                old.map(String::as_str),
-                &known,
-            ));
-        }
-        if let Some(reason) = firewall::host_reason(&stack, host) {
-            lines.push(format!(
-                "load the firewall rules ({reason}), kept only if a new SSH connection confirms them within {} s",
-                inv.firewall.dead_man_seconds
-            ));
-        }
-        lines.extend(db::plan_notes(&stack, host));
-        if let Some((package, _)) = &stack.aerospike_package
-            && stack.inv.hosts[host].has(Role::Aerospike)
-            && !aerospike::installed(&stack.facts[host])
-        {
-            lines.push(format!("install Aerospike from {}", package.display()));
-        }
-        out.insert(host.clone(), lines);
+    };
+    let mut hosts: IndexMap<String, Vec<String>> =
+        inv.hosts.keys().map(|h| (h.clone(), Vec::new())).collect();
+    for step in &steps {
+        hosts[step.host()].push(describe(step));
     }
+    let changing = inv
+        .hosts
+        .keys()
+        .filter(|h| {
+            steps
+                .iter()
+                .any(|s| s.host() == h.as_str() && s.is_change())
+        })
+        .cloned()
+        .collect();
     progress.finish_and_clear();
-    Ok(Plan { hosts: out, notes })
+    Ok(Plan {
+        hosts,
+        changing,
+        steps,
+        notes,
+    })
 }

@@ -1,16 +1,16 @@
-//! One host during `up`: its SSH connection, commands as root (sudo for a non-root user),
-//! atomic file uploads, and gates that wait for a condition with a deadline.
+//! One host during `up` over SSH (the real [`Host`]): its connection, commands as root (sudo
+//! for a non-root user), and gates that wait for a condition with a deadline.
 
 use super::commands;
-use super::desired::Managed;
+use super::host::Host;
 use super::interrupt;
-use crate::facts::{self, HostFacts};
 use crate::shell;
 use crate::ssh::{Connection, Held, Output};
 use anyhow::{Result, bail};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// A connected host: see the module doc.
 pub struct Session {
     pub name: String,
     pub conn: Connection,
@@ -107,77 +107,48 @@ impl Session {
         self.conn.hold(&self.as_root(script)).await
     }
 
-    pub async fn facts(
-        &self,
-        packages: &[&str],
-        files: &[&str],
-        units: &[&str],
-    ) -> Result<HostFacts> {
-        // Read-only, and even after a Ctrl-C: a package installation in progress ends by
-        // reading its host again, and a stop must not cut it there (the run would leave while
-        // other hosts' installations still run, and report none of them).
-        let out = self
-            .must_in_step(
-                "reading facts",
-                &facts::gather_command(packages, files, units),
-            )
-            .await?;
-        Ok(facts::parse(&out.stdout_text()))
-    }
-
-    /// Upload a managed file atomically (checked by its daemon's checker before it replaces the old)
-    /// and record its hash.
-    pub async fn put(&self, file: &Managed) -> Result<()> {
-        let script = commands::put_file(
-            &file.path,
-            file.mode,
-            &file.owner,
-            &file.group,
-            file.checker,
-            &file.sha256,
-        ) + &commands::record_hash(&file.path);
-        self.must_with_stdin(&format!("writing {}", file.path), &script, &file.content)
-            .await
-            .map(|_| ())
-    }
-
-    pub async fn systemctl(&self, action: &str, unit: &str) -> Result<()> {
-        self.must(
-            &format!("systemctl {action} {unit}"),
-            &format!("systemctl {action} {unit}"),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// HTTP status code of a GET made from this host ("" when nothing answered).
-    pub async fn http_status(&self, address: &str, port: u16, path: &str) -> String {
-        match self
-            .conn
-            .run(&commands::http_status(address, port, path, 5))
-            .await
-        {
-            Ok(out) => out.stdout_text().trim().to_string(),
-            Err(_) => String::new(),
-        }
+    /// The SSH target this session was opened with.
+    pub fn target(&self) -> &crate::ssh::Target {
+        self.conn.target()
     }
 }
 
-impl Session {
-    /// Wait until a GET made from this host answers 200.
-    pub async fn wait_http_ok(
+impl Host for Session {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    async fn run(&self, script: &str) -> Result<Output> {
+        Session::run(self, script).await
+    }
+    async fn must(&self, step: &str, script: &str) -> Result<Output> {
+        Session::must(self, step, script).await
+    }
+    async fn must_in_step(&self, step: &str, script: &str) -> Result<Output> {
+        Session::must_in_step(self, step, script).await
+    }
+    async fn must_finish(&self, step: &str, script: &str) -> Result<Output> {
+        Session::must_finish(self, step, script).await
+    }
+    async fn must_with_stdin(&self, step: &str, script: &str, stdin: &[u8]) -> Result<Output> {
+        Session::must_with_stdin(self, step, script, stdin).await
+    }
+    async fn run_as_login(&self, script: &str) -> Result<Output> {
+        self.conn.run(script).await
+    }
+    async fn run_on_new_connection(
         &self,
-        what: &str,
-        address: &str,
-        port: u16,
-        path: &str,
+        step: &str,
+        script: &str,
         timeout: Duration,
-    ) -> Result<()> {
-        gate(what, timeout, || async {
-            let status = self.http_status(address, port, path).await;
-            Ok((status != "200").then(|| format!("HTTP status {status:?}")))
-        })
-        .await
+    ) -> Result<Output> {
+        let mut fresh = self.conn.target().clone();
+        fresh.accept_new_host_key = false;
+        fresh.connect_timeout = timeout;
+        let conn = Connection::open(&fresh).await?;
+        let confirming = Session::new(&self.name, conn);
+        let outcome = confirming.must_in_step(step, script).await;
+        confirming.conn.close().await;
+        outcome
     }
 }
 

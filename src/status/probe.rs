@@ -14,37 +14,10 @@ pub const HAPROXY_SOCKET: &str = "/run/haproxy/admin.sock";
 /// The HAProxy backend of the roster app nodes (the haproxy template's name).
 pub const HAPROXY_BACKEND: &str = "roster_app";
 
-/// The services (systemd units without `.service`) a host's roles run, in a stable order.
+/// The services (systemd units without `.service`) a host's roles run, in a stable order:
+/// each role says which (see [`crate::roles::services`]).
 pub fn services(inv: &Inventory, host: &str) -> Vec<&'static str> {
-    let entry = &inv.hosts[host];
-    let holds_frontend_vip = inv.frontend_vip_holders().contains(&host);
-    let holds_db_vip = entry.has(Role::Db) && inv.services.db_vip.is_some();
-    let mut list = Vec::new();
-    if entry.has(Role::Lb) {
-        list.push("haproxy");
-    }
-    if entry.has(Role::App) {
-        list.push("roster");
-        if inv.services.nginx.enabled {
-            list.push("nginx");
-        }
-        if inv.services.file_sync.is_some() {
-            list.push("lsyncd");
-        }
-    }
-    if entry.has(Role::Db) {
-        list.push("mariadb");
-    }
-    if holds_frontend_vip || holds_db_vip {
-        list.push("keepalived");
-    }
-    if entry.has(Role::Arbiter) {
-        list.push("garb");
-    }
-    if entry.has(Role::Aerospike) {
-        list.push("aerospike");
-    }
-    list
+    crate::roles::services(inv, host)
 }
 
 /// The command that reads everything `status` shows about `host`. It only reads: systemctl

@@ -2,7 +2,7 @@
 //! Pure: `plan` prints these differences, `up` closes them.
 
 use crate::facts::HostFacts;
-use crate::inventory::{Inventory, Role, SstMethod};
+use crate::inventory::Inventory;
 use crate::render::{Checker, Hide, HostFile};
 use crate::secrets::MASK;
 use indexmap::IndexMap;
@@ -74,66 +74,6 @@ impl Managed {
     }
 }
 
-/// Debian packages a host's roles need.
-pub fn packages(inv: &Inventory, host: &str) -> Vec<&'static str> {
-    let entry = &inv.hosts[host];
-    // Every host gets minicloud's firewall table.
-    let mut list = vec!["nftables"];
-    if entry.has(Role::Lb) {
-        list.extend(["haproxy", "keepalived"]);
-    }
-    if entry.has(Role::Db) {
-        list.extend(["mariadb-server", "galera-4", "keepalived", "rsync"]);
-        if inv.services.galera.sst_method == SstMethod::Mariabackup {
-            list.extend(["mariadb-backup", "socat"]);
-        }
-    }
-    if entry.has(Role::Arbiter) {
-        list.push("galera-arbitrator-4");
-    }
-    if entry.has(Role::App) && inv.services.file_sync.is_some() {
-        // python3 runs rrsync (shipped by rsync, which only suggests python3): the sync key's
-        // forced command hands every push to it (render/file_sync.rs).
-        list.extend(["lsyncd", "rsync", "python3"]);
-    }
-    if entry.has(Role::App) && inv.services.nginx.enabled {
-        list.push("nginx-light");
-        if inv.is_web_pair() {
-            list.push("keepalived");
-        }
-    }
-    list.sort_unstable();
-    list.dedup();
-    list
-}
-
-/// The systemd units `up` reads on a host: those of the packages its roles get, the roster
-/// and Aerospike where their roles are, and the firewall's boot unit. Only these: every unit
-/// named costs the host work in each fact read, and no-op runs are mostly fact reads.
-pub fn units(inv: &Inventory, host: &str) -> Vec<&'static str> {
-    let entry = &inv.hosts[host];
-    let mut list = vec!["minicloud-firewall.service"];
-    for package in packages(inv, host) {
-        list.extend(match package {
-            "haproxy" => &["haproxy.service"][..],
-            "keepalived" => &["keepalived.service"],
-            // The socket is read so that `up` can switch it off (it holds port 3306).
-            "mariadb-server" => &["mariadb.service", "mariadb.socket"],
-            "galera-arbitrator-4" => &["garb.service"],
-            "nginx-light" => &["nginx.service"],
-            "lsyncd" => &["lsyncd.service"],
-            _ => &[],
-        });
-    }
-    if entry.has(Role::App) {
-        list.push("roster.service");
-    }
-    if entry.has(Role::Aerospike) {
-        list.push("aerospike.service");
-    }
-    list
-}
-
 /// How a managed file differs from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileChange {
@@ -171,7 +111,7 @@ impl HostDiff {
 
 pub fn host_diff(inv: &Inventory, host: &str, files: &[Managed], facts: &HostFacts) -> HostDiff {
     HostDiff {
-        packages: packages(inv, host)
+        packages: super::packages(inv, host)
             .into_iter()
             .filter(|p| !facts.installed.contains(*p))
             .collect(),
@@ -392,6 +332,8 @@ fn diff_text(path: &str, old: &str, new: &str) -> String {
 mod tests {
     use super::*;
     use crate::facts::FileState;
+    use crate::inventory::SstMethod;
+    use crate::roles::{packages, units};
 
     fn managed(path: &str, content: &str, hide: Hide) -> Managed {
         let mut m = Managed::from_rendered(&HostFile {

@@ -1,0 +1,79 @@
+//! The arbiter role: garbd (Debian's `galera-arbitrator-4`, unit `garb`), a Galera vote
+//! without data. It can only join a Primary component, so it comes after the db tier.
+
+use super::{Ctx, Gate, Role, Step};
+use crate::inventory::{Inventory, Role as HostRole};
+
+/// garbd on the arbiter hosts, one after another, then the cluster's size is the gate.
+pub const ROLE: Role = Role {
+    phase: "arbiters",
+    parallel: false,
+    packages: |inv, host| {
+        if inv.hosts[host].has(HostRole::Arbiter) {
+            vec!["galera-arbitrator-4"]
+        } else {
+            Vec::new()
+        }
+    },
+    units: super::none,
+    services: |inv, host| {
+        if inv.hosts[host].has(HostRole::Arbiter) {
+            vec!["garb"]
+        } else {
+            Vec::new()
+        }
+    },
+    plan,
+};
+
+/// Whether the cluster will be short of arbiters after the db tier: a new cluster is started
+/// (garbd then waits on one that is gone), or the Primary component has fewer members than its
+/// db nodes plus every arbiter (a garbd that came up with its host during an outage).
+fn short_of_arbiters(ctx: &Ctx, inv: &Inventory, arbiters: usize) -> bool {
+    if super::galera::bootstraps(ctx) {
+        return true;
+    }
+    let db = inv.hosts_with(HostRole::Db);
+    let primary: Vec<u32> = db
+        .iter()
+        .filter_map(|h| ctx.facts[*h].wsrep.as_ref())
+        .filter(|s| s.is_primary())
+        .map(|s| s.cluster_size)
+        .collect();
+    let members = primary.iter().copied().max().unwrap_or(0) as usize;
+    members < primary.len() + arbiters
+}
+
+fn plan(ctx: &Ctx, _earlier: &[Step]) -> Vec<Step> {
+    let inv = ctx.inv;
+    let arbiters = inv.hosts_with(HostRole::Arbiter);
+    let db = inv.hosts_with(HostRole::Db);
+    if arbiters.is_empty() || db.is_empty() {
+        return Vec::new();
+    }
+    let short = short_of_arbiters(ctx, inv, arbiters.len());
+    let mut steps = Vec::new();
+    let mut touched = false;
+    for host in &arbiters {
+        let changed = ctx.unit_changed(host, "garb");
+        steps.extend(ctx.writes(host, "garb"));
+        let active = ctx.facts[*host].unit("garb.service").is_active();
+        if changed || !active || short {
+            steps.push(Step::StartArbiter {
+                host: host.to_string(),
+                restart: active,
+            });
+            touched = true;
+        }
+    }
+    if touched {
+        steps.push(Step::Wait {
+            host: db[0].to_string(),
+            gate: Gate::Synced {
+                size: (db.len() + arbiters.len()) as u32,
+                timeout_secs: 60,
+            },
+        });
+    }
+    steps
+}
