@@ -186,6 +186,7 @@ pub enum Command {
         after_help = "Examples:\n  minicloud secrets list\n  minicloud secrets rotate roster-db-password"
     )]
     Secrets {
+        /// `list` or `rotate`.
         #[command(subcommand)]
         command: SecretsCommand,
     },

@@ -5,37 +5,30 @@
 
 use crate::shell::Argv;
 
-/// What to ask systemd to do with units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnitAction {
-    /// Start (a no-op for a running unit).
-    Start,
-    /// Stop cleanly (SIGTERM, the unit's own stop logic).
-    Stop,
-    /// SIGKILL every process of the unit: a crash, as far as the unit can tell.
-    Kill,
+/// `systemctl start UNITS` (a no-op for a running unit), in the order given.
+pub fn systemctl_start(units: &[&str]) -> Argv {
+    Argv::new("systemctl")
+        .arg("start")
+        .args(units.iter().copied())
 }
 
-/// `systemctl start|stop|kill -s KILL UNITS`, units in the order given (systemd starts and
-/// stops them in that order within one job when they do not depend on each other).
-pub fn systemctl(action: UnitAction, units: &[&str]) -> Argv {
-    let argv = Argv::new("systemctl");
-    let argv = match action {
-        UnitAction::Start => argv.arg("start"),
-        UnitAction::Stop => argv.arg("stop"),
-        UnitAction::Kill => argv.args(["kill", "-s", "KILL"]),
-    };
-    argv.args(units.iter().copied())
+/// `systemctl stop UNITS`: a clean stop (the unit's own stop logic), in the order given.
+pub fn systemctl_stop(units: &[&str]) -> Argv {
+    Argv::new("systemctl")
+        .arg("stop")
+        .args(units.iter().copied())
+}
+
+/// `systemctl kill -s KILL UNIT`: SIGKILL to every process of the unit, a crash as far as
+/// the unit can tell.
+pub fn systemctl_kill(unit: &str) -> Argv {
+    Argv::new("systemctl").args(["kill", "-s", "KILL", unit])
 }
 
 /// SIGKILL a unit, then stop it: a crash that systemd does not undo by restarting it
 /// (Debian's `mariadb.service` restarts on abort).
 pub fn kill_and_keep_down(unit: &str) -> String {
-    format!(
-        "{}; {}",
-        systemctl(UnitAction::Kill, &[unit]),
-        systemctl(UnitAction::Stop, &[unit])
-    )
+    format!("{}; {}", systemctl_kill(unit), systemctl_stop(&[unit]))
 }
 
 /// The nftables table the partition drill cuts a host off with: its own, so healing it
@@ -91,15 +84,15 @@ mod tests {
     #[test]
     fn systemctl_lines_read_as_typed() {
         assert_eq!(
-            systemctl(UnitAction::Stop, &["roster"]).to_string(),
+            systemctl_stop(&["roster"]).to_string(),
             "systemctl stop roster"
         );
         assert_eq!(
-            systemctl(UnitAction::Kill, &["roster"]).to_string(),
+            systemctl_kill("roster").to_string(),
             "systemctl kill -s KILL roster"
         );
         assert_eq!(
-            systemctl(UnitAction::Start, &["haproxy", "keepalived"]).to_string(),
+            systemctl_start(&["haproxy", "keepalived"]).to_string(),
             "systemctl start haproxy keepalived"
         );
         assert_eq!(
@@ -108,7 +101,7 @@ mod tests {
         );
         // A unit name is one word, whatever it holds.
         assert_eq!(
-            systemctl(UnitAction::Start, &["a b;reboot"]).to_string(),
+            systemctl_start(&["a b;reboot"]).to_string(),
             "systemctl start 'a b;reboot'"
         );
     }

@@ -7,8 +7,9 @@
 //! Dependencies point down this list (cli → orchestration → roles/facts → transport);
 //! nothing below `cli` reads arguments or prints verdicts.
 //!
-//! - [`cli`]: one function per command, exit codes (0 ok, 1 unhealthy or drill failed, 2
-//!   error, 130 stopped by Ctrl-C).
+//! - [`cli`]: one function per command (`cmd_up`, `cmd_status`, ...) and `cli::Outcome`,
+//!   the one place exit codes are decided (0 ok, 1 unhealthy or drill failed, 2 error, 3
+//!   changes pending, 130 stopped by Ctrl-C).
 //! - Orchestration: [`converge`] (`up` and `plan`: connect, read facts, ask the roles for the
 //!   run's steps, then `plan` prints them and `up` hands the same list to `converge::execute`,
 //!   which runs them over the `converge::host::Host` trait — SSH for real, a fake in unit

@@ -374,6 +374,40 @@ fn drills_off_the_lab_are_refused_without_a_terminal_or_yes() {
 }
 
 #[test]
+fn an_unknown_drill_name_is_refused_before_anything_runs_with_the_names_there_are() {
+    let (dir, inv) = unreachable_inventory();
+    let inv = inv.to_str().unwrap();
+    for args in [
+        vec!["-i", inv, "--dry-run", "--drill", "app-down,nope"],
+        vec!["-i", inv, "--yes", "--drill", "App-Down"],
+    ] {
+        let (code, out, err) = drills_off_the_lab(dir.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains("no drill called")
+                && err.contains(
+                    "the drills are app-down, app-crash, lb-down, db-stop, db-crash, \
+                     db-partition, db-total-outage"
+                ),
+            "{err}"
+        );
+    }
+    let (code, out, err) = drills_off_the_lab(
+        dir.path(),
+        &["-i", inv, "--dry-run", "--drill", "lb-down,app-down"],
+    );
+    assert_eq!(code, 0, "{err}");
+    // In catalog order, whatever the order given.
+    let drills: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('('))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert_eq!(drills, ["app-down", "lb-down"], "{out}");
+}
+
+#[test]
 fn drills_off_the_lab_go_ahead_with_yes() {
     let (dir, inv) = unreachable_inventory();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("minicloud"))

@@ -2,7 +2,7 @@
 //! and the budget it must meet. Pure (the hosts holding the VIPs are given), so `--dry-run`
 //! prints exactly what a run would do and the steps are tested as text.
 
-use crate::commands::{self, UnitAction, systemctl};
+use crate::commands::{self, systemctl_kill, systemctl_start, systemctl_stop};
 use crate::inventory::{Inventory, Net, Role};
 use serde::Serialize;
 use std::fmt;
@@ -318,22 +318,22 @@ fn app_drill(p: &Plan) -> Result<Drill, String> {
     if apps.len() < 2 {
         return Err("needs two app hosts (one keeps serving)".into());
     }
-    let (how, action) = if p.name == DrillName::AppDown {
-        ("stop (SIGTERM, drained)", UnitAction::Stop)
+    let (how, fault) = if p.name == DrillName::AppDown {
+        ("stop (SIGTERM, drained)", systemctl_stop(&["roster"]))
     } else {
-        ("SIGKILL", UnitAction::Kill)
+        ("SIGKILL", systemctl_kill("roster"))
     };
     let router = if inv.is_web_pair() {
         "nginx"
     } else {
         "HAProxy"
     };
-    let start = systemctl(UnitAction::Start, &["roster"]);
+    let start = systemctl_start(&["roster"]);
     let mut drill = p.blank();
     drill.summary = format!("{how} the roster on {app}; {router} must route around it");
     drill.targets = vec![app.to_string()];
     drill.dead_men = vec![p.timer(app, &start, p.dead_after)];
-    drill.inject = vec![DrillStep::run(app, systemctl(action, &["roster"]))];
+    drill.inject = vec![DrillStep::run(app, fault)];
     drill.restore = vec![DrillStep::run(app, &start)];
     drill.budget.max_failed = Some(p.s.budgets.app_max_failed);
     Ok(drill)
@@ -370,11 +370,8 @@ fn lb_down(p: &Plan) -> Result<Drill, String> {
     } else {
         drill.summary = format!("keepalived and {proxy} stop on {lb}, holding the frontend VIP");
         // keepalived first, so the VIP leaves before the proxy does; back in reverse.
-        let start = systemctl(UnitAction::Start, &[proxy, "keepalived"]);
-        drill.inject = vec![DrillStep::run(
-            &lb,
-            systemctl(UnitAction::Stop, &["keepalived", proxy]),
-        )];
+        let start = systemctl_start(&[proxy, "keepalived"]);
+        drill.inject = vec![DrillStep::run(&lb, systemctl_stop(&["keepalived", proxy]))];
         drill.restore = vec![DrillStep::run(&lb, &start)];
         drill.dead_men = vec![p.timer(&lb, &start, p.dead_after)];
     }
@@ -414,12 +411,9 @@ fn db_stop(p: &Plan) -> Result<Drill, String> {
             .find(|d| **d != holder)
             .expect("two db hosts")
             .to_string();
-    let start = systemctl(UnitAction::Start, &["mariadb"]);
+    let start = systemctl_start(&["mariadb"]);
     drill.summary = format!("clean stop of MariaDB on {db}; it must rejoin by IST when started");
-    drill.inject = vec![DrillStep::run(
-        &db,
-        systemctl(UnitAction::Stop, &["mariadb"]),
-    )];
+    drill.inject = vec![DrillStep::run(&db, systemctl_stop(&["mariadb"]))];
     drill.restore = vec![DrillStep::run(&db, &start)];
     drill.dead_men = vec![p.timer(&db, &start, p.dead_after)];
     drill.targets = vec![db];
@@ -430,14 +424,11 @@ fn db_stop(p: &Plan) -> Result<Drill, String> {
 fn db_crash(p: &Plan) -> Result<Drill, String> {
     let (mut drill, holder) = db_drill(p)?;
     // Debian's unit may restart it by itself; start is a no-op then.
-    let start = systemctl(UnitAction::Start, &["mariadb"]);
+    let start = systemctl_start(&["mariadb"]);
     drill.summary = format!(
         "SIGKILL mariadbd on {holder}, holding the DB VIP; the VIP must move to a Synced node"
     );
-    drill.inject = vec![DrillStep::run(
-        &holder,
-        systemctl(UnitAction::Kill, &["mariadb"]),
-    )];
+    drill.inject = vec![DrillStep::run(&holder, systemctl_kill("mariadb"))];
     drill.restore = vec![DrillStep::run(&holder, &start)];
     drill.dead_men = vec![p.timer(&holder, &start, p.dead_after)];
     drill.targets = vec![holder];
@@ -500,7 +491,7 @@ fn db_total_outage(p: &Plan) -> Result<Drill, String> {
     drill.restore = vec![DrillStep::Up];
     // `up` may take a while; the timers only matter when the drill itself is gone.
     let after = p.s.dead_man.map(|d| d.as_secs()).unwrap_or(p.hold + 300);
-    let start = systemctl(UnitAction::Start, &["mariadb"]);
+    let start = systemctl_start(&["mariadb"]);
     drill.dead_men = dbs.iter().map(|d| p.timer(d, &start, after)).collect();
     // A total outage is an outage: no gap budget, but nothing acknowledged may be lost.
     Ok(drill)

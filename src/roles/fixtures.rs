@@ -121,7 +121,7 @@ impl World {
         let state = self.facts[host].units.entry(unit.to_string()).or_default();
         state.active = active.into();
         state.loaded = true;
-        if state.enabled.is_empty() {
+        if state.enabled == crate::facts::EnabledState::NotInstalled {
             state.enabled = "enabled".into();
         }
         self
