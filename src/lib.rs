@@ -17,14 +17,17 @@
 //!   (read-only health), [`drill`] (failover drills under live load).
 //! - Roles: [`roles`] — one module per role (firewall, sysctl, galera, arbiter, aerospike, app,
 //!   file_sync, frontend: the lb pair or the web pair as one enum), each owning its packages,
-//!   the units `up` reads and `status` shows, and a pure planner: (inventory, facts) in, typed
+//!   files (`render::FileSpec` rows, templates from `templates/`), inbound firewall rules, the
+//!   units `up` reads and `status` shows, and a pure planner: (inventory, facts) in, typed
 //!   [`roles::Step`]s out, in quorum-safe order. No I/O. `roles::REGISTRY` lists them in the
-//!   order their phases run. **Adding a role** is one new module under `src/roles/` with a
-//!   `pub const ROLE: Role` (its packages, units, services, planner, phase name, and whether its
-//!   hosts run in parallel) and one line in `REGISTRY`; `up`, `plan`, the facts read and
-//!   `status`'s service list pick it up from there. Its files are rows of `render::FILES` (the
-//!   `unit` column ties a file to the unit it feeds), its ports rules of
-//!   `render::context::firewall_rules`.
+//!   order their phases run.
+//!
+//!   **Adding a role** (say, memcached on the app hosts) is one new module under `src/roles/`
+//!   with a `pub const ROLE: Role` — its phase name, whether its hosts run in parallel, its
+//!   packages, units, services, files, firewall rules and planner — plus its templates in
+//!   `templates/`, and one line in `REGISTRY`. Everything else reads the registry: the facts
+//!   `up` gathers, the files `render` writes, the firewall table, `status`'s service list, and
+//!   the phases `plan` shows and `up` runs.
 //! - What is wanted: [`inventory`] (the YAML read into checked types: `inventory::text` holds
 //!   the rule for every string by where it goes, `inventory::limits` the file bounds,
 //!   `inventory::validate` how the parts fit), [`render`] (inventory → every host's files, from

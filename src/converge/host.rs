@@ -1,5 +1,5 @@
 //! The seam between the executor and a host: the [`Host`] trait. [`super::session::Session`]
-//! is the real one (SSH, as root or through sudo); [`fake::FakeHost`] records commands and
+//! is the real one (SSH, as root or through sudo); `fake::FakeHost` (tests only) records commands and
 //! answers from a script, for unit tests of the executor without Docker or SSH.
 
 use super::commands;

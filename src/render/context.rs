@@ -12,7 +12,8 @@ const DEFAULT_GCACHE: &str = "128M";
 /// Galera SST user (mariabackup).
 pub const SST_USER: &str = "sst";
 /// Ports every Galera voter talks on: replication, IST, SST.
-const GALERA_PORTS: [u16; 3] = [4567, 4568, 4444];
+/// Galera replication, IST and SST ports.
+pub const GALERA_PORTS: [u16; 3] = [4567, 4568, 4444];
 
 #[derive(Debug, Serialize)]
 pub struct HostContext {
@@ -220,12 +221,20 @@ fn addr(inv: &Inventory, host: &str, net: Net) -> Ipv4Addr {
         .expect("validated inventory: role's network address present")
 }
 
-fn addrs(inv: &Inventory, hosts: &[&str], net: Net) -> Vec<Ipv4Addr> {
+/// The addresses of `hosts` on `net`.
+pub fn addrs(inv: &Inventory, hosts: &[&str], net: Net) -> Vec<Ipv4Addr> {
     hosts.iter().map(|h| addr(inv, h, net)).collect()
 }
 
+/// The addresses on `net` of `hosts` other than `host`, as rule sources.
+pub fn others(inv: &Inventory, host: &str, hosts: &[&str], net: Net) -> Vec<String> {
+    let peers: Vec<&str> = hosts.iter().copied().filter(|h| *h != host).collect();
+    strings(&addrs(inv, &peers, net))
+}
+
 /// The port HAProxy (or clients, in the web pair) reach an app host on.
-fn app_public_port(inv: &Inventory) -> u16 {
+/// The port the lb hosts reach an app host on: its nginx when enabled, else the roster.
+pub fn app_public_port(inv: &Inventory) -> u16 {
     let s = &inv.services;
     if s.nginx.enabled {
         s.nginx.port
@@ -523,17 +532,30 @@ fn aerospike_context(inv: &Inventory, host: &str) -> AerospikeContext {
     }
 }
 
-fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+/// Each item as text.
+pub fn strings<T: ToString>(items: &[T]) -> Vec<String> {
     items.iter().map(ToString::to_string).collect()
 }
 
 /// Collects allow rules, keeping "from anywhere" apart from "from these peers": a peer rule with
 /// no peers (a single lb host, say) must open nothing, not everything.
 #[derive(Default)]
-struct Rules(Vec<FirewallRule>);
+pub struct Rules(Vec<FirewallRule>);
 
 impl Rules {
-    fn anywhere(&mut self, why: &str, proto: &'static str, ports: &[u16], to: Option<Ipv4Addr>) {
+    /// The rules collected.
+    pub fn into_rules(self) -> Vec<FirewallRule> {
+        self.0
+    }
+
+    /// Allow `proto`/`ports` (to `to` only, when given) from anywhere.
+    pub fn anywhere(
+        &mut self,
+        why: &str,
+        proto: &'static str,
+        ports: &[u16],
+        to: Option<Ipv4Addr>,
+    ) {
         self.0.push(FirewallRule {
             why: why.to_string(),
             proto,
@@ -543,7 +565,8 @@ impl Rules {
         });
     }
 
-    fn only_from(&mut self, why: &str, proto: &'static str, ports: &[u16], from: Vec<String>) {
+    /// Allow `proto`/`ports` from `from` only; nothing at all when `from` is empty.
+    pub fn only_from(&mut self, why: &str, proto: &'static str, ports: &[u16], from: Vec<String>) {
         if !from.is_empty() {
             self.0.push(FirewallRule {
                 why: why.to_string(),
@@ -568,126 +591,10 @@ pub fn firewall_fingerprint(rules: &[FirewallRule]) -> String {
         .collect()
 }
 
-/// Inbound allow rules for `host`, by role; everything else is dropped.
+/// Inbound allow rules for `host`, by role (each role adds its own: see
+/// [`crate::roles::Role::firewall`]); everything else is dropped.
 pub fn firewall_rules(inv: &Inventory, host: &str) -> Vec<FirewallRule> {
-    let entry = &inv.hosts[host];
-    let s = &inv.services;
-    let mut rules = Rules::default();
-    let ssh_port = [entry.ssh.port.unwrap_or(inv.ssh.port)];
-    if inv.firewall.ssh_from.is_empty() {
-        rules.anywhere(
-            "SSH (firewall.ssh_from is empty: from anywhere)",
-            "tcp",
-            &ssh_port,
-            None,
-        );
-    } else {
-        rules.only_from(
-            "SSH from the control machine's networks",
-            "tcp",
-            &ssh_port,
-            strings(&inv.firewall.ssh_from),
-        );
-    }
-    let lb = inv.hosts_with(Role::Lb);
-    let app = inv.hosts_with(Role::App);
-    let db = inv.hosts_with(Role::Db);
-    let others = |hosts: &[&str], net| -> Vec<String> {
-        let peers: Vec<&str> = hosts.iter().copied().filter(|h| *h != host).collect();
-        strings(&addrs(inv, &peers, net))
-    };
-    let vip_holders = inv.frontend_vip_holders();
-    if vip_holders.contains(&host) {
-        rules.only_from(
-            "VRRP adverts from the other frontend VIP holders",
-            "vrrp",
-            &[],
-            others(&vip_holders, Net::Frontend),
-        );
-    }
-    if entry.has(Role::Lb) {
-        rules.anywhere(
-            "HTTP to the frontend VIP",
-            "tcp",
-            &[s.haproxy.port],
-            Some(s.frontend_vip.address),
-        );
-        if let Some(stats) = &s.haproxy.stats {
-            let from = if stats.allow_from.is_empty() {
-                &[inv.networks.frontend][..]
-            } else {
-                &stats.allow_from[..]
-            };
-            rules.only_from("HAProxy stats page", "tcp", &[stats.port], strings(from));
-        }
-    }
-    if entry.has(Role::App) {
-        if inv.is_web_pair() {
-            rules.anywhere(
-                "HTTP to nginx (web pair: clients come straight here)",
-                "tcp",
-                &[s.nginx.port],
-                None,
-            );
-            rules.only_from(
-                "the roster from the other app hosts' nginx (their backup upstream)",
-                "tcp",
-                &[s.roster.port],
-                others(&app, Net::Frontend),
-            );
-        } else {
-            let from = strings(&addrs(inv, &lb, Net::Frontend));
-            rules.only_from(
-                "the app (or its nginx) only from the lb hosts",
-                "tcp",
-                &[app_public_port(inv)],
-                from,
-            );
-        }
-    }
-    if entry.has(Role::App) && s.file_sync.is_some() {
-        rules.only_from(
-            "SSH from the other app hosts (file sync: lsyncd pushes with rsync over SSH)",
-            "tcp",
-            &ssh_port,
-            others(&app, Net::Backend),
-        );
-    }
-    if entry.has(Role::Db) {
-        rules.only_from(
-            "MariaDB only from the app hosts",
-            "tcp",
-            &[3306],
-            strings(&addrs(inv, &app, Net::Backend)),
-        );
-        rules.only_from(
-            "VRRP adverts from the other db hosts (DB VIP)",
-            "vrrp",
-            &[],
-            others(&db, Net::Backend),
-        );
-    }
-    if entry.has(Role::Db) || entry.has(Role::Arbiter) {
-        let voters: Vec<&str> = db
-            .iter()
-            .chain(inv.hosts_with(Role::Arbiter).iter())
-            .copied()
-            .collect();
-        let why = "Galera replication, IST and SST only among db hosts and arbiters";
-        rules.only_from(why, "tcp", &GALERA_PORTS, others(&voters, Net::Backend));
-    }
-    if entry.has(Role::Aerospike) {
-        let nodes = inv.hosts_with(Role::Aerospike);
-        rules.only_from(
-            "Aerospike service only from the app hosts",
-            "tcp",
-            &[3000],
-            strings(&addrs(inv, &app, Net::Backend)),
-        );
-        let why = "Aerospike fabric and heartbeat only among aerospike nodes";
-        rules.only_from(why, "tcp", &[3001, 3002], others(&nodes, Net::Backend));
-    }
-    rules.0
+    crate::roles::firewall_rules(inv, host)
 }
 
 #[cfg(test)]

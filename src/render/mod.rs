@@ -1,6 +1,6 @@
 //! Rendering: the inventory becomes every file each host needs, from templates embedded in the
-//! binary. Which file goes to which host, with what owner, mode and checker, is the table
-//! [`FILES`]; the values come from [`context::host_context`].
+//! binary. Which file goes to which host, with what owner, mode and checker, is each role's
+//! `files` ([`file_specs`]); the values come from [`context::host_context`].
 
 pub mod context;
 pub mod dir;
@@ -9,75 +9,8 @@ pub mod file_sync;
 use crate::inventory::{Inventory, Role};
 use crate::secrets::Secrets;
 use anyhow::{Context as _, Result};
-use context::{GALERA_SYNCED_SCRIPT, HostContext, host_context};
+use context::{HostContext, host_context};
 use indexmap::IndexMap;
-
-/// Templates, embedded at build time so the binary needs nothing beside it.
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "haproxy.cfg",
-        include_str!("../../templates/haproxy.cfg.tera"),
-    ),
-    (
-        "keepalived.conf",
-        include_str!("../../templates/keepalived.conf.tera"),
-    ),
-    (
-        "galera-synced.sh",
-        include_str!("../../templates/galera-synced.sh.tera"),
-    ),
-    (
-        "galera.cnf",
-        include_str!("../../templates/galera.cnf.tera"),
-    ),
-    (
-        "galera-sst.cnf",
-        include_str!("../../templates/galera-sst.cnf.tera"),
-    ),
-    ("garb", include_str!("../../templates/garb.tera")),
-    (
-        "roster.service",
-        include_str!("../../templates/roster.service.tera"),
-    ),
-    (
-        "roster.env",
-        include_str!("../../templates/roster.env.tera"),
-    ),
-    (
-        "nginx-roster.conf",
-        include_str!("../../templates/nginx-roster.conf.tera"),
-    ),
-    (
-        "aerospike.conf",
-        include_str!("../../templates/aerospike.conf.tera"),
-    ),
-    (
-        "firewall.nft",
-        include_str!("../../templates/firewall.nft.tera"),
-    ),
-    (
-        "minicloud-firewall.service",
-        include_str!("../../templates/minicloud-firewall.service.tera"),
-    ),
-    (
-        "sysctl.conf",
-        include_str!("../../templates/sysctl.conf.tera"),
-    ),
-    (
-        "lsyncd.conf.lua",
-        include_str!("../../templates/lsyncd.conf.lua.tera"),
-    ),
-    (
-        "lsyncd.service",
-        include_str!("../../templates/lsyncd.service.tera"),
-    ),
-    ("file-sync-key", "{{ file_sync.private_key }}\n"),
-    ("file-sync-receive", "{{ file_sync.receive_script }}"),
-    (
-        "file-sync-authorized-keys",
-        "# Written by minicloud: lsyncd on the other app hosts pushes files here.\n{{ file_sync.authorized_key }}\n",
-    ),
-];
 
 /// The daemon's own checker that must accept a file before it replaces the old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +65,7 @@ pub const FIREWALL_UNIT: &str = "minicloud-firewall";
 
 /// Which hosts get a file.
 #[derive(Debug, Clone, Copy)]
-enum When {
+pub enum When {
     Always,
     Role(Role),
     /// Holds a VIP (any keepalived instance).
@@ -161,30 +94,40 @@ pub enum Hide {
     Whole,
 }
 
-/// One file of the table: template, target, ownership, and how it is checked.
+/// One managed file: its template, target, ownership, and how it is checked. Each role lists
+/// its own (`roles::Role::files`); the template text is embedded in the binary at build time.
 #[derive(Debug, Clone, Copy)]
-struct FileSpec {
-    template: &'static str,
-    path: &'static str,
-    mode: u32,
-    owner: &'static str,
-    group: &'static str,
-    checker: Option<Checker>,
+pub struct FileSpec {
+    /// The template's name (in errors: `rendering haproxy.cfg:12:3`).
+    pub template: &'static str,
+    /// The template's text (`include_str!` of `templates/NAME.tera`).
+    pub source: &'static str,
+    /// Absolute path on the host.
+    pub path: &'static str,
+    pub mode: u32,
+    pub owner: &'static str,
+    pub group: &'static str,
+    /// The daemon's checker that must accept it before it replaces the old one.
+    pub checker: Option<Checker>,
     /// Whether (and how) it holds a secret: such a file is never world-readable.
-    hide: Hide,
+    pub hide: Hide,
     /// The systemd unit this file feeds (what a change restarts or reloads).
-    unit: &'static str,
-    when: When,
+    pub unit: &'static str,
+    /// Which hosts get it.
+    pub when: When,
 }
 
-const fn file(
+/// A file owned by root, mode 0644, no checker, no secret.
+pub const fn file(
     template: &'static str,
+    source: &'static str,
     path: &'static str,
     unit: &'static str,
     when: When,
 ) -> FileSpec {
     FileSpec {
         template,
+        source,
         path,
         mode: 0o644,
         owner: "root",
@@ -196,159 +139,13 @@ const fn file(
     }
 }
 
-/// Every file minicloud manages, in the order they are written.
-const FILES: &[FileSpec] = &[
-    file(
-        "sysctl.conf",
-        "/etc/sysctl.d/60-minicloud.conf",
-        "",
-        When::VipHolder,
-    ),
-    // Loaded by `up`'s firewall phase with a dead-man switch, not by a plain upload.
-    FileSpec {
-        checker: Some(Checker::Nftables),
-        mode: 0o600,
-        ..file("firewall.nft", FIREWALL_RULES, FIREWALL_UNIT, When::Always)
-    },
-    file(
-        "minicloud-firewall.service",
-        "/etc/systemd/system/minicloud-firewall.service",
-        FIREWALL_UNIT,
-        When::Always,
-    ),
-    FileSpec {
-        checker: Some(Checker::Mariadb),
-        ..file(
-            "galera.cnf",
-            "/etc/mysql/mariadb.conf.d/60-galera.cnf",
-            "mariadb",
-            When::Role(Role::Db),
-        )
-    },
-    FileSpec {
-        mode: 0o640,
-        group: "mysql",
-        hide: Hide::Values,
-        checker: Some(Checker::Mariadb),
-        ..file(
-            "galera-sst.cnf",
-            "/etc/mysql/mariadb.conf.d/61-minicloud-sst.cnf",
-            "mariadb",
-            When::MariabackupSst,
-        )
-    },
-    FileSpec {
-        mode: 0o755,
-        checker: Some(Checker::Shell),
-        ..file(
-            "galera-synced.sh",
-            GALERA_SYNCED_SCRIPT,
-            "keepalived",
-            When::Role(Role::Db),
-        )
-    },
-    file(
-        "garb",
-        "/etc/default/garb",
-        "garb",
-        When::Role(Role::Arbiter),
-    ),
-    file(
-        "roster.service",
-        "/etc/systemd/system/roster.service",
-        "roster",
-        When::Role(Role::App),
-    ),
-    FileSpec {
-        mode: 0o600,
-        hide: Hide::Values,
-        ..file(
-            "roster.env",
-            context::ROSTER_ENV,
-            "roster",
-            When::Role(Role::App),
-        )
-    },
-    FileSpec {
-        checker: Some(Checker::Nginx),
-        ..file(
-            "nginx-roster.conf",
-            "/etc/nginx/sites-enabled/minicloud-roster.conf",
-            "nginx",
-            When::Nginx,
-        )
-    },
-    file(
-        "aerospike.conf",
-        "/etc/aerospike/aerospike.conf",
-        "aerospike",
-        When::Role(Role::Aerospike),
-    ),
-    FileSpec {
-        mode: 0o640,
-        group: "haproxy",
-        hide: Hide::Lines(&["stats auth"]),
-        checker: Some(Checker::Haproxy),
-        ..file(
-            "haproxy.cfg",
-            "/etc/haproxy/haproxy.cfg",
-            "haproxy",
-            When::Role(Role::Lb),
-        )
-    },
-    FileSpec {
-        checker: Some(Checker::Keepalived),
-        ..file(
-            "keepalived.conf",
-            "/etc/keepalived/keepalived.conf",
-            "keepalived",
-            When::VipHolder,
-        )
-    },
-    // Before the authorized key that forces it: a key never points to a missing command.
-    FileSpec {
-        mode: 0o755,
-        ..file(
-            "file-sync-receive",
-            file_sync::RECEIVE_COMMAND,
-            "lsyncd",
-            When::FileSync,
-        )
-    },
-    // sshd reads authorized_keys2 beside authorized_keys by default: a file of minicloud's own,
-    // so the keys the user put in authorized_keys are never touched.
-    FileSpec {
-        mode: 0o600,
-        ..file(
-            "file-sync-authorized-keys",
-            "/root/.ssh/authorized_keys2",
-            "lsyncd",
-            When::FileSync,
-        )
-    },
-    FileSpec {
-        mode: 0o600,
-        hide: Hide::Whole,
-        ..file(
-            "file-sync-key",
-            context::FILE_SYNC_KEY,
-            "lsyncd",
-            When::FileSync,
-        )
-    },
-    file(
-        "lsyncd.conf.lua",
-        "/etc/lsyncd/lsyncd.conf.lua",
-        "lsyncd",
-        When::FileSync,
-    ),
-    file(
-        "lsyncd.service",
-        "/etc/systemd/system/lsyncd.service",
-        "lsyncd",
-        When::FileSync,
-    ),
-];
+/// Every file minicloud manages: each role's, in the registry's order (within a role, in the
+/// order they are written).
+pub fn file_specs() -> impl Iterator<Item = &'static FileSpec> {
+    crate::roles::REGISTRY
+        .iter()
+        .flat_map(|role| role.files.iter())
+}
 
 /// One rendered file, ready to be compared with or written to a host.
 #[derive(Debug, Clone, PartialEq)]
@@ -374,7 +171,13 @@ pub struct HostFile {
 pub fn engine() -> Result<tera::Tera> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(Vec::<&'static str>::new());
-    tera.add_raw_templates(TEMPLATES.iter().copied())
+    let mut templates: Vec<(&str, &str)> = Vec::new();
+    for spec in file_specs() {
+        if !templates.iter().any(|(name, _)| *name == spec.template) {
+            templates.push((spec.template, spec.source));
+        }
+    }
+    tera.add_raw_templates(templates)
         .context("embedded templates do not parse")?;
     Ok(tera)
 }
@@ -403,8 +206,7 @@ pub fn render_host(
 ) -> Result<Vec<HostFile>> {
     let ctx = host_context(inv, host, secrets);
     let values = tera::Context::from_serialize(&ctx).context("template context")?;
-    FILES
-        .iter()
+    file_specs()
         .filter(|spec| applies(spec, inv, &ctx, host))
         .map(|spec| {
             let content = tera
@@ -453,19 +255,33 @@ mod tests {
     }
 
     #[test]
-    fn every_embedded_template_parses_and_is_used() {
+    fn every_embedded_template_parses_and_every_template_file_is_used() {
         engine().unwrap();
-        for (name, _) in TEMPLATES {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
             assert!(
-                FILES.iter().any(|f| f.template == *name),
-                "template {name} is in no FILES entry"
+                file_specs().any(|f| f.source == text),
+                "{} is no role's file",
+                path.display()
             );
         }
+        let paths: Vec<&str> = file_specs().map(|f| f.path).collect();
+        let mut unique = paths.clone();
+        unique.dedup();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            paths.len(),
+            "a path owned by two roles: {paths:?}"
+        );
     }
 
     #[test]
     fn secret_files_are_not_world_readable() {
-        for spec in FILES.iter().filter(|f| f.hide != Hide::Nothing) {
+        for spec in file_specs().filter(|f| f.hide != Hide::Nothing) {
             assert_eq!(
                 spec.mode & 0o004,
                 0,

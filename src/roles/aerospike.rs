@@ -5,7 +5,9 @@
 
 use super::{Ctx, Role, Step};
 use crate::facts::HostFacts;
-use crate::inventory::Role as HostRole;
+use crate::inventory::{Net, Role as HostRole};
+use crate::render::context::{addrs, others, strings};
+use crate::render::{When, file};
 
 /// The server package the inventory names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,33 @@ pub const ROLE: Role = Role {
         } else {
             Vec::new()
         }
+    },
+    files: &[file(
+        "aerospike.conf",
+        include_str!("../../templates/aerospike.conf.tera"),
+        "/etc/aerospike/aerospike.conf",
+        "aerospike",
+        When::Role(HostRole::Aerospike),
+    )],
+    firewall: |inv, host, rules| {
+        if !inv.hosts[host].has(HostRole::Aerospike) {
+            return;
+        }
+        let app = inv.hosts_with(HostRole::App);
+        rules.only_from(
+            "Aerospike service only from the app hosts",
+            "tcp",
+            &[3000],
+            strings(&addrs(inv, &app, Net::Backend)),
+        );
+        let why = "Aerospike fabric and heartbeat only among aerospike nodes";
+        let nodes = inv.hosts_with(HostRole::Aerospike);
+        rules.only_from(
+            why,
+            "tcp",
+            &[3001, 3002],
+            others(inv, host, &nodes, Net::Backend),
+        );
     },
     plan,
 };

@@ -1,9 +1,13 @@
 //! The app role: the roster binary, its environment and hardened unit, rolled out one host at
 //! a time, each gated on `/healthz` (and `/readyz` when its database settings changed).
 
+use super::frontend::Frontend;
 use super::{Ctx, Gate, Role, Step, UnitAction};
-use crate::inventory::Role as HostRole;
-use crate::render::context::roster_listen_address;
+use crate::inventory::{Inventory, Net, Role as HostRole};
+use crate::render::context::{
+    Rules, addrs, app_public_port, others, roster_listen_address, strings,
+};
+use crate::render::{FileSpec, Hide, When, file};
 
 /// The roster on the app hosts, one after another.
 pub const ROLE: Role = Role {
@@ -27,8 +31,59 @@ pub const ROLE: Role = Role {
         }
         list
     },
+    files: &[
+        file(
+            "roster.service",
+            include_str!("../../templates/roster.service.tera"),
+            "/etc/systemd/system/roster.service",
+            "roster",
+            When::Role(HostRole::App),
+        ),
+        FileSpec {
+            mode: 0o600,
+            hide: Hide::Values,
+            ..file(
+                "roster.env",
+                include_str!("../../templates/roster.env.tera"),
+                crate::render::context::ROSTER_ENV,
+                "roster",
+                When::Role(HostRole::App),
+            )
+        },
+    ],
+    firewall,
     plan,
 };
+
+/// Who may reach the roster (or its nginx) on an app host.
+fn firewall(inv: &Inventory, host: &str, rules: &mut Rules) {
+    if !inv.hosts[host].has(HostRole::App) {
+        return;
+    }
+    let s = &inv.services;
+    if Frontend::of(inv) == Frontend::WebPair {
+        rules.anywhere(
+            "HTTP to nginx (web pair: clients come straight here)",
+            "tcp",
+            &[s.nginx.port],
+            None,
+        );
+        rules.only_from(
+            "the roster from the other app hosts' nginx (their backup upstream)",
+            "tcp",
+            &[s.roster.port],
+            others(inv, host, &inv.hosts_with(HostRole::App), Net::Frontend),
+        );
+    } else {
+        let from = strings(&addrs(inv, &inv.hosts_with(HostRole::Lb), Net::Frontend));
+        rules.only_from(
+            "the app (or its nginx) only from the lb hosts",
+            "tcp",
+            &[app_public_port(inv)],
+            from,
+        );
+    }
+}
 
 fn http(ctx: &Ctx, host: &str, what: String, path: &str, timeout_secs: u64) -> Step {
     Step::Wait {

@@ -3,6 +3,7 @@
 
 use super::{Ctx, Gate, Role, Step};
 use crate::inventory::{Inventory, Role as HostRole};
+use crate::render::{When, file};
 
 /// garbd on the arbiter hosts, one after another, then the cluster's size is the gate.
 pub const ROLE: Role = Role {
@@ -21,6 +22,20 @@ pub const ROLE: Role = Role {
             vec!["garb"]
         } else {
             Vec::new()
+        }
+    },
+    files: &[file(
+        "garb",
+        include_str!("../../templates/garb.tera"),
+        "/etc/default/garb",
+        "garb",
+        When::Role(HostRole::Arbiter),
+    )],
+    firewall: |inv, host, rules| {
+        // A db host that is also an arbiter gets these from the galera role already.
+        let entry = &inv.hosts[host];
+        if entry.has(HostRole::Arbiter) && !entry.has(HostRole::Db) {
+            super::galera::galera_ports(inv, host, rules);
         }
     },
     plan,

@@ -4,7 +4,9 @@
 //! lsyncd started or restarted where its files changed. The files are `render::file_sync`'s.
 
 use super::{Ctx, Role, Step, UnitAction};
-use crate::inventory::Role as HostRole;
+use crate::inventory::{Net, Role as HostRole};
+use crate::render::context::others;
+use crate::render::{FileSpec, Hide, When, file};
 
 /// lsyncd on every app host.
 pub const ROLE: Role = Role {
@@ -27,8 +29,71 @@ pub const ROLE: Role = Role {
             Vec::new()
         }
     },
+    files: FILES,
+    firewall: |inv, host, rules| {
+        if inv.hosts[host].has(HostRole::App) && inv.services.file_sync.is_some() {
+            let ssh_port = [inv.hosts[host].ssh.port.unwrap_or(inv.ssh.port)];
+            rules.only_from(
+                "SSH from the other app hosts (file sync: lsyncd pushes with rsync over SSH)",
+                "tcp",
+                &ssh_port,
+                others(inv, host, &inv.hosts_with(HostRole::App), Net::Backend),
+            );
+        }
+    },
     plan,
 };
+
+const FILES: &[FileSpec] = &[
+    // Before the authorized key that forces it: a key never points to a missing command.
+    FileSpec {
+        mode: 0o755,
+        ..file(
+            "file-sync-receive",
+            "{{ file_sync.receive_script }}",
+            crate::render::file_sync::RECEIVE_COMMAND,
+            "lsyncd",
+            When::FileSync,
+        )
+    },
+    // sshd reads authorized_keys2 beside authorized_keys by default: a file of minicloud's own,
+    // so the keys the user put in authorized_keys are never touched.
+    FileSpec {
+        mode: 0o600,
+        ..file(
+            "file-sync-authorized-keys",
+            "# Written by minicloud: lsyncd on the other app hosts pushes files here.\n{{ file_sync.authorized_key }}\n",
+            "/root/.ssh/authorized_keys2",
+            "lsyncd",
+            When::FileSync,
+        )
+    },
+    FileSpec {
+        mode: 0o600,
+        hide: Hide::Whole,
+        ..file(
+            "file-sync-key",
+            "{{ file_sync.private_key }}\n",
+            crate::render::context::FILE_SYNC_KEY,
+            "lsyncd",
+            When::FileSync,
+        )
+    },
+    file(
+        "lsyncd.conf.lua",
+        include_str!("../../templates/lsyncd.conf.lua.tera"),
+        "/etc/lsyncd/lsyncd.conf.lua",
+        "lsyncd",
+        When::FileSync,
+    ),
+    file(
+        "lsyncd.service",
+        include_str!("../../templates/lsyncd.service.tera"),
+        "/etc/systemd/system/lsyncd.service",
+        "lsyncd",
+        When::FileSync,
+    ),
+];
 
 fn plan(ctx: &Ctx, _earlier: &[Step]) -> Vec<Step> {
     let Some(sync) = &ctx.inv.services.file_sync else {

@@ -6,7 +6,8 @@
 use super::{Ctx, Role, Step, UnitAction};
 use crate::facts::HostFacts;
 use crate::inventory::Inventory;
-use crate::render::{FIREWALL_RULES, FIREWALL_UNIT};
+use crate::render::context::strings;
+use crate::render::{Checker, FIREWALL_RULES, FIREWALL_UNIT, FileSpec, When, file};
 
 /// Every host: the nftables package and the boot unit's state.
 pub const ROLE: Role = Role {
@@ -15,8 +16,49 @@ pub const ROLE: Role = Role {
     packages: |_, _| vec!["nftables"],
     units: |_, _| vec!["minicloud-firewall.service"],
     services: super::none,
+    files: FILES,
+    firewall: |inv, host, rules| {
+        let ssh_port = [inv.hosts[host].ssh.port.unwrap_or(inv.ssh.port)];
+        if inv.firewall.ssh_from.is_empty() {
+            rules.anywhere(
+                "SSH (firewall.ssh_from is empty: from anywhere)",
+                "tcp",
+                &ssh_port,
+                None,
+            );
+        } else {
+            rules.only_from(
+                "SSH from the control machine's networks",
+                "tcp",
+                &ssh_port,
+                strings(&inv.firewall.ssh_from),
+            );
+        }
+    },
     plan,
 };
+
+const FILES: &[FileSpec] = &[
+    // Loaded by `up`'s firewall phase with a dead-man switch, not by a plain upload.
+    FileSpec {
+        checker: Some(Checker::Nftables),
+        mode: 0o600,
+        ..file(
+            "firewall.nft",
+            include_str!("../../templates/firewall.nft.tera"),
+            FIREWALL_RULES,
+            FIREWALL_UNIT,
+            When::Always,
+        )
+    },
+    file(
+        "minicloud-firewall.service",
+        include_str!("../../templates/minicloud-firewall.service.tera"),
+        "/etc/systemd/system/minicloud-firewall.service",
+        FIREWALL_UNIT,
+        When::Always,
+    ),
+];
 
 /// The fingerprint of the rules `host` should have loaded.
 pub fn desired_fingerprint(inv: &Inventory, host: &str) -> String {

@@ -3,7 +3,9 @@
 //! default) or the web pair (nginx + keepalived on the app hosts, the on-call original).
 
 use super::{Ctx, Gate, Role, Step, UnitAction};
-use crate::inventory::{Inventory, Role as HostRole};
+use crate::inventory::{Inventory, Net, Role as HostRole};
+use crate::render::context::{Rules, others, strings};
+use crate::render::{Checker, FileSpec, Hide, When, file};
 
 /// The two frontend topologies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +59,77 @@ pub const ROLE: Role = Role {
         }
         list
     },
+    files: FILES,
+    firewall,
     plan,
 };
+
+const FILES: &[FileSpec] = &[
+    FileSpec {
+        checker: Some(Checker::Nginx),
+        ..file(
+            "nginx-roster.conf",
+            include_str!("../../templates/nginx-roster.conf.tera"),
+            "/etc/nginx/sites-enabled/minicloud-roster.conf",
+            "nginx",
+            When::Nginx,
+        )
+    },
+    FileSpec {
+        mode: 0o640,
+        group: "haproxy",
+        hide: Hide::Lines(&["stats auth"]),
+        checker: Some(Checker::Haproxy),
+        ..file(
+            "haproxy.cfg",
+            include_str!("../../templates/haproxy.cfg.tera"),
+            "/etc/haproxy/haproxy.cfg",
+            "haproxy",
+            When::Role(HostRole::Lb),
+        )
+    },
+    // Every keepalived instance of the host: the frontend VIP's and the DB VIP's.
+    FileSpec {
+        checker: Some(Checker::Keepalived),
+        ..file(
+            "keepalived.conf",
+            include_str!("../../templates/keepalived.conf.tera"),
+            "/etc/keepalived/keepalived.conf",
+            "keepalived",
+            When::VipHolder,
+        )
+    },
+];
+
+/// VRRP among the VIP holders; HTTP to the VIP and the stats page on the lb hosts.
+fn firewall(inv: &Inventory, host: &str, rules: &mut Rules) {
+    let holders = inv.frontend_vip_holders();
+    if holders.contains(&host) {
+        rules.only_from(
+            "VRRP adverts from the other frontend VIP holders",
+            "vrrp",
+            &[],
+            others(inv, host, &holders, Net::Frontend),
+        );
+    }
+    let s = &inv.services;
+    if inv.hosts[host].has(HostRole::Lb) {
+        rules.anywhere(
+            "HTTP to the frontend VIP",
+            "tcp",
+            &[s.haproxy.port],
+            Some(s.frontend_vip.address),
+        );
+        if let Some(stats) = &s.haproxy.stats {
+            let from = if stats.allow_from.is_empty() {
+                &[inv.networks.frontend][..]
+            } else {
+                &stats.allow_from[..]
+            };
+            rules.only_from("HAProxy stats page", "tcp", &[stats.port], strings(from));
+        }
+    }
+}
 
 fn packages(inv: &Inventory, host: &str) -> Vec<&'static str> {
     let entry = &inv.hosts[host];

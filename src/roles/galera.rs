@@ -8,7 +8,9 @@
 
 use super::{BootstrapFrom, Ctx, Gate, Role, Step, UnitAction};
 use crate::galera::{self, NodePosition};
-use crate::inventory::{Inventory, Role as HostRole, SstMethod};
+use crate::inventory::{Inventory, Net, Role as HostRole, SstMethod};
+use crate::render::context::{GALERA_PORTS, GALERA_SYNCED_SCRIPT, Rules, addrs, others, strings};
+use crate::render::{Checker, FileSpec, Hide, When, file};
 
 /// A node may take long to join: a full state transfer copies the whole dataset.
 pub const JOIN_TIMEOUT_SECS: u64 = 600;
@@ -20,8 +22,81 @@ pub const ROLE: Role = Role {
     packages,
     units: super::none,
     services,
+    files: FILES,
+    firewall: |inv, host, rules| {
+        if !inv.hosts[host].has(HostRole::Db) {
+            return;
+        }
+        let app = inv.hosts_with(HostRole::App);
+        rules.only_from(
+            "MariaDB only from the app hosts",
+            "tcp",
+            &[3306],
+            strings(&addrs(inv, &app, Net::Backend)),
+        );
+        rules.only_from(
+            "VRRP adverts from the other db hosts (DB VIP)",
+            "vrrp",
+            &[],
+            others(inv, host, &inv.hosts_with(HostRole::Db), Net::Backend),
+        );
+        galera_ports(inv, host, rules);
+    },
     plan,
 };
+
+/// Galera replication, IST and SST, among the voters (db hosts and arbiters).
+pub fn galera_ports(inv: &Inventory, host: &str, rules: &mut Rules) {
+    let voters: Vec<&str> = inv
+        .hosts_with(HostRole::Db)
+        .into_iter()
+        .chain(inv.hosts_with(HostRole::Arbiter))
+        .collect();
+    let why = "Galera replication, IST and SST only among db hosts and arbiters";
+    rules.only_from(
+        why,
+        "tcp",
+        &GALERA_PORTS,
+        others(inv, host, &voters, Net::Backend),
+    );
+}
+
+const FILES: &[FileSpec] = &[
+    FileSpec {
+        checker: Some(Checker::Mariadb),
+        ..file(
+            "galera.cnf",
+            include_str!("../../templates/galera.cnf.tera"),
+            "/etc/mysql/mariadb.conf.d/60-galera.cnf",
+            "mariadb",
+            When::Role(HostRole::Db),
+        )
+    },
+    FileSpec {
+        mode: 0o640,
+        group: "mysql",
+        hide: Hide::Values,
+        checker: Some(Checker::Mariadb),
+        ..file(
+            "galera-sst.cnf",
+            include_str!("../../templates/galera-sst.cnf.tera"),
+            "/etc/mysql/mariadb.conf.d/61-minicloud-sst.cnf",
+            "mariadb",
+            When::MariabackupSst,
+        )
+    },
+    FileSpec {
+        mode: 0o755,
+        checker: Some(Checker::Shell),
+        ..file(
+            "galera-synced.sh",
+            include_str!("../../templates/galera-synced.sh.tera"),
+            GALERA_SYNCED_SCRIPT,
+            "keepalived",
+            When::Role(HostRole::Db),
+        )
+    },
+];
 
 fn packages(inv: &Inventory, host: &str) -> Vec<&'static str> {
     if !inv.hosts[host].has(HostRole::Db) {

@@ -127,6 +127,10 @@ pub struct Role {
     pub units: fn(&Inventory, &str) -> Vec<&'static str>,
     /// Services (units without `.service`) `status` shows for `host`.
     pub services: fn(&Inventory, &str) -> Vec<&'static str>,
+    /// The files it manages (each says which hosts get it and which unit it feeds).
+    pub files: &'static [crate::render::FileSpec],
+    /// Adds the inbound rules `host` needs for this role to `rules` (everything else is dropped).
+    pub firewall: fn(&Inventory, &str, &mut crate::render::context::Rules),
     /// The steps of this role's phase. `earlier` holds the steps of the phases before it.
     pub plan: fn(&Ctx, earlier: &[Step]) -> Vec<Step>,
 }
@@ -144,6 +148,9 @@ pub const REGISTRY: &[&Role] = &[
     &file_sync::ROLE,
     &frontend::ROLE,
 ];
+
+/// No inbound rules: for a role that opens no port.
+pub fn no_rules(_: &Inventory, _: &str, _: &mut crate::render::context::Rules) {}
 
 /// Nothing: for a role without packages, units or services of that kind.
 pub fn none(_: &Inventory, _: &str) -> Vec<&'static str> {
@@ -200,6 +207,15 @@ pub fn units(inv: &Inventory, host: &str) -> Vec<&'static str> {
         .flat_map(|r| (r.units)(inv, host))
         .for_each(&mut add);
     list
+}
+
+/// Inbound allow rules for `host`: every role's, in the registry's order.
+pub fn firewall_rules(inv: &Inventory, host: &str) -> Vec<crate::render::context::FirewallRule> {
+    let mut rules = crate::render::context::Rules::default();
+    for role in REGISTRY {
+        (role.firewall)(inv, host, &mut rules);
+    }
+    rules.into_rules()
 }
 
 /// The order `status` shows services in.

@@ -3,6 +3,7 @@
 //! only when the running value is not already 1 (`/proc/sys` may be read-only, as in the lab).
 
 use super::{Ctx, Role, Step};
+use crate::render::{When, file};
 
 /// The sysctl file feeds no unit (its change marker is named "").
 pub const ROLE: Role = Role {
@@ -11,6 +12,14 @@ pub const ROLE: Role = Role {
     packages: super::none,
     units: super::none,
     services: super::none,
+    files: &[file(
+        "sysctl.conf",
+        include_str!("../../templates/sysctl.conf.tera"),
+        "/etc/sysctl.d/60-minicloud.conf",
+        "",
+        When::VipHolder,
+    )],
+    firewall: super::no_rules,
     plan,
 };
 
