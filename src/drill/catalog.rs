@@ -4,6 +4,7 @@
 
 use crate::commands::{self, systemctl_kill, systemctl_start, systemctl_stop};
 use crate::inventory::{Inventory, Net, Role};
+use crate::roles::frontend::Frontend;
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -323,10 +324,9 @@ fn app_drill(p: &Plan) -> Result<Drill, String> {
     } else {
         ("SIGKILL", systemctl_kill("roster"))
     };
-    let router = if inv.is_web_pair() {
-        "nginx"
-    } else {
-        "HAProxy"
+    let router = match Frontend::of(inv) {
+        Frontend::WebPair => "nginx",
+        Frontend::LbPair => "HAProxy",
     };
     let start = systemctl_start(&["roster"]);
     let mut drill = p.blank();
@@ -352,11 +352,7 @@ fn lb_down(p: &Plan) -> Result<Drill, String> {
         p.s.frontend_vip_holder
             .clone()
             .unwrap_or_else(|| holders[0].to_string());
-    let proxy = if inv.is_web_pair() {
-        "nginx"
-    } else {
-        "haproxy"
-    };
+    let proxy = Frontend::of(inv).service();
     let mut drill = p.blank();
     drill.targets = vec![lb.clone()];
     if p.s.lab {

@@ -3,6 +3,7 @@
 //! firewall sources) is decided here, so templates stay plain text with slots.
 
 use crate::inventory::{DatabaseKind, Inventory, Net, Role, Vip};
+use crate::roles::frontend::Frontend;
 use crate::secrets::Secrets;
 use serde::Serialize;
 use std::net::Ipv4Addr;
@@ -272,7 +273,7 @@ fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
     let mut instances = Vec::new();
     let holders = inv.frontend_vip_holders();
     if holders.contains(&host) {
-        let (service, purpose) = if inv.is_web_pair() {
+        let (service, purpose) = if Frontend::of(inv) == Frontend::WebPair {
             (
                 "nginx",
                 "Frontend VIP: held by an app host whose nginx is running (web pair).",
@@ -457,7 +458,7 @@ fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterConte
 /// Where an app host's roster listens: loopback behind nginx when only its own nginx calls it;
 /// its frontend address when HAProxy calls it, or (web pair) the other app hosts' nginx.
 pub fn roster_listen_address(inv: &Inventory, host: &str) -> Ipv4Addr {
-    if inv.services.nginx.enabled && !inv.is_web_pair() {
+    if inv.services.nginx.enabled && Frontend::of(inv) == Frontend::LbPair {
         Ipv4Addr::LOCALHOST
     } else {
         addr(inv, host, Net::Frontend)
@@ -471,7 +472,7 @@ fn nginx_context(inv: &Inventory, host: &str) -> NginxContext {
         address: format!("{}:{port}", roster_listen_address(inv, host)),
         backup: false,
     }];
-    if inv.is_web_pair() {
+    if Frontend::of(inv) == Frontend::WebPair {
         listen.push(inv.services.frontend_vip.address);
         upstream.extend(
             inv.hosts_with(Role::App)

@@ -224,11 +224,7 @@ async fn frontend_readyz(http: &reqwest::Client, inv: &Inventory) -> HttpCheck {
 
 /// The port clients use on the frontend VIP.
 pub fn frontend_port(inv: &Inventory) -> u16 {
-    if inv.is_web_pair() {
-        inv.services.nginx.port
-    } else {
-        inv.services.haproxy.port
-    }
+    crate::roles::frontend::Frontend::of(inv).port(inv)
 }
 
 /// Connect when not connected, run the probe; any failure (or the timeout) marks the host
