@@ -131,10 +131,8 @@ async fn serve<S: minicloud::roster::store::Store>(store: S, metrics: Arc<Metric
         metrics,
         node: "test-node".into(),
         api_token_sha256: Some(
-            minicloud::roster::auth::parse_sha256_hex(&minicloud::roster::auth::token_sha256_hex(
-                TOKEN,
-            ))
-            .unwrap(),
+            roster_api::token::parse_sha256_hex(&roster_api::token::token_sha256_hex(TOKEN))
+                .unwrap(),
         ),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -5,7 +5,6 @@
 //! same bounded budget as on MariaDB. The mapping between entries and bins is pure.
 
 use super::metrics::Metrics;
-use super::model::Entry;
 use super::store::{RetryPolicy, Store, StoreError, Upsert, create_found_existing};
 use aerospike::expressions::{and, ge, le, string_bin, string_val};
 use aerospike::{
@@ -14,6 +13,7 @@ use aerospike::{
 };
 use chrono::NaiveDate;
 use futures_util::StreamExt;
+use roster_api::Entry;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::OnceCell;

@@ -5,7 +5,6 @@ pub mod aerospike_store;
 pub mod api;
 pub mod auth;
 pub mod metrics;
-pub mod model;
 pub mod store;
 
 use anyhow::{Context, Result};
@@ -59,7 +58,7 @@ fn write_token(config: &Config) -> Result<Option<[u8; 32]>> {
             );
             Ok(None)
         }
-        Some(hex) => auth::parse_sha256_hex(hex)
+        Some(hex) => roster_api::token::parse_sha256_hex(hex)
             .map(Some)
             .map_err(anyhow::Error::msg),
     }
@@ -152,6 +151,7 @@ async fn shutdown_signal() {
 mod tests {
     use super::*;
     use clap::Parser;
+    use roster_api::token::{parse_sha256_hex, token_sha256_hex};
 
     fn config(args: &[&str]) -> Config {
         Config::try_parse_from(std::iter::once("roster").chain(args.iter().copied())).unwrap()
@@ -159,10 +159,10 @@ mod tests {
 
     #[test]
     fn the_token_hash_is_optional_but_never_malformed() {
-        let hash = auth::token_sha256_hex("t");
+        let hash = token_sha256_hex("t");
         assert_eq!(
             write_token(&config(&["--api-token-sha256", &hash])).unwrap(),
-            Some(auth::parse_sha256_hex(&hash).unwrap())
+            Some(parse_sha256_hex(&hash).unwrap())
         );
         // Not configured: the app serves reads and refuses writes (the router's tests).
         assert_eq!(

@@ -5,8 +5,8 @@
 //! so a short failover is invisible to clients and a long one fails cleanly instead of hanging.
 
 use super::metrics::Metrics;
-use super::model::Entry;
 use chrono::NaiveDate;
+use roster_api::Entry;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 use sqlx::{Executor, MySql};
 use std::future::Future;
@@ -242,25 +242,50 @@ fn unavailable(err: sqlx::Error) -> StoreError {
 const LIST: &str = "SELECT day, name, team, contact, note FROM roster_entries WHERE day BETWEEN ? AND ? ORDER BY day";
 const GET: &str = "SELECT day, name, team, contact, note FROM roster_entries WHERE day = ?";
 
+/// A row of `roster_entries` as [`LIST`] and [`GET`] read it: the column `day` is the entry's
+/// `date` (the API types know nothing of the database).
+#[derive(sqlx::FromRow)]
+struct Row {
+    day: NaiveDate,
+    name: String,
+    team: Option<String>,
+    contact: Option<String>,
+    note: Option<String>,
+}
+
+impl From<Row> for Entry {
+    fn from(row: Row) -> Entry {
+        Entry {
+            date: row.day,
+            name: row.name,
+            team: row.team,
+            contact: row.contact,
+            note: row.note,
+        }
+    }
+}
+
 impl Store for MariaDbStore {
     async fn list(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Entry>, StoreError> {
         self.retrying("list", || {
-            sqlx::query_as::<MySql, Entry>(LIST)
+            sqlx::query_as::<MySql, Row>(LIST)
                 .bind(from)
                 .bind(to)
                 .fetch_all(&self.pool)
         })
         .await
+        .map(|rows| rows.into_iter().map(Entry::from).collect())
         .map_err(unavailable)
     }
 
     async fn get(&self, date: NaiveDate) -> Result<Option<Entry>, StoreError> {
         self.retrying("get", || {
-            sqlx::query_as::<MySql, Entry>(GET)
+            sqlx::query_as::<MySql, Row>(GET)
                 .bind(date)
                 .fetch_optional(&self.pool)
         })
         .await
+        .map(|row| row.map(Entry::from))
         .map_err(unavailable)
     }
 
