@@ -19,8 +19,11 @@
 //!   and [`aerospike`] (their state, parsed).
 //! - Transport: [`ssh`] (verified host keys, channels, held commands) and [`shell`] (commands
 //!   built as argument lists, quoted in one place).
-//! - Products beside the control tool: [`roster`] (the app the app hosts run; `src/bin/roster.rs`),
-//!   [`lab`] (local hosts in Docker; never used by production paths).
+//! - Products beside the control tool: the roster app the app hosts run is a crate of its own
+//!   (`crates/roster`: it depends on nothing here, so only its own changes change the binary
+//!   `up` ships), sharing only `crates/roster-api` (its HTTP contract, which [`drill`]'s load
+//!   generator and the benches speak too); [`lab`] (local hosts in Docker; never used by
+//!   production paths).
 
 pub mod aerospike;
 pub mod cli;
@@ -36,7 +39,6 @@ pub mod logging;
 pub mod output;
 pub mod platform;
 pub mod render;
-pub mod roster;
 pub mod secrets;
 pub mod shell;
 pub mod ssh;

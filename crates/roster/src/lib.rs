@@ -1,5 +1,20 @@
-//! roster: the on-call roster web app the stack exists to keep up (a second binary,
-//! `roster`, shipped by `minicloud up` to every app node).
+//! roster: the on-call roster web app the stack exists to keep up, a page and a JSON API
+//! (`/api/v1/roster`) on MariaDB Galera or Aerospike. Its binary, `roster` (`src/main.rs`), is
+//! what `minicloud up` ships to every app node. It shares no code with the control tool: only
+//! the `roster-api` crate, its HTTP contract, which the control tool's drills speak too.
+//!
+//! # Layout
+//!
+//! - This file: the configuration ([`Config`], flags or `ROSTER_*` variables), start-up with
+//!   the chosen backend, graceful shutdown ([`serve`]).
+//! - [`api`]: the HTTP surface: the router, its handlers, every error answer.
+//! - [`auth`]: who may write (the API token, checked against its hash).
+//! - [`store`]: the storage trait and MariaDB (Galera) behind it, with the retries that hide a
+//!   failover; [`aerospike_store`]: the same trait on Aerospike.
+//! - [`metrics`]: `/metrics` (requests, latency, database errors and retries).
+//! - `migrations/`: the MariaDB schema, applied at start-up; `src/page.html`: the page.
+//! - Elsewhere, in `roster-api`: the entry types and the rules that make one valid, the routes,
+//!   the token hash.
 
 pub mod aerospike_store;
 pub mod api;
