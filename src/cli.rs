@@ -2,15 +2,19 @@
 
 use crate::converge;
 use crate::drill;
-use crate::inventory::{self, Net};
-use crate::lab::{self, Lab, LabDir};
+use crate::inventory;
+#[cfg(feature = "lab")]
+use crate::inventory::Net;
+#[cfg(feature = "lab")]
+use crate::lab::{self, Lab};
+use crate::lab_dir::LabDir;
 use crate::output::{self, ColorChoice};
 
 use crate::render;
 use crate::secrets::Secrets;
 use crate::status;
 use anyhow::{Context, Result, bail};
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -252,6 +256,7 @@ pub enum Command {
                             minicloud lab partition db2 --network backend && minicloud lab heal db2 --network backend\n  \
                             minicloud lab down"
     )]
+    #[cfg(feature = "lab")]
     Lab {
         #[command(subcommand)]
         command: LabCommand,
@@ -355,6 +360,8 @@ pub enum SecretsCommand {
     },
 }
 
+/// `minicloud lab ...` (only with the `lab` feature).
+#[cfg(feature = "lab")]
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// Create or repair the lab: networks, hosts, SSH key, known_hosts, inventory.
@@ -408,12 +415,17 @@ pub enum LabCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// `--network` of `lab partition` and `lab heal`.
+#[cfg(feature = "lab")]
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum NetworkArg {
+    /// The clients' network (lb and app hosts).
     Frontend,
+    /// The database network (app and db hosts).
     Backend,
 }
 
+#[cfg(feature = "lab")]
 impl From<NetworkArg> for Net {
     fn from(arg: NetworkArg) -> Net {
         match arg {
@@ -629,8 +641,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let path = target.inventory_path()?;
             let inv = inventory::load(&path)?;
             let lab_dir = LabDir::from_env()?;
-            let is_lab = std::fs::canonicalize(&path).ok()
-                == std::fs::canonicalize(lab_dir.inventory()).ok();
+            // Without the lab feature there is no lab host control: every inventory is treated
+            // as one that is not the lab's (drills then use systemctl and nftables over SSH).
+            let is_lab = cfg!(feature = "lab")
+                && std::fs::canonicalize(&path).ok()
+                    == std::fs::canonicalize(lab_dir.inventory()).ok();
             if let Some(after) = dead_man
                 && after <= hold
             {
@@ -676,6 +691,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(run_drills(&inv, opts, json, report, &lab_dir))
         }
+        #[cfg(feature = "lab")]
         Command::Lab { command } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(run_lab(command))
@@ -759,10 +775,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// `--os NAME` of `lab up`.
+#[cfg(feature = "lab")]
 fn parse_release(name: &str) -> Result<&'static crate::platform::Release, String> {
     crate::platform::Release::by_lab_name(name)
 }
 
+/// `minicloud lab ...`: the lab's hosts made, listed, removed or controlled.
+#[cfg(feature = "lab")]
 async fn run_lab(command: LabCommand) -> Result<ExitCode> {
     if !is_root() {
         bail!(
@@ -874,6 +893,8 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
     }
 }
 
+/// A lab command's one-line answer, exit 0.
+#[cfg(feature = "lab")]
 fn done(message: &str) -> Result<ExitCode> {
     crate::outln!("{message}")?;
     Ok(ExitCode::SUCCESS)

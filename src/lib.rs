@@ -4,6 +4,11 @@
 //!
 //! # Layout
 //!
+//! The Cargo workspace holds three crates: this one, the control tool (the root package:
+//! `src/`, the `templates/` it embeds, `tests/`, `benches/`); `crates/roster`, the app the app
+//! hosts run; and `crates/roster-api`, the roster's HTTP contract, the only code the two share.
+//! `tests/workspace.rs` checks that the roster depends on nothing of this crate.
+//!
 //! Dependencies point down this list; nothing below `cli` reads arguments or prints verdicts.
 //!
 //! - [`cli`]: one function per command, exit codes (0 ok, 1 unhealthy or drill failed, 2
@@ -19,11 +24,12 @@
 //!   and [`aerospike`] (their state, parsed).
 //! - Transport: [`ssh`] (verified host keys, channels, held commands) and [`shell`] (commands
 //!   built as argument lists, quoted in one place).
-//! - Products beside the control tool: the roster app the app hosts run is a crate of its own
-//!   (`crates/roster`: it depends on nothing here, so only its own changes change the binary
-//!   `up` ships), sharing only `crates/roster-api` (its HTTP contract, which [`drill`]'s load
-//!   generator and the benches speak too); [`lab`] (local hosts in Docker; never used by
-//!   production paths).
+//! - Products beside the control tool: the roster app is `crates/roster` (nothing here goes into
+//!   the binary `up` ships; [`drill`]'s load generator and the benches speak its API through
+//!   `roster_api`); [`lab`] (local hosts in Docker) is behind the cargo feature `lab` (on by
+//!   default) and never used by production paths: [`drill`] reaches its host control through
+//!   one function, an error in a build without the feature, and [`lab_dir`] (the lab's file
+//!   paths, every command's default inventory) is built either way.
 
 pub mod aerospike;
 pub mod cli;
@@ -34,7 +40,9 @@ pub mod files;
 pub mod galera;
 pub mod inventory;
 pub mod json_output;
+#[cfg(feature = "lab")]
 pub mod lab;
+pub mod lab_dir;
 pub mod logging;
 pub mod output;
 pub mod platform;
