@@ -18,6 +18,8 @@
 //! Pure: no I/O and no web framework, so depending on it costs a client only serde, chrono and
 //! sha2.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod model;
 pub mod routes;

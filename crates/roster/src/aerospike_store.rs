@@ -22,6 +22,8 @@ use tokio::sync::OnceCell;
 pub const SET: &str = "roster";
 const FIELDS: [&str; 5] = ["date", "name", "team", "contact", "note"];
 
+/// The entries in Aerospike: one record per day in the set [`SET`], written with commit-all;
+/// connected on first use, so the app starts before the cluster answers.
 pub struct AerospikeStore {
     hosts: String,
     namespace: String,

@@ -28,7 +28,9 @@ const PAGE: &str = include_str!("page.html");
 
 /// What every handler shares.
 pub struct AppState<S> {
+    /// Where the entries are kept.
     pub store: S,
+    /// What `/metrics` shows, counted by every request.
     pub metrics: Arc<Metrics>,
     /// This app node's name, shown on the page and in `X-Served-By`.
     pub node: String,

@@ -16,6 +16,8 @@
 //! - Elsewhere, in `roster-api`: the entry types and the rules that make one valid, the routes,
 //!   the token hash.
 
+#![warn(missing_docs)]
+
 pub mod aerospike_store;
 pub mod api;
 pub mod auth;
