@@ -515,7 +515,7 @@ impl<'a> Runner<'a> {
     }
 
     async fn run_on_with_stdin(&self, host: &str, script: &str, stdin: &[u8]) -> Result<String> {
-        let mut target = converge::ssh_target(self.inv, host, false);
+        let mut target = self.inv.ssh_target(host, false);
         target.connect_timeout = Duration::from_secs(10);
         let session = Session::new(host, Connection::open(&target).await?);
         let out = tokio::time::timeout(

@@ -202,8 +202,3 @@ pub fn assert_same_shape(documented: &Value, actual: &Value, at: &str, name_keye
         ),
     }
 }
-
-/// The roster binary `up` ships in the lab tests.
-pub fn roster_binary() -> String {
-    env!("CARGO_BIN_EXE_roster").to_string()
-}
