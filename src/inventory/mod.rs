@@ -660,7 +660,12 @@ impl Inventory {
             name: host.to_string(),
             address: address.to_string(),
             port: entry.ssh.port.unwrap_or(self.ssh.port),
-            user: entry.ssh.user.as_ref().unwrap_or(&self.ssh.user).to_string(),
+            user: entry
+                .ssh
+                .user
+                .as_ref()
+                .unwrap_or(&self.ssh.user)
+                .to_string(),
             key: entry.ssh.key.clone().or_else(|| self.ssh.key.clone()),
             known_hosts: self
                 .ssh
