@@ -68,7 +68,7 @@ fn desired_state(
     let dir = work_dir();
     let rendered = render::render_all(inv, secrets).expect("rendering");
     let roster = dir.join("files/roster");
-    std::fs::copy(env!("CARGO_BIN_EXE_roster"), &roster).expect("copying the roster binary");
+    std::fs::copy(common::roster_bin(), &roster).expect("copying the roster binary");
     let mut hosts = Vec::new();
     for lab_host in lab_hosts {
         let name = lab_host.name.as_str();

@@ -47,9 +47,10 @@ async fn load(
                 let url = format!("{base}{}", path_of(worker, n));
                 let mut request = client.request(method.clone(), url);
                 if method == reqwest::Method::PUT {
-                    request = request
-                        .bearer_auth(&token)
-                        .json(&serde_json::json!({"name": format!("bench {worker}-{n}")}));
+                    request = request.bearer_auth(&token).json(&roster_api::EntryInput {
+                        name: Some(format!("bench {worker}-{n}")),
+                        ..Default::default()
+                    });
                 }
                 let sent = Instant::now();
                 match request.send().await {
@@ -91,7 +92,7 @@ async fn load(
 fn day(worker: usize, n: usize) -> String {
     let date = chrono::NaiveDate::from_ymd_opt(2028, 1, 1).unwrap()
         + chrono::Duration::days(((worker * 31 + n) % 360) as i64);
-    format!("/api/v1/roster/{date}")
+    roster_api::routes::day_path(date)
 }
 
 fn main() {

@@ -10,10 +10,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# The workspace's version ([workspace.package]; minicloud and roster share it).
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 if [ -z "${MINICLOUD_BIN_DIR:-}" ]; then
     target=x86_64-unknown-linux-gnu
-    # Static, so the roster runs on any x86-64 Linux host whatever its glibc.
+    # Static, so the roster runs on any x86-64 Linux host whatever its glibc. At the workspace
+    # root: every member, so both binaries.
     RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" >&2
     MINICLOUD_BIN_DIR=target/$target/release
 fi

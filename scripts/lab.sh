@@ -13,6 +13,7 @@ ensure_inotify
 
 echo "==> building minicloud and roster (static: the roster binary runs on any x86-64 Linux host)"
 target=x86_64-unknown-linux-gnu
+# At the workspace root: every member, so the minicloud and roster binaries side by side.
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target"
 minicloud=target/$target/release/minicloud
 export MINICLOUD_ROSTER_BIN=target/$target/release/roster

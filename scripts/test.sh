@@ -19,7 +19,9 @@ ensure_inotify
 
 echo "==> cargo fmt --check"
 cargo fmt --check
-echo "==> cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+echo "==> cargo clippy (every workspace member: minicloud, roster, roster-api)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo clippy --no-default-features (the control tool builds without the lab)"
+cargo clippy --workspace --no-default-features --locked -- -D warnings
 echo "==> cargo test"
-cargo test --locked
+cargo test --workspace --locked

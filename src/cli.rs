@@ -2,15 +2,19 @@
 
 use crate::converge;
 use crate::drill::{self, DrillOptions, catalog::DrillName};
-use crate::inventory::{self, Net};
-use crate::lab::{self, Lab, LabDir};
+use crate::inventory;
+#[cfg(feature = "lab")]
+use crate::inventory::Net;
+#[cfg(feature = "lab")]
+use crate::lab::{self, Lab};
+use crate::lab_dir::LabDir;
 use crate::output::{self, ColorChoice};
 
 use crate::render;
 use crate::secrets::Secrets;
 use crate::status::{self, StatusOptions, StatusReader};
 use anyhow::{Context, Result, bail};
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -201,6 +205,7 @@ pub enum Command {
                             minicloud lab partition db2 --network backend && minicloud lab heal db2 --network backend\n  \
                             minicloud lab down"
     )]
+    #[cfg(feature = "lab")]
     Lab {
         #[command(subcommand)]
         command: LabCommand,
@@ -410,6 +415,8 @@ pub enum SecretsCommand {
     },
 }
 
+/// `minicloud lab ...` (only with the `lab` feature).
+#[cfg(feature = "lab")]
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// Create or repair the lab: networks, hosts, SSH key, known_hosts, inventory.
@@ -463,12 +470,17 @@ pub enum LabCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// `--network` of `lab partition` and `lab heal`.
+#[cfg(feature = "lab")]
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum NetworkArg {
+    /// The clients' network (lb and app hosts).
     Frontend,
+    /// The database network (app and db hosts).
     Backend,
 }
 
+#[cfg(feature = "lab")]
 impl From<NetworkArg> for Net {
     fn from(arg: NetworkArg) -> Net {
         match arg {
@@ -552,6 +564,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             command: SecretsCommand::Rotate { name, target, json },
         } => cmd_secrets_rotate(&name, &target, json, settings)?,
         // The lab's commands keep their own exit codes (0, or 1 when a host is down).
+        #[cfg(feature = "lab")]
         Command::Lab { command } => return block_on(run_lab(command)),
         Command::Schema => cmd_schema()?,
         Command::Completions { shell } => cmd_completions(shell)?,
@@ -713,8 +726,10 @@ fn cmd_failover_test(args: FailoverTestArgs) -> Result<Outcome> {
     let path = args.target.inventory_path()?;
     let inv = inventory::load(&path)?;
     let lab_dir = LabDir::from_env()?;
-    let is_lab =
-        std::fs::canonicalize(&path).ok() == std::fs::canonicalize(lab_dir.inventory()).ok();
+    // Without the lab feature there is no lab host control: every inventory is treated as one
+    // that is not the lab's (drills then use systemctl and nftables over SSH).
+    let is_lab = cfg!(feature = "lab")
+        && std::fs::canonicalize(&path).ok() == std::fs::canonicalize(lab_dir.inventory()).ok();
     if let Some(after) = args.dead_man
         && after <= args.hold
     {
@@ -858,10 +873,12 @@ fn cmd_man(out: Option<PathBuf>, settings: output::Settings) -> Result<Outcome> 
 }
 
 /// `--os NAME` of `lab up`.
+#[cfg(feature = "lab")]
 fn parse_release(name: &str) -> Result<&'static crate::platform::Release, String> {
     crate::platform::Release::by_lab_name(name)
 }
 
+#[cfg(feature = "lab")]
 async fn run_lab(command: LabCommand) -> Result<ExitCode> {
     if !is_root() {
         bail!(
@@ -973,6 +990,7 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
     }
 }
 
+#[cfg(feature = "lab")]
 fn done(message: &str) -> Result<ExitCode> {
     crate::outln!("{message}")?;
     Ok(ExitCode::SUCCESS)

@@ -98,6 +98,7 @@ pub fn secrets(secrets: &[SecretSource]) -> Value {
 }
 
 /// `lab status --json`.
+#[cfg(feature = "lab")]
 pub fn lab_status(rows: &[crate::lab::HostStatus]) -> Value {
     let hosts: Vec<Value> = rows
         .iter()

@@ -4,6 +4,11 @@
 //!
 //! # Layout
 //!
+//! The Cargo workspace holds three crates: this one, the control tool (the root package:
+//! `src/`, the `templates/` it embeds, `tests/`, `benches/`); `crates/roster`, the app the app
+//! hosts run; and `crates/roster-api`, the roster's HTTP contract, the only code the two share.
+//! `tests/workspace.rs` checks that the roster depends on nothing of this crate.
+//!
 //! Dependencies point down this list (cli → orchestration → roles/facts → transport);
 //! nothing below `cli` reads arguments or prints verdicts.
 //!
@@ -38,8 +43,12 @@
 //! - Transport: [`ssh`] (verified host keys, channels, held commands) and [`shell`] (commands
 //!   built as argument lists, quoted in one place); [`commands`] builds what `status` and the
 //!   drills run on hosts through it.
-//! - Products beside the control tool: [`roster`] (the app the app hosts run; `src/bin/roster.rs`),
-//!   [`lab`] (local hosts in Docker; never used by production paths).
+//! - Products beside the control tool: the roster app is `crates/roster` (nothing here goes into
+//!   the binary `up` ships; [`drill`]'s load generator and the benches speak its API through
+//!   `roster_api`); [`lab`] (local hosts in Docker) is behind the cargo feature `lab` (on by
+//!   default) and never used by production paths: [`drill`] reaches its host control through
+//!   one function, an error in a build without the feature, and [`lab_dir`] (the lab's file
+//!   paths, every command's default inventory) is built either way.
 
 pub mod aerospike;
 pub mod cli;
@@ -51,13 +60,14 @@ pub mod files;
 pub mod galera;
 pub mod inventory;
 pub mod json_output;
+#[cfg(feature = "lab")]
 pub mod lab;
+pub mod lab_dir;
 pub mod logging;
 pub mod output;
 pub mod platform;
 pub mod render;
 pub mod roles;
-pub mod roster;
 pub mod secrets;
 pub mod shell;
 pub mod ssh;

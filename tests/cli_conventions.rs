@@ -102,13 +102,12 @@ fn minicloud(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     )
 }
 
-const ROSTER: &str = env!("CARGO_BIN_EXE_roster");
-
 #[test]
 fn off_a_terminal_up_prints_its_steps_as_lines_and_quiet_keeps_only_the_error() {
+    let roster = common::roster_bin();
     let (_dir, inv) = unreachable_inventory();
     let inv = inv.to_str().unwrap();
-    let (code, _, err) = minicloud(&["up", "-i", inv, "--roster-binary", ROSTER], &[]);
+    let (code, _, err) = minicloud(&["up", "-i", inv, "--roster-binary", roster], &[]);
     assert_eq!(code, 2, "{err}");
     // A line per step with the time since the start, where a spinner would show nothing.
     let step = err
@@ -121,7 +120,7 @@ fn off_a_terminal_up_prints_its_steps_as_lines_and_quiet_keeps_only_the_error() 
         "{err}"
     );
 
-    let (code, out, err) = minicloud(&["up", "-q", "-i", inv, "--roster-binary", ROSTER], &[]);
+    let (code, out, err) = minicloud(&["up", "-q", "-i", inv, "--roster-binary", roster], &[]);
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty(), "{out}");
     assert!(err.starts_with("error: "), "only the error with -q:\n{err}");
@@ -138,9 +137,10 @@ fn quiet_keeps_the_verdict() {
 
 /// Whether `-v` logs of `up` carry colour: (--color value, NO_COLOR), run on a terminal.
 fn log_colored(color: &str, no_color: Option<&str>) -> bool {
+    let roster = common::roster_bin();
     let (_dir, inv) = unreachable_inventory();
     let command = format!(
-        "{} -q -v --color {color} up -i {} --roster-binary {ROSTER}",
+        "{} -q -v --color {color} up -i {} --roster-binary {roster}",
         assert_cmd::cargo::cargo_bin("minicloud").display(),
         inv.display()
     );
@@ -331,7 +331,8 @@ fn man_pages_generate_one_per_command() {
 /// `minicloud failover-test ARGS` on an inventory that is not the lab's (the lab folder is an
 /// empty one of the test's own), stdin not a terminal.
 fn drills_off_the_lab(lab_dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut all = vec!["failover-test", "--roster-binary", ROSTER];
+    let roster = common::roster_bin();
+    let mut all = vec!["failover-test", "--roster-binary", roster];
     all.extend(args);
     minicloud(&all, &[("MINICLOUD_LAB_DIR", lab_dir.to_str().unwrap())])
 }
@@ -409,6 +410,7 @@ fn an_unknown_drill_name_is_refused_before_anything_runs_with_the_names_there_ar
 
 #[test]
 fn drills_off_the_lab_go_ahead_with_yes() {
+    let roster = common::roster_bin();
     let (dir, inv) = unreachable_inventory();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("minicloud"))
         .env("MINICLOUD_LAB_DIR", dir.path())
@@ -418,7 +420,7 @@ fn drills_off_the_lab_go_ahead_with_yes() {
             "--drill",
             "app-down",
             "--roster-binary",
-            ROSTER,
+            roster,
             "-i",
         ])
         .arg(&inv)
@@ -449,9 +451,10 @@ fn drills_off_the_lab_go_ahead_with_yes() {
 
 #[test]
 fn drills_off_the_lab_ask_on_a_terminal() {
+    let roster = common::roster_bin();
     let (dir, inv) = unreachable_inventory();
     let command = format!(
-        "{} failover-test --roster-binary {ROSTER} --drill app-down,db-crash -i {}",
+        "{} failover-test --roster-binary {roster} --drill app-down,db-crash -i {}",
         assert_cmd::cargo::cargo_bin("minicloud").display(),
         inv.display()
     );

@@ -6,6 +6,8 @@
 //! Packages the binaries this test run built (MINICLOUD_BIN_DIR); needs root, dockerd and the
 //! lab's base image, which it builds when no lab test has yet. It does not touch the lab's hosts.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,6 +31,9 @@ fn the_package_installs_and_runs_in_a_clean_lab_host() {
     let image = lab_image();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_minicloud")).parent().unwrap();
+    // The roster deb.sh packages from there: another package's binary, so checked to be built
+    // and up to date first.
+    common::roster_bin();
     let built = Command::new(root.join("scripts/deb.sh"))
         .env("MINICLOUD_BIN_DIR", bin_dir)
         .output()

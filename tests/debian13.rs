@@ -55,7 +55,7 @@ async fn debian_13_converges_and_survives_one_drill_per_tier() {
             "failover-test",
             "--json",
             "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
+            common::roster_bin(),
             "--drill",
             "app-down,lb-down,db-crash",
         ])

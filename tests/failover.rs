@@ -27,7 +27,7 @@ fn drills(lab: &LabTest, args: &[&str]) -> (i32, Value) {
         "failover-test",
         "--json",
         "--roster-binary",
-        env!("CARGO_BIN_EXE_roster"),
+        common::roster_bin(),
     ];
     all.extend(args);
     let out = lab.minicloud(&all);
@@ -39,11 +39,7 @@ fn drills(lab: &LabTest, args: &[&str]) -> (i32, Value) {
 fn spawn_drill(lab: &LabTest, args: &[&str]) -> Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_minicloud"))
         .env("MINICLOUD_LAB_DIR", &lab.dir)
-        .args([
-            "failover-test",
-            "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
-        ])
+        .args(["failover-test", "--roster-binary", common::roster_bin()])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -88,7 +88,7 @@ impl Ended {
 fn spawn_up(lab: &LabTest, extra: &[&str]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_minicloud"))
         .env("MINICLOUD_LAB_DIR", &lab.dir)
-        .args(["-v", "up", "--roster-binary", env!("CARGO_BIN_EXE_roster")])
+        .args(["-v", "up", "--roster-binary", common::roster_bin()])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -708,7 +708,7 @@ async fn interrupted_and_concurrent_runs_converge() {
             "--lock-wait",
             "1",
             "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
+            common::roster_bin(),
         ])
     });
     let took = started.elapsed();
@@ -726,7 +726,7 @@ async fn interrupted_and_concurrent_runs_converge() {
     );
     let started = Instant::now();
     let plan = tokio::task::block_in_place(|| {
-        lab.minicloud(&["plan", "--roster-binary", env!("CARGO_BIN_EXE_roster")])
+        lab.minicloud(&["plan", "--roster-binary", common::roster_bin()])
     });
     assert!(plan.status.success(), "plan while a run holds db2");
     assert!(

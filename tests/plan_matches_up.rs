@@ -11,13 +11,12 @@ use serde_json::Value;
 
 /// `plan --json --detailed-exitcode` on `inventory` (the lab's when None): (exit code, JSON).
 fn plan(lab: &LabTest, inventory: Option<&str>) -> (i32, Value) {
-    let roster = common::roster_binary();
     let mut args = vec![
         "plan",
         "--json",
         "--detailed-exitcode",
         "--roster-binary",
-        &roster,
+        common::roster_bin(),
     ];
     if let Some(path) = inventory {
         args.extend(["-i", path]);

@@ -59,7 +59,7 @@ fn masked_render_holds_no_secret_value_of(path: &str) {
     };
     let real = render::render_all(&inv, &secrets).unwrap();
     // App hosts get the API token's hash, never the token.
-    let token_hash = minicloud::roster::auth::token_sha256_hex("api-token-PLUGH");
+    let token_hash = roster_api::token::token_sha256_hex("api-token-PLUGH");
     assert!(
         real.values()
             .flatten()

@@ -308,7 +308,7 @@ fn ssh_from_without_this_machine_is_refused(lab: &LabTest, scratch: &Path) {
         "-i",
         variant.to_str().unwrap(),
         "--roster-binary",
-        env!("CARGO_BIN_EXE_roster"),
+        common::roster_bin(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
@@ -528,7 +528,7 @@ async fn rotate_under_load(lab: &LabTest, before: &Secrets) -> (Vec<String>, Vec
             name,
             "--json",
             "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
+            common::roster_bin(),
         ]);
         assert!(out.status.success(), "secrets rotate {name} failed");
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -637,7 +637,7 @@ async fn the_stack_lets_nobody_in_where_they_do_not_belong_and_leaks_no_secret()
         "up",
         "--json",
         "--roster-binary",
-        env!("CARGO_BIN_EXE_roster"),
+        common::roster_bin(),
     ];
     let first = record(&mut outputs, lab.minicloud(&up));
     assert!(first.status.success(), "first up failed");
@@ -733,7 +733,7 @@ async fn the_stack_lets_nobody_in_where_they_do_not_belong_and_leaks_no_secret()
             "--report",
             report_dir.to_str().unwrap(),
             "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
+            common::roster_bin(),
         ]),
     );
     assert!(drill.status.success(), "the app-down drill failed");

@@ -422,7 +422,7 @@ async fn up_converges_the_lab_quorum_safely() {
             "-i",
             changed.to_str().unwrap(),
             "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
+            common::roster_bin(),
         ])
     };
     let plan = plan_changed();
@@ -451,7 +451,7 @@ async fn up_converges_the_lab_quorum_safely() {
             "-i".to_string(),
             changed.to_str().unwrap().to_string(),
             "--roster-binary".to_string(),
-            env!("CARGO_BIN_EXE_roster").to_string(),
+            common::roster_bin().to_string(),
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
         args
@@ -527,7 +527,7 @@ async fn up_converges_the_lab_quorum_safely() {
     );
 
     // A non-root login with sudo, and keys from the ssh-agent, see the same converged stack.
-    let roster_bin = env!("CARGO_BIN_EXE_roster");
+    let roster_bin = common::roster_bin();
     let as_deploy = variant(&lab, scratch.path(), "deploy", 45000, |t| {
         t.replace("  user: root\n", "  user: deploy\n")
     });
@@ -699,7 +699,7 @@ async fn up_converges_the_lab_quorum_safely() {
             "-i",
             inventory.to_str().unwrap(),
             "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
+            common::roster_bin(),
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -1,6 +1,8 @@
 //! `minicloud validate` on broken inventories: each problem gives its exact message (snapshot),
 //! all problems come out at once, and the exit code is 2.
 
+mod common;
+
 use assert_cmd::Command;
 use std::fs;
 
@@ -570,10 +572,9 @@ fn loopback_inventory_with_secrets() -> (tempfile::TempDir, std::path::PathBuf) 
     (dir, inv)
 }
 
-const ROSTER: &str = env!("CARGO_BIN_EXE_roster");
-
 #[test]
 fn a_bad_environment_secret_stops_up_and_plan_before_any_host_naming_the_variable() {
+    let roster = common::roster_bin();
     let (dir, inv) = loopback_inventory_with_secrets();
     let inv = inv.to_str().unwrap();
     let before = fs::read_to_string(dir.path().join("stack.secrets.yml")).unwrap();
@@ -589,7 +590,7 @@ fn a_bad_environment_secret_stops_up_and_plan_before_any_host_naming_the_variabl
     for command in ["plan", "up"] {
         for (variable, value) in hostile {
             let (code, out, err) = minicloud(
-                &[command, "-i", inv, "--roster-binary", ROSTER],
+                &[command, "-i", inv, "--roster-binary", roster],
                 &[(variable, value)],
             );
             assert_eq!(code, 2, "{command} {variable}: {err}");
@@ -609,19 +610,20 @@ fn a_bad_environment_secret_stops_up_and_plan_before_any_host_naming_the_variabl
         before
     );
     // The same inventory with good values gets as far as the hosts: the test above can fail.
-    let (code, _, err) = minicloud(&["plan", "-i", inv, "--roster-binary", ROSTER], &[]);
+    let (code, _, err) = minicloud(&["plan", "-i", inv, "--roster-binary", roster], &[]);
     assert_eq!(code, 2);
     assert!(err.contains("nothing was changed on any host"), "{err}");
 }
 
 #[test]
 fn plan_never_writes_the_secrets_file() {
+    let roster = common::roster_bin();
     let (dir, inv) = loopback_inventory_with_secrets();
     let secrets = dir.path().join("stack.secrets.yml");
     fs::remove_file(&secrets).unwrap();
     let inv = inv.to_str().unwrap();
     // Stopped at connecting (no host answers): the secrets were loaded by then.
-    let plan = ["plan", "-i", inv, "--roster-binary", ROSTER];
+    let plan = ["plan", "-i", inv, "--roster-binary", roster];
     let (code, _, err) = minicloud(&plan, &[]);
     assert_eq!(code, 2);
     assert!(err.contains("nothing was changed on any host"), "{err}");
@@ -654,7 +656,7 @@ fn plan_never_writes_the_secrets_file() {
         assert!(!secrets.exists(), "{args:?} wrote the secrets file");
     }
     // `up` does write it (the same run, stopped at the same point, only later).
-    let (code, _, _) = minicloud(&["up", "-i", inv, "--roster-binary", ROSTER], &[]);
+    let (code, _, _) = minicloud(&["up", "-i", inv, "--roster-binary", roster], &[]);
     assert_eq!(code, 2);
     assert!(secrets.exists(), "the test cannot tell plan from up");
 }

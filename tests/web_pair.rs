@@ -63,7 +63,7 @@ async fn the_web_pair_comes_up_and_survives_its_drills() {
             "failover-test",
             "--json",
             "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
+            common::roster_bin(),
             "--drill",
             "app-down,lb-down",
         ])

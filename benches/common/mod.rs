@@ -3,6 +3,12 @@
 #![allow(dead_code)] // each bench uses its own part of this module
 
 use std::path::{Path, PathBuf};
+
+/// The roster binary beside the minicloud under measure (`cargo build --release` builds it;
+/// `cargo bench` alone does not): the tests' helper, one implementation for both.
+#[path = "../../tests/common/roster_bin.rs"]
+mod roster_bin;
+pub use roster_bin::roster_bin;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -25,7 +31,7 @@ pub fn minicloud_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_minicloud"));
     command
         .env("MINICLOUD_LAB_DIR", lab_dir())
-        .env("MINICLOUD_ROSTER_BIN", env!("CARGO_BIN_EXE_roster"))
+        .env("MINICLOUD_ROSTER_BIN", roster_bin())
         .args(args);
     command
 }

@@ -231,6 +231,22 @@ pub fn systemctl(action: &str, unit: &str) -> String {
     format!("systemctl {action} {unit}").trim_end().to_string()
 }
 
+/// The flag that keeps a db node from holding the DB VIP (the track script reads it: see
+/// `templates/galera-synced.sh.tera`); it holds the epoch second it expires at.
+pub const DB_VIP_DRAIN: &str = "/run/minicloud/db-vip-drain";
+
+/// Drain the DB VIP from this node for up to `seconds` (its track script fails meanwhile).
+pub fn drain_db_vip(seconds: u64) -> String {
+    format!(
+        "mkdir -p /run/minicloud && echo $(( $(date +%s) + {seconds} )) > {DB_VIP_DRAIN}.new && mv -f {DB_VIP_DRAIN}.new {DB_VIP_DRAIN}"
+    )
+}
+
+/// Let this node hold the DB VIP again.
+pub fn undrain_db_vip() -> String {
+    format!("rm -f {DB_VIP_DRAIN}")
+}
+
 /// The roster's system user, created when missing.
 pub fn create_roster_user() -> &'static str {
     "id roster >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roster"

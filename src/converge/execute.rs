@@ -68,6 +68,16 @@ impl<H: Host> Stack<'_, H> {
             Step::Bootstrap { from, .. } => self.bootstrap(from).await,
             Step::Join { host, interrupted } => self.join(host, *interrupted).await,
             Step::RollingRestart { host } => self.rolling_restart(host).await,
+            Step::DrainDbVip { host } => self.drain_db_vip(host).await,
+            Step::UndrainDbVip { host } => {
+                self.session(host)
+                    .must(
+                        "letting the node hold the DB VIP again",
+                        &commands::undrain_db_vip(),
+                    )
+                    .await?;
+                Ok(())
+            }
             Step::DatabaseUsers {
                 host,
                 apps,
@@ -430,6 +440,59 @@ impl<H: Host> Stack<'_, H> {
         Ok(())
     }
 
+    /// Keep `host` from holding the DB VIP; if it holds it, wait until exactly one other db
+    /// host does and that host is Synced.
+    async fn drain_db_vip(&self, host: &str) -> Result<()> {
+        let Some(vip) = &self.inv.services.db_vip else {
+            return Ok(());
+        };
+        let vip = vip.address.to_string();
+        // Longer than a rolling restart may take: a run that dies meanwhile leaves a flag
+        // that expires by itself.
+        let seconds = JOIN_TIMEOUT.as_secs() + 300;
+        self.step(format!("{host}: draining the DB VIP {vip}"));
+        self.session(host)
+            .must("draining the DB VIP", &commands::drain_db_vip(seconds))
+            .await?;
+        let db: Vec<String> = self
+            .hosts_with(HostRole::Db)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        gate(
+            &format!("the DB VIP {vip} on a Synced db host other than {host}"),
+            Duration::from_secs(30),
+            || async {
+                let holders = self.vip_holders(&db, &vip).await?;
+                match &holders[..] {
+                    [one] if one != host => Ok(self.size_state(one, 1).await?),
+                    _ => Ok(Some(format!("held by {holders:?}"))),
+                }
+            },
+        )
+        .await?;
+        self.changed(
+            host,
+            format!("drained the DB VIP {vip} (another Synced node holds it)"),
+        );
+        Ok(())
+    }
+
+    /// The db hosts among `db` that have `vip` now.
+    async fn vip_holders(&self, db: &[String], vip: &str) -> Result<Vec<String>> {
+        let mut holders = Vec::new();
+        for host in db {
+            let out = self.session(host).run("ip -o -4 addr show").await?;
+            if crate::facts::parse_ipv4_addrs(&out.stdout_text())
+                .iter()
+                .any(|(_, a)| a == vip)
+            {
+                holders.push(host.clone());
+            }
+        }
+        Ok(holders)
+    }
+
     async fn rolling_restart(&self, host: &str) -> Result<()> {
         let size = self
             .wsrep(host)
@@ -593,16 +656,8 @@ impl<H: Host> Stack<'_, H> {
                     &format!("the DB VIP {vip} on exactly one Synced db host"),
                     Duration::from_secs(30),
                     || async {
-                        let mut holders = Vec::new();
-                        for db in db_hosts {
-                            let out = self.session(db).run("ip -o -4 addr show").await?;
-                            if crate::facts::parse_ipv4_addrs(&out.stdout_text())
-                                .iter()
-                                .any(|(_, a)| a == vip)
-                            {
-                                holders.push(db.as_str());
-                            }
-                        }
+                        let holders = self.vip_holders(db_hosts, vip).await?;
+                        let holders: Vec<&str> = holders.iter().map(String::as_str).collect();
                         match holders[..] {
                             [one] => match self.size_state(one, 1).await? {
                                 None => Ok(None),
@@ -778,6 +833,46 @@ mod tests {
         assert_eq!(
             report.changes["db1"],
             ["bootstrapped the Galera cluster (most advanced node, seqno 12)"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_drain_waits_until_another_synced_node_holds_the_db_vip() {
+        let world = World::converged("inventory/example.yml");
+        let stack = stack(&world);
+        let vip = world
+            .inv
+            .services
+            .db_vip
+            .as_ref()
+            .unwrap()
+            .address
+            .to_string();
+        // db1 still holds it at first; then db2 has it.
+        stack.session("db2").answer(
+            "ip -o -4 addr show",
+            0,
+            &format!("2: eth0    inet {vip}/24 scope global eth0\n"),
+        );
+        stack
+            .session("db2")
+            .answer("SHOW GLOBAL STATUS", 0, SYNCED_2);
+        stack
+            .execute(&Step::DrainDbVip { host: "db1".into() })
+            .await
+            .unwrap();
+        let db1 = stack.session("db1").scripts();
+        assert!(
+            db1[0].starts_with("mkdir -p /run/minicloud && echo $(( $(date +%s) + 900 ))"),
+            "{db1:?}"
+        );
+        assert!(db1[0].ends_with("/run/minicloud/db-vip-drain"), "{db1:?}");
+        let report = stack.into_report(Ok(()));
+        assert_eq!(
+            report.changes["db1"],
+            [format!(
+                "drained the DB VIP {vip} (another Synced node holds it)"
+            )]
         );
     }
 

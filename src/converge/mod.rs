@@ -353,25 +353,9 @@ fn unmarker(marker: &str) -> &str {
     }
 }
 
-/// The SSH target of an inventory host: its frontend address if it has one, else its backend one.
+/// The SSH target of an inventory host (see [`Inventory::ssh_target`]).
 pub fn ssh_target(inv: &Inventory, host: &str, accept_new: bool) -> ssh::Target {
-    let entry = &inv.hosts[host];
-    let address = entry
-        .addresses
-        .frontend
-        .or(entry.addresses.backend)
-        .expect("validated: a host has an address");
-    let home_known_hosts = PathBuf::from("~/.ssh/known_hosts");
-    ssh::Target {
-        name: host.to_string(),
-        address: address.to_string(),
-        port: entry.ssh.port.unwrap_or(inv.ssh.port),
-        user: entry.ssh.user.as_ref().unwrap_or(&inv.ssh.user).to_string(),
-        key: entry.ssh.key.clone().or_else(|| inv.ssh.key.clone()),
-        known_hosts: inv.ssh.known_hosts.clone().unwrap_or(home_known_hosts),
-        accept_new_host_key: accept_new,
-        connect_timeout: Duration::from_secs(10),
-    }
+    inv.ssh_target(host, accept_new)
 }
 
 fn roster_binary(opts: &Options) -> Result<Arc<Vec<u8>>> {

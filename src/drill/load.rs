@@ -1,8 +1,10 @@
 //! The load generator of a drill: a steady stream of reads and writes through the frontend VIP,
 //! every write unique (its own day, far in the future, named after the run) and recorded when
-//! acknowledged; and the pure figures computed from what it saw.
+//! acknowledged; and the pure figures computed from what it saw. It speaks the roster's API
+//! through `roster_api` (its URLs and entry types), the crate the roster app is built on.
 
 use chrono::{Days, NaiveDate};
+use roster_api::{Entry, EntryInput, routes};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -265,8 +267,13 @@ impl Sender {
     async fn write(&self, n: u64) -> Result<(), String> {
         let day = write_day(self.run_offset_days, n);
         let name = write_name(&self.run, n);
-        let url = format!("{}/api/v1/roster/{day}", self.base_url);
-        let body = serde_json::json!({ "date": day.to_string(), "name": name, "note": "minicloud failover-test" });
+        let url = routes::day_url(&self.base_url, day);
+        let body = EntryInput {
+            date: Some(day.to_string()),
+            name: Some(name.clone()),
+            note: Some("minicloud failover-test".into()),
+            ..EntryInput::default()
+        };
         let response = self
             .client(n)
             .put(&url)
@@ -303,8 +310,8 @@ impl Sender {
             })
         };
         let url = match &pick {
-            Some((day, _)) => format!("{}/api/v1/roster/{day}", self.base_url),
-            None => format!("{}/api/v1/roster", self.base_url),
+            Some((day, _)) => routes::day_url(&self.base_url, *day),
+            None => routes::entries_url(&self.base_url),
         };
         let response = self
             .client(n)
@@ -317,9 +324,9 @@ impl Sender {
             return Err(format!("HTTP {status}"));
         }
         if let Some((day, name)) = pick {
-            let body: serde_json::Value = response.json().await.map_err(|e| describe(&e))?;
-            if body["name"] != name.as_str() {
-                return Err(format!("read {day}: expected {name}, got {}", body["name"]));
+            let entry: Entry = response.json().await.map_err(|e| describe(&e))?;
+            if entry.name != name {
+                return Err(format!("read {day}: expected {name}, got {:?}", entry.name));
             }
         }
         Ok(())

@@ -12,7 +12,7 @@ pub mod verify;
 
 use crate::converge::{self, commands, session::Session};
 use crate::inventory::{Inventory, Role};
-use crate::lab::{Lab, LabDir};
+use crate::lab_dir::LabDir;
 use crate::ssh::Connection;
 use crate::status::{self, Status, StatusOptions, StatusReader, Verdict};
 use anyhow::{Context, Result, anyhow, bail};
@@ -535,20 +535,7 @@ impl<'a> Runner<'a> {
             .lab
             .clone()
             .ok_or_else(|| anyhow!("lab host control outside the lab"))?;
-        let lab = Lab::open(dir).await?;
-        let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
-        let net = || match arg(3) {
-            "frontend" => Ok(crate::inventory::Net::Frontend),
-            "backend" => Ok(crate::inventory::Net::Backend),
-            other => Err(anyhow!("no network {other:?}")),
-        };
-        match arg(0) {
-            "kill" => lab.kill(arg(1)).await,
-            "start" => lab.start(arg(1)).await,
-            "partition" => lab.partition(arg(1), net()?).await,
-            "heal" => lab.heal(arg(1), net()?).await,
-            other => Err(anyhow!("no lab verb {other:?}")),
-        }
+        lab_control(dir, args).await
     }
 
     /// A command as root on a host over a fresh SSH connection.
@@ -557,7 +544,7 @@ impl<'a> Runner<'a> {
     }
 
     async fn run_on_with_stdin(&self, host: &str, script: &str, stdin: &[u8]) -> Result<String> {
-        let mut target = converge::ssh_target(self.inv, host, false);
+        let mut target = self.inv.ssh_target(host, false);
         target.connect_timeout = Duration::from_secs(10);
         let session = Session::new(host, Connection::open(&target).await?);
         let out = tokio::time::timeout(
@@ -759,6 +746,37 @@ pub fn evaluate(
         observations,
         drill,
     }
+}
+
+/// The lab's host control (`minicloud lab kill|start|partition|heal HOST [--network NET]`, as
+/// `args`): the one place drills reach into the lab. Production paths never get here: a
+/// drill plans lab steps only when its inventory is the lab's (`Options::lab`).
+#[cfg(feature = "lab")]
+async fn lab_control(dir: LabDir, args: &[String]) -> Result<()> {
+    let lab = crate::lab::Lab::open(dir).await?;
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let net = || match arg(3) {
+        "frontend" => Ok(crate::inventory::Net::Frontend),
+        "backend" => Ok(crate::inventory::Net::Backend),
+        other => Err(anyhow!("no network {other:?}")),
+    };
+    match arg(0) {
+        "kill" => lab.kill(arg(1)).await,
+        "start" => lab.start(arg(1)).await,
+        "partition" => lab.partition(arg(1), net()?).await,
+        "heal" => lab.heal(arg(1), net()?).await,
+        other => Err(anyhow!("no lab verb {other:?}")),
+    }
+}
+
+/// Without the `lab` feature there is no lab host control; the CLI then treats no inventory
+/// as the lab's, so no drill plans a lab step and this only answers a caller that insists.
+#[cfg(not(feature = "lab"))]
+async fn lab_control(_dir: LabDir, args: &[String]) -> Result<()> {
+    bail!(
+        "lab host control (minicloud lab {}) is not in this build: minicloud was built without the lab feature",
+        args.join(" ")
+    )
 }
 
 #[cfg(test)]

@@ -714,6 +714,37 @@ impl Inventory {
         self.hosts_with(Role::Lb).is_empty() && self.services.nginx.enabled
     }
 
+    /// How to reach `host` over SSH: its frontend address if it has one, else its backend one;
+    /// the host's port, user and key, else the inventory's; host keys checked against
+    /// `ssh.known_hosts` (default `~/.ssh/known_hosts`).
+    pub fn ssh_target(&self, host: &str, accept_new: bool) -> crate::ssh::Target {
+        let entry = &self.hosts[host];
+        let address = entry
+            .addresses
+            .frontend
+            .or(entry.addresses.backend)
+            .expect("validated: a host has an address");
+        crate::ssh::Target {
+            name: host.to_string(),
+            address: address.to_string(),
+            port: entry.ssh.port.unwrap_or(self.ssh.port),
+            user: entry
+                .ssh
+                .user
+                .as_ref()
+                .unwrap_or(&self.ssh.user)
+                .to_string(),
+            key: entry.ssh.key.clone().or_else(|| self.ssh.key.clone()),
+            known_hosts: self
+                .ssh
+                .known_hosts
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from("~/.ssh/known_hosts")),
+            accept_new_host_key: accept_new,
+            connect_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+
     /// Hosts that carry the frontend VIP.
     pub fn frontend_vip_holders(&self) -> Vec<&str> {
         self.hosts_with(if self.is_web_pair() {

@@ -8,6 +8,8 @@ pub mod docker;
 pub mod image;
 pub mod topology;
 
+pub use crate::lab_dir::LabDir;
+
 use crate::files::write_atomic;
 use crate::inventory::{self, Net};
 use crate::ssh;
@@ -18,7 +20,7 @@ use russh::keys::ssh_key::LineEnding;
 use russh::keys::{Algorithm, PrivateKey};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use topology::LabHost;
 
@@ -61,36 +63,9 @@ pub fn container_name(host: &str) -> String {
     format!("minicloud-{host}")
 }
 
-/// The lab's local files: key pair, known_hosts, inventory.
-#[derive(Debug, Clone)]
-pub struct LabDir {
-    pub root: PathBuf,
-}
-
+// The folder's paths are in `lab_dir` (built without this module too); how to reach a host
+// needs the topology, so it is here.
 impl LabDir {
-    /// `MINICLOUD_LAB_DIR`, else `.minicloud/lab` under the current folder (absolute).
-    pub fn from_env() -> Result<LabDir> {
-        let root = match std::env::var_os("MINICLOUD_LAB_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => PathBuf::from(".minicloud/lab"),
-        };
-        let root = if root.is_absolute() {
-            root
-        } else {
-            std::env::current_dir()?.join(root)
-        };
-        Ok(LabDir { root })
-    }
-    pub fn key(&self) -> PathBuf {
-        self.root.join("id_ed25519")
-    }
-    pub fn known_hosts(&self) -> PathBuf {
-        self.root.join("known_hosts")
-    }
-    pub fn inventory(&self) -> PathBuf {
-        self.root.join("inventory.yml")
-    }
-
     /// How to reach a lab host: as root, with the lab's key, verified against the lab's known_hosts.
     pub fn ssh_target(&self, host: &LabHost) -> ssh::Target {
         ssh::Target {

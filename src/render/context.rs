@@ -471,7 +471,7 @@ fn roster_context(inv: &Inventory, host: &str, secrets: &Secrets) -> RosterConte
         api_token_sha256: if secrets.roster_api_token == crate::secrets::MASK {
             crate::secrets::MASK.to_string()
         } else {
-            crate::roster::auth::token_sha256_hex(&secrets.roster_api_token)
+            roster_api::token::token_sha256_hex(&secrets.roster_api_token)
         },
     }
 }

@@ -255,11 +255,19 @@ fn plan(ctx: &Ctx, _earlier: &[Step]) -> Vec<Step> {
             });
         }
     }
-    // Rolling restarts where the config changed on a node that was already running.
+    // Rolling restarts where the config changed on a node that was already running. With a
+    // DB VIP and another node to take it, each node is drained first: the VIP moves before
+    // the restart instead of vanishing with it.
+    let drain = ctx.inv.services.db_vip.is_some() && db.len() > 1;
     for host in config_changed.iter().filter(|h| primary.contains(h)) {
-        steps.push(Step::RollingRestart {
-            host: host.to_string(),
-        });
+        let host = host.to_string();
+        if drain {
+            steps.push(Step::DrainDbVip { host: host.clone() });
+        }
+        steps.push(Step::RollingRestart { host: host.clone() });
+        if drain {
+            steps.push(Step::UndrainDbVip { host });
+        }
     }
     steps.extend(db_vip(ctx, &db));
     steps

@@ -96,8 +96,12 @@ fn a_changed_galera_config_is_a_rolling_restart_one_node_at_a_time() {
         [
             "db1: write /etc/mysql/mariadb.conf.d/60-galera.cnf",
             "db2: write /etc/mysql/mariadb.conf.d/60-galera.cnf",
+            "db1: drain the DB VIP (when this node holds it, wait until another Synced node does)",
             "db1: rolling restart of mariadb (config changed), gated on Synced",
+            "db1: let this node hold the DB VIP again",
+            "db2: drain the DB VIP (when this node holds it, wait until another Synced node does)",
             "db2: rolling restart of mariadb (config changed), gated on Synced",
+            "db2: let this node hold the DB VIP again",
         ]
     );
     // garbd stays in the cluster through a rolling restart.
@@ -304,4 +308,17 @@ fn a_lost_firewall_table_is_loaded_again_on_that_host_only() {
             "app2: load the firewall rules (no minicloud table is loaded), kept only if a new SSH connection confirms them"
         ]
     );
+}
+
+#[test]
+fn without_a_db_vip_a_rolling_restart_drains_nothing() {
+    let mut world = World::converged("examples/mini-cloud.yml");
+    if world.inv.services.db_vip.is_some() {
+        world.inv.services.db_vip = None;
+    }
+    let db = world.inv.hosts_with(crate::inventory::Role::Db)[0].to_string();
+    world.change_file(&db, "/etc/mysql/mariadb.conf.d/60-galera.cnf");
+    let text = world.describe_phase("db tier");
+    assert!(text.contains("rolling restart"), "{text}");
+    assert!(!text.contains("DB VIP"), "{text}");
 }

@@ -127,8 +127,14 @@ pub enum Step {
     /// `interrupted`, first give the join an interrupted run started time to finish. Nothing
     /// to do for the node a bootstrap of this run started from.
     Join { host: String, interrupted: bool },
+    /// Galera: before a planned restart, keep the node from holding the DB VIP; when it holds
+    /// it, wait until another Synced node does (the app's pool reconnects and retries, no
+    /// request is lost, and the restart then cuts no client).
+    DrainDbVip { host: String },
     /// Galera: restart a running node whose config changed, gated on Synced.
     RollingRestart { host: String },
+    /// Galera: the node may hold the DB VIP again (it stays where it is: `nopreempt`).
+    UndrainDbVip { host: String },
     /// The roster's database and the accounts of `apps` (and the SST user), on a node of the
     /// Primary component (`host` when it is one, else the node this run bootstrapped).
     DatabaseUsers {
@@ -175,6 +181,8 @@ impl Step {
             | Step::Bootstrap { host, .. }
             | Step::Join { host, .. }
             | Step::RollingRestart { host }
+            | Step::DrainDbVip { host }
+            | Step::UndrainDbVip { host }
             | Step::DatabaseUsers { host, .. }
             | Step::SstPassword { host }
             | Step::StartArbiter { host, .. }
@@ -268,6 +276,11 @@ impl fmt::Display for Step {
                     write!(f, "join the Galera cluster, gated on Synced")
                 }
             }
+            Step::DrainDbVip { .. } => write!(
+                f,
+                "drain the DB VIP (when this node holds it, wait until another Synced node does)"
+            ),
+            Step::UndrainDbVip { .. } => write!(f, "let this node hold the DB VIP again"),
             Step::RollingRestart { .. } => write!(
                 f,
                 "rolling restart of mariadb (config changed), gated on Synced"

@@ -7,7 +7,7 @@ pub mod probe;
 pub mod table;
 
 use crate::aerospike::AerospikeNode;
-use crate::converge::{self, session::Session};
+use crate::converge::session::Session;
 use crate::facts::ActiveState;
 use crate::galera::WsrepStatus;
 use crate::inventory::{Inventory, Role};
@@ -246,7 +246,7 @@ async fn probe_host(
     let command = probe::command(inv, host, &readyz_address, readyz_secs);
     let attempt = tokio::time::timeout(timeout, async {
         if slot.is_none() {
-            let mut target = converge::ssh_target(inv, host, false);
+            let mut target = inv.ssh_target(host, false);
             target.connect_timeout = timeout;
             *slot = Some(Session::new(host, Connection::open(&target).await?));
         }

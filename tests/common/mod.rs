@@ -10,6 +10,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod roster_bin;
+pub use roster_bin::roster_bin;
+
 /// The default lab's hosts (lb1, lb2, app1, app2, db1, db2).
 pub fn lab_hosts() -> Vec<LabHost> {
     topology::plan_hosts(
@@ -78,12 +81,7 @@ impl LabTest {
 
     /// `up --json` with the test's roster binary; returns (exit code, report).
     pub fn up_json(&self, inventory: Option<&Path>) -> (i32, Value) {
-        let mut args = vec![
-            "up",
-            "--json",
-            "--roster-binary",
-            env!("CARGO_BIN_EXE_roster"),
-        ];
+        let mut args = vec!["up", "--json", "--roster-binary", roster_bin()];
         let inventory_arg;
         if let Some(path) = inventory {
             inventory_arg = path.to_str().unwrap().to_string();
@@ -203,9 +201,4 @@ pub fn assert_same_shape(documented: &Value, actual: &Value, at: &str, name_keye
             "type at {at}: documented {doc}, printed {act}"
         ),
     }
-}
-
-/// The roster binary `up` ships in the lab tests.
-pub fn roster_binary() -> String {
-    env!("CARGO_BIN_EXE_roster").to_string()
 }

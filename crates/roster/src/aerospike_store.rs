@@ -5,7 +5,6 @@
 //! same bounded budget as on MariaDB. The mapping between entries and bins is pure.
 
 use super::metrics::Metrics;
-use super::model::Entry;
 use super::store::{RetryPolicy, Store, StoreError, Upsert, create_found_existing};
 use aerospike::expressions::{and, ge, le, string_bin, string_val};
 use aerospike::{
@@ -14,6 +13,7 @@ use aerospike::{
 };
 use chrono::NaiveDate;
 use futures_util::StreamExt;
+use roster_api::Entry;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -22,6 +22,8 @@ use tokio::sync::OnceCell;
 pub const SET: &str = "roster";
 const FIELDS: [&str; 5] = ["date", "name", "team", "contact", "note"];
 
+/// The entries in Aerospike: one record per day in the set [`SET`], written with commit-all;
+/// connected on first use, so the app starts before the cluster answers.
 pub struct AerospikeStore {
     hosts: String,
     namespace: String,

@@ -7,7 +7,6 @@
 
 use super::auth;
 use super::metrics::{Metrics, RequestLabels, RouteLabels, method_label};
-use super::model::{self, Entry, EntryInput, Invalid};
 use super::store::{Store, StoreError, Upsert};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
@@ -17,6 +16,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Local, NaiveDate};
+use roster_api::model::{self, Entry, EntryInput, Invalid};
+use roster_api::{ErrorBody, routes};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,7 +28,9 @@ const PAGE: &str = include_str!("page.html");
 
 /// What every handler shares.
 pub struct AppState<S> {
+    /// Where the entries are kept.
     pub store: S,
+    /// What `/metrics` shows, counted by every request.
     pub metrics: Arc<Metrics>,
     /// This app node's name, shown on the page and in `X-Served-By`.
     pub node: String,
@@ -38,13 +41,13 @@ pub struct AppState<S> {
 /// Every endpoint, with writes gated on the API token and every request counted.
 pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
     Router::new()
-        .route("/", get(page::<S>))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz::<S>))
-        .route("/metrics", get(metrics::<S>))
-        .route("/api/v1/roster", get(list::<S>).post(create::<S>))
+        .route(routes::PAGE, get(page::<S>))
+        .route(routes::HEALTHZ, get(|| async { "ok\n" }))
+        .route(routes::READYZ, get(readyz::<S>))
+        .route(routes::METRICS, get(metrics::<S>))
+        .route(routes::ENTRIES, get(list::<S>).post(create::<S>))
         .route(
-            "/api/v1/roster/{date}",
+            routes::ENTRY,
             get(get_one::<S>).put(put::<S>).delete(delete::<S>),
         )
         .fallback(|| async {
@@ -113,10 +116,10 @@ async fn observe<S: Store>(
 }
 
 fn error(status: StatusCode, message: &str, field: Option<&str>) -> Response {
-    let mut body = json!({ "error": message });
-    if let Some(field) = field {
-        body["field"] = json!(field);
-    }
+    let body = ErrorBody {
+        field: field.map(str::to_string),
+        ..ErrorBody::new(message)
+    };
     (status, Json(body)).into_response()
 }
 
@@ -145,17 +148,30 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Invalid(p) => error(StatusCode::UNPROCESSABLE_ENTITY, &format!("{}: {}", p.field, p.error), Some(p.field)),
+            ApiError::Invalid(p) => error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("{}: {}", p.field, p.error),
+                Some(p.field),
+            ),
             ApiError::Unreadable(why) => error(StatusCode::UNPROCESSABLE_ENTITY, &why, None),
             ApiError::NotFound(why) => error(StatusCode::NOT_FOUND, &why, None),
-            ApiError::Store(StoreError::Conflict(existing)) => (
-                StatusCode::CONFLICT,
-                Json(json!({ "error": format!("{} already has an entry; use PUT to change it", existing.date), "existing": existing })),
-            )
-                .into_response(),
+            ApiError::Store(StoreError::Conflict(existing)) => {
+                let body = ErrorBody {
+                    existing: Some(existing.clone()),
+                    ..ErrorBody::new(format!(
+                        "{} already has an entry; use PUT to change it",
+                        existing.date
+                    ))
+                };
+                (StatusCode::CONFLICT, Json(body)).into_response()
+            }
             ApiError::Store(StoreError::Unavailable(why)) => {
                 tracing::warn!(error = %why, "answering 503");
-                error(StatusCode::SERVICE_UNAVAILABLE, "the database is not answering; try again shortly", None)
+                error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is not answering; try again shortly",
+                    None,
+                )
             }
         }
     }
@@ -286,7 +302,7 @@ async fn create<S: Store>(
 ) -> ApiResult {
     let entry: Entry = body(payload)?.into_entry(None)?;
     state.store.create(&entry).await?;
-    let location = format!("/api/v1/roster/{}", entry.date);
+    let location = routes::day_path(entry.date);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -320,10 +336,11 @@ async fn delete<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roster::model::{MAX_DATE, MIN_DATE};
     use axum::body::Body;
     use axum::http::Method;
     use proptest::prelude::*;
+    use roster_api::model::{MAX_DATE, MIN_DATE};
+    use roster_api::token::{parse_sha256_hex, token_sha256_hex};
     use std::collections::BTreeMap;
     use std::sync::Mutex;
     use tower::ServiceExt;
@@ -415,8 +432,7 @@ mod tests {
             store,
             metrics: Arc::new(Metrics::default()),
             node: "test".into(),
-            api_token_sha256: token
-                .map(|t| auth::parse_sha256_hex(&auth::token_sha256_hex(t)).unwrap()),
+            api_token_sha256: token.map(|t| parse_sha256_hex(&token_sha256_hex(t)).unwrap()),
         })
     }
 

@@ -6,35 +6,11 @@
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use roster_api::ErrorBody;
 use sha2::{Digest, Sha256};
 
 /// What a 401 asks for (`WWW-Authenticate`).
 const CHALLENGE: &str = "Bearer realm=\"roster\"";
-
-/// SHA-256 of `token`, as the lowercase hex `minicloud` renders into `roster.env`.
-pub fn token_sha256_hex(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Read the configured hash: exactly 64 hex digits (either case).
-pub fn parse_sha256_hex(text: &str) -> Result<[u8; 32], String> {
-    let text = text.trim();
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "ROSTER_API_TOKEN_SHA256 must be 64 hex digits (the SHA-256 of the API token), not {} characters",
-            text.len()
-        ));
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("checked hex digits");
-    }
-    Ok(out)
-}
 
 /// Methods that change the roster, and so need the token.
 pub fn is_write(method: &Method) -> bool {
@@ -90,9 +66,9 @@ impl IntoResponse for Refused {
             Refused::Unauthorized => {
                 let mut response = (
                     StatusCode::UNAUTHORIZED,
-                    axum::Json(json!({
-                        "error": "writing needs the roster API token: send Authorization: Bearer <token> (`minicloud secrets list` says where it is kept)"
-                    })),
+                    axum::Json(ErrorBody::new(
+                        "writing needs the roster API token: send Authorization: Bearer <token> (`minicloud secrets list` says where it is kept)",
+                    )),
                 )
                     .into_response();
                 response.headers_mut().insert(
@@ -103,9 +79,9 @@ impl IntoResponse for Refused {
             }
             Refused::NotConfigured => (
                 StatusCode::FORBIDDEN,
-                axum::Json(json!({
-                    "error": "writes are disabled on this node: it has no API token hash configured (ROSTER_API_TOKEN_SHA256)"
-                })),
+                axum::Json(ErrorBody::new(
+                    "writes are disabled on this node: it has no API token hash configured (ROSTER_API_TOKEN_SHA256)",
+                )),
             )
                 .into_response(),
         }
@@ -115,6 +91,7 @@ impl IntoResponse for Refused {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roster_api::token::{parse_sha256_hex, token_sha256_hex};
 
     fn with(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -149,22 +126,6 @@ mod tests {
             Err(Refused::NotConfigured),
             "no hash configured: fail closed"
         );
-    }
-
-    #[test]
-    fn the_hash_is_64_hex_digits() {
-        let hex = token_sha256_hex("abc");
-        assert_eq!(
-            hex,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(
-            parse_sha256_hex(&hex.to_uppercase()),
-            parse_sha256_hex(&hex)
-        );
-        assert!(parse_sha256_hex(&hex[1..]).is_err());
-        assert!(parse_sha256_hex(&format!("{}zz", &hex[2..])).is_err());
-        assert!(parse_sha256_hex("********").is_err());
     }
 
     #[test]

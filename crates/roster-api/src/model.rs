@@ -1,43 +1,67 @@
 //! The roster's domain: who is on call on a given day, and what makes an entry valid.
-//! Pure: no I/O, so every rule is tested without a database.
+//! Pure: no I/O, so every rule is tested without a database, and a client can check its input
+//! by the same rules the app answers 422 with.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+/// Longest `name`, in characters.
 pub const MAX_NAME: usize = 100;
+/// Longest `team`, in characters.
 pub const MAX_TEAM: usize = 100;
+/// Longest `contact`, in characters.
 pub const MAX_CONTACT: usize = 100;
+/// Longest `note`, in characters.
 pub const MAX_NOTE: usize = 500;
 /// Longest range one list request may ask for.
 pub const MAX_RANGE_DAYS: i64 = 366;
 
-/// One day's on-call entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+/// One day's on-call entry: what every read answers (the JSON of `GET /api/v1/roster/{date}`,
+/// one element of a list, the body of a 201), always valid by the rules of [`EntryInput`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    /// `YYYY-MM-DD`.
-    #[sqlx(rename = "day")]
+    /// The day, `YYYY-MM-DD` in JSON.
     pub date: NaiveDate,
+    /// Who is on call: trimmed, not empty, at most [`MAX_NAME`] characters.
     pub name: String,
+    /// Their team, if given (at most [`MAX_TEAM`] characters).
     pub team: Option<String>,
+    /// How to reach them, if given (at most [`MAX_CONTACT`] characters).
     pub contact: Option<String>,
+    /// Anything else, if given (at most [`MAX_NOTE`] characters).
     pub note: Option<String>,
 }
 
-/// What a client sends to create (`date` required) or update (`date` from the path) an entry.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What a client sends to create (`POST`, `date` required) or update (`PUT`, `date` from the
+/// path) an entry. Every field is text as the client wrote it, checked by
+/// [`EntryInput::into_entry`]; a field left `None` is not sent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntryInput {
+    /// `YYYY-MM-DD`; with a PUT it may be left out (the path says it) or must match the path.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Who is on call (required).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Their team.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
+    /// How to reach them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
+    /// Anything else.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
-/// A rule the input broke: which field and why (answered with 422).
+/// A rule the input broke: which field and why (answered with 422, as an
+/// [`ErrorBody`](crate::ErrorBody) naming the field).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Invalid {
+    /// The input that broke it: `date`, `from`, `to`, `query`, `name`, ...
     pub field: &'static str,
+    /// Why, in words.
     pub error: String,
 }
 

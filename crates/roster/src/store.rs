@@ -5,8 +5,8 @@
 //! so a short failover is invisible to clients and a long one fails cleanly instead of hanging.
 
 use super::metrics::Metrics;
-use super::model::Entry;
 use chrono::NaiveDate;
+use roster_api::Entry;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 use sqlx::{Executor, MySql};
 use std::future::Future;
@@ -27,17 +27,21 @@ pub enum StoreError {
 /// Outcome of an upsert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upsert {
+    /// The day had no entry (201).
     Created,
+    /// The day's entry was replaced (200).
     Updated,
 }
 
 /// What the API needs from storage. Every write is safe to retry.
 pub trait Store: Send + Sync + 'static {
+    /// The entries from `from` to `to` (both included), by day.
     fn list(
         &self,
         from: NaiveDate,
         to: NaiveDate,
     ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// The day's entry, if it has one.
     fn get(
         &self,
         date: NaiveDate,
@@ -45,6 +49,7 @@ pub trait Store: Send + Sync + 'static {
     /// Insert; an identical existing entry counts as created (a retried request), a different
     /// one is a conflict.
     fn create(&self, entry: &Entry) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Create or replace the day's entry.
     fn upsert(&self, entry: &Entry) -> impl Future<Output = Result<Upsert, StoreError>> + Send;
     /// Whether the day had an entry.
     fn delete(&self, date: NaiveDate) -> impl Future<Output = Result<bool, StoreError>> + Send;
@@ -77,8 +82,11 @@ const UNKNOWN_VARIABLE: u16 = 1193;
 /// How long and how often to retry.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Longest time one operation may take, retries included; then it fails (503).
     pub budget: Duration,
+    /// The wait before the first retry; doubled after each.
     pub first_backoff: Duration,
+    /// The longest wait between two tries.
     pub max_backoff: Duration,
 }
 
@@ -148,6 +156,8 @@ fn is_transient(err: &sqlx::Error) -> bool {
     }
 }
 
+/// The entries in MariaDB (the table `roster_entries`, through the DB VIP on Galera), every
+/// operation retried through a failover.
 pub struct MariaDbStore {
     pool: MySqlPool,
     metrics: Arc<Metrics>,
@@ -242,25 +252,50 @@ fn unavailable(err: sqlx::Error) -> StoreError {
 const LIST: &str = "SELECT day, name, team, contact, note FROM roster_entries WHERE day BETWEEN ? AND ? ORDER BY day";
 const GET: &str = "SELECT day, name, team, contact, note FROM roster_entries WHERE day = ?";
 
+/// A row of `roster_entries` as [`LIST`] and [`GET`] read it: the column `day` is the entry's
+/// `date` (the API types know nothing of the database).
+#[derive(sqlx::FromRow)]
+struct Row {
+    day: NaiveDate,
+    name: String,
+    team: Option<String>,
+    contact: Option<String>,
+    note: Option<String>,
+}
+
+impl From<Row> for Entry {
+    fn from(row: Row) -> Entry {
+        Entry {
+            date: row.day,
+            name: row.name,
+            team: row.team,
+            contact: row.contact,
+            note: row.note,
+        }
+    }
+}
+
 impl Store for MariaDbStore {
     async fn list(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Entry>, StoreError> {
         self.retrying("list", || {
-            sqlx::query_as::<MySql, Entry>(LIST)
+            sqlx::query_as::<MySql, Row>(LIST)
                 .bind(from)
                 .bind(to)
                 .fetch_all(&self.pool)
         })
         .await
+        .map(|rows| rows.into_iter().map(Entry::from).collect())
         .map_err(unavailable)
     }
 
     async fn get(&self, date: NaiveDate) -> Result<Option<Entry>, StoreError> {
         self.retrying("get", || {
-            sqlx::query_as::<MySql, Entry>(GET)
+            sqlx::query_as::<MySql, Row>(GET)
                 .bind(date)
                 .fetch_optional(&self.pool)
         })
         .await
+        .map(|row| row.map(Entry::from))
         .map_err(unavailable)
     }
 

@@ -9,8 +9,8 @@ async fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(false)
         .init();
-    let config = minicloud::roster::Config::parse();
-    match minicloud::roster::serve(config).await {
+    let config = roster::Config::parse();
+    match roster::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "roster failed");

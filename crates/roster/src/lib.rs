@@ -1,11 +1,27 @@
-//! roster: the on-call roster web app the stack exists to keep up (a second binary,
-//! `roster`, shipped by `minicloud up` to every app node).
+//! roster: the on-call roster web app the stack exists to keep up, a page and a JSON API
+//! (`/api/v1/roster`) on MariaDB Galera or Aerospike. Its binary, `roster` (`src/main.rs`), is
+//! what `minicloud up` ships to every app node. It shares no code with the control tool: only
+//! the `roster-api` crate, its HTTP contract, which the control tool's drills speak too.
+//!
+//! # Layout
+//!
+//! - This file: the configuration ([`Config`], flags or `ROSTER_*` variables), start-up with
+//!   the chosen backend, graceful shutdown ([`serve`]).
+//! - [`api`]: the HTTP surface: the router, its handlers, every error answer.
+//! - [`auth`]: who may write (the API token, checked against its hash).
+//! - [`store`]: the storage trait and MariaDB (Galera) behind it, with the retries that hide a
+//!   failover; [`aerospike_store`]: the same trait on Aerospike.
+//! - [`metrics`]: `/metrics` (requests, latency, database errors and retries).
+//! - `migrations/`: the MariaDB schema, applied at start-up; `src/page.html`: the page.
+//! - Elsewhere, in `roster-api`: the entry types and the rules that make one valid, the routes,
+//!   the token hash.
+
+#![warn(missing_docs)]
 
 pub mod aerospike_store;
 pub mod api;
 pub mod auth;
 pub mod metrics;
-pub mod model;
 pub mod store;
 
 use anyhow::{Context, Result};
@@ -59,7 +75,7 @@ fn write_token(config: &Config) -> Result<Option<[u8; 32]>> {
             );
             Ok(None)
         }
-        Some(hex) => auth::parse_sha256_hex(hex)
+        Some(hex) => roster_api::token::parse_sha256_hex(hex)
             .map(Some)
             .map_err(anyhow::Error::msg),
     }
@@ -152,6 +168,7 @@ async fn shutdown_signal() {
 mod tests {
     use super::*;
     use clap::Parser;
+    use roster_api::token::{parse_sha256_hex, token_sha256_hex};
 
     fn config(args: &[&str]) -> Config {
         Config::try_parse_from(std::iter::once("roster").chain(args.iter().copied())).unwrap()
@@ -159,10 +176,10 @@ mod tests {
 
     #[test]
     fn the_token_hash_is_optional_but_never_malformed() {
-        let hash = auth::token_sha256_hex("t");
+        let hash = token_sha256_hex("t");
         assert_eq!(
             write_token(&config(&["--api-token-sha256", &hash])).unwrap(),
-            Some(auth::parse_sha256_hex(&hash).unwrap())
+            Some(parse_sha256_hex(&hash).unwrap())
         );
         // Not configured: the app serves reads and refuses writes (the router's tests).
         assert_eq!(

@@ -11,13 +11,18 @@ use prometheus_client::registry::Registry;
 /// route template, a status code), so no client can grow the number of series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
+    /// The method, by [`method_label`].
     pub method: &'static str,
+    /// The route template that matched (`/api/v1/roster/{date}`), or `other`.
     pub route: String,
+    /// The answer's status code.
     pub status: u16,
 }
 
+/// Labels of one latency histogram: the route alone (statuses would multiply the buckets).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
+    /// The route template that matched, or `other`.
     pub route: String,
 }
 
@@ -39,11 +44,16 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
+/// Every series the app exports, registered under the prefix `roster`.
 pub struct Metrics {
     registry: Registry,
+    /// Requests by method, route and status.
     pub requests: Family<RequestLabels, Counter>,
+    /// Seconds to answer, by route.
     pub latency: Family<RouteLabels, Histogram>,
+    /// Database operations that failed (each attempt).
     pub db_errors: Counter,
+    /// Database operations tried again after a transient failure.
     pub db_retries: Counter,
 }
 

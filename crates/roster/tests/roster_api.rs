@@ -2,10 +2,10 @@
 //! in a throwaway data folder on a loopback port: every endpoint, every error code, concurrent
 //! writes to one day, and the database going away (answers 503 within the retry budget).
 
-use minicloud::roster::api::{AppState, router};
-use minicloud::roster::metrics::Metrics;
-use minicloud::roster::store::{MariaDbStore, RetryPolicy};
 use reqwest::StatusCode;
+use roster::api::{AppState, router};
+use roster::metrics::Metrics;
+use roster::store::{MariaDbStore, RetryPolicy};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -125,16 +125,14 @@ async fn start_app(db: &MariaDb, database: &str, budget: Duration) -> App {
 }
 
 /// The roster on `store`, served on a loopback port.
-async fn serve<S: minicloud::roster::store::Store>(store: S, metrics: Arc<Metrics>) -> App {
+async fn serve<S: roster::store::Store>(store: S, metrics: Arc<Metrics>) -> App {
     let app = router(Arc::new(AppState {
         store,
         metrics,
         node: "test-node".into(),
         api_token_sha256: Some(
-            minicloud::roster::auth::parse_sha256_hex(&minicloud::roster::auth::token_sha256_hex(
-                TOKEN,
-            ))
-            .unwrap(),
+            roster_api::token::parse_sha256_hex(&roster_api::token::token_sha256_hex(TOKEN))
+                .unwrap(),
         ),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -550,8 +548,8 @@ fn scenario_days() -> Vec<chrono::NaiveDate> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs an Aerospike server: MINICLOUD_TEST_AEROSPIKE=host:port cargo test --test roster_api -- --ignored"]
 async fn roster_api_on_aerospike() {
-    use minicloud::roster::aerospike_store::AerospikeStore;
-    use minicloud::roster::store::Store;
+    use roster::aerospike_store::AerospikeStore;
+    use roster::store::Store;
     let hosts = std::env::var("MINICLOUD_TEST_AEROSPIKE").unwrap_or("127.0.0.1:3000".into());
     let namespace = std::env::var("MINICLOUD_TEST_AEROSPIKE_NAMESPACE").unwrap_or("test".into());
     let metrics = Arc::new(Metrics::default());
