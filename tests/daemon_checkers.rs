@@ -268,9 +268,10 @@ proptest::proptest! {
         keepalive_pick in 0u64..=1_000_000,
         check_pick in 0u64..=1_000_000,
         install_pick in 0u64..=1_000_000,
-        check_interval in 1u32..=60,
-        check_fall in 1u32..=10,
+        check_interval in 1u32..=20,
+        check_fall_pick in 1u32..=10,
     ) {
+        let check_fall = check_fall_pick.min(20 / check_interval).max(1);
         require_tools();
         let inactive = suspect + inactive_extra;
         let keepalive = 100 + keepalive_pick % (suspect / 3 - 100 + 1);

@@ -216,6 +216,10 @@ case!(
     )
 );
 case!(
+    failure_detection_db_vip_check_too_slow,
+    failure_detection("check_interval: 10, check_fall: 3")
+);
+case!(
     failure_detection_unknown_key,
     failure_detection("suspect_timout: 2")
 );

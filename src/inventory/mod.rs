@@ -428,6 +428,7 @@ pub struct FailureDetection {
     pub check_interval: u32,
     /// Failed checks in a row before the node drops the DB VIP. 1 reacts fastest, but a
     /// single slow check under load then moves the VIP (a write stall for nothing).
+    /// check_interval × check_fall is at most 20 s.
     pub check_fall: u32,
 }
 

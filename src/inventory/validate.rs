@@ -841,10 +841,10 @@ pub(crate) fn check_failure_detection(fd: &FailureDetection, problems: &mut Vec<
     let mut refuse = |key: &str, message: String, hint: &str| {
         problems.push(Problem::new(format!("{FD}.{key}"), message, hint));
     };
-    if fd.check_interval == 0 || fd.check_interval > 60 {
+    if fd.check_interval == 0 || fd.check_interval > 20 {
         refuse(
             "check_interval",
-            format!("{} is out of range (1 to 60)", fd.check_interval),
+            format!("{} is out of range (1 to 20)", fd.check_interval),
             "whole seconds between runs of the DB VIP's check (keepalived takes no fractions); \
              1 moves the VIP off a node that stopped being Synced soonest",
         );
@@ -855,6 +855,21 @@ pub(crate) fn check_failure_detection(fd: &FailureDetection, problems: &mut Vec<
             format!("{} is out of range (1 to 10)", fd.check_fall),
             "failed checks in a row before the DB VIP is dropped: 2 rides out one slow check \
              under load; 1 is fastest but then one slow check moves the VIP for nothing",
+        );
+    }
+    if (1..=20).contains(&fd.check_interval)
+        && (1..=10).contains(&fd.check_fall)
+        && fd.check_interval * fd.check_fall > 20
+    {
+        refuse(
+            "check_fall",
+            format!(
+                "check_interval × check_fall is {} s, above 20 s",
+                fd.check_interval * fd.check_fall
+            ),
+            "a node that stopped being Synced keeps the DB VIP (and the app's writes fail) \
+             for check_interval × check_fall, and `up` waits at most 30 s for a drained node to \
+             let go of it before a rolling restart; keep it to 20 s or less (1 × 2 by default)",
         );
     }
     if !all_good {
