@@ -274,14 +274,13 @@ impl Sender {
             note: Some("minicloud failover-test".into()),
             ..EntryInput::default()
         };
-        let response = self
-            .client(n)
-            .put(&url)
-            .bearer_auth(&self.api_token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
+        let request = || {
+            self.client(n)
+                .put(&url)
+                .bearer_auth(&self.api_token)
+                .json(&body)
+        };
+        let response = send_idempotent(request).await?;
         let status = response.status().as_u16();
         if matches!(status, 200 | 201) {
             self.record
@@ -313,12 +312,7 @@ impl Sender {
             Some((day, _)) => routes::day_url(&self.base_url, *day),
             None => routes::entries_url(&self.base_url),
         };
-        let response = self
-            .client(n)
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
+        let response = send_idempotent(|| self.client(n).get(&url)).await?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(format!("HTTP {status}"));
@@ -331,6 +325,25 @@ impl Sender {
         }
         Ok(())
     }
+}
+
+/// Send an idempotent request; sent once more when it broke on a kept-alive connection the
+/// proxy had closed meanwhile (HAProxy ends the sessions of a server it marks down), as HTTP
+/// clients and browsers do for idempotent requests (RFC 9110, 9.2.2). A request that could not
+/// connect or timed out is not sent again: that is a failure a client sees.
+async fn send_idempotent(
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, String> {
+    match request().send().await {
+        Ok(response) => Ok(response),
+        Err(e) if closed_while_sending(&e) => request().send().await.map_err(|e| describe(&e)),
+        Err(e) => Err(describe(&e)),
+    }
+}
+
+/// The connection was up (no connect error, no timeout) but broke while the request went out.
+fn closed_while_sending(err: &reqwest::Error) -> bool {
+    err.is_request() && !err.is_connect() && !err.is_timeout()
 }
 
 fn describe(err: &reqwest::Error) -> String {

@@ -205,8 +205,8 @@ mod tests {
 
     #[test]
     fn a_summary_counts_passes_and_spreads_the_write_gaps() {
-        // db-stop's write-gap budget is 3 s: gaps of 0.1 .. 3.9 s, one round each.
-        let gaps = [0, 1000, 2000, 3800, 500];
+        // db-stop's write-gap budget is 4 s: gaps of 0.1 .. 4.9 s, one round each.
+        let gaps = [0, 1000, 2000, 4800, 500];
         let rounds: Vec<Vec<DrillResult>> = gaps
             .iter()
             .map(|gap| vec![result("db-stop", *gap), result("app-down", 0)])
@@ -218,21 +218,21 @@ mod tests {
         );
         let db = &summary[0];
         assert_eq!((db.runs, db.passed), (5, 4), "{db:?}");
-        // Longest write gaps: 0.1, 1.1, 2.1, 3.9, 0.6 s (a success every 100 ms otherwise).
-        assert!((db.worst_write_gap_seconds - 3.9).abs() < 1e-9, "{db:?}");
+        // Longest write gaps: 0.1, 1.1, 2.1, 4.9, 0.6 s (a success every 100 ms otherwise).
+        assert!((db.worst_write_gap_seconds - 4.9).abs() < 1e-9, "{db:?}");
         assert!((db.write_gap_p50_seconds - 1.1).abs() < 1e-9, "{db:?}");
-        assert!((db.write_gap_p99_seconds - 3.9).abs() < 1e-9, "{db:?}");
-        assert!((db.worst_gap_seconds - 3.9).abs() < 1e-9, "{db:?}");
-        // 10 + 20 + 38 + 5 ticks failed, a read and a write each.
-        assert_eq!(db.failed_requests, 2 * (10 + 20 + 38 + 5));
+        assert!((db.write_gap_p99_seconds - 4.9).abs() < 1e-9, "{db:?}");
+        assert!((db.worst_gap_seconds - 4.9).abs() < 1e-9, "{db:?}");
+        // 10 + 20 + 48 + 5 ticks failed, a read and a write each.
+        assert_eq!(db.failed_requests, 2 * (10 + 20 + 48 + 5));
         assert_eq!(db.requests, 5 * 400);
         assert_eq!(db.min_requests_per_second, 20.0);
         let app = &summary[1];
         assert_eq!((app.runs, app.passed, app.failed_requests), (5, 5, 0));
         let text = table(&summary, 10, Some("db-stop: the stack is not healthy"));
         assert!(text.starts_with("drill     passed  worst gap"), "{text}");
-        assert!(text.contains("\ndb-stop   4/5     3.90 s"), "{text}");
-        assert!(text.contains("1.10/3.90 s"), "{text}");
+        assert!(text.contains("\ndb-stop   4/5     4.90 s"), "{text}");
+        assert!(text.contains("1.10/4.90 s"), "{text}");
         assert!(
             text.contains("stopped after 5 of 10 round(s): db-stop: the stack is not healthy\n"),
             "{text}"
