@@ -257,6 +257,10 @@ pub struct StatusArgs {
     /// Seconds between checks with --watch.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub interval: f64,
+    /// Ask for the passphrase of an encrypted SSH key on the terminal, even when the ssh-agent
+    /// holds it (without this flag: the agent, else the terminal is asked anyway).
+    #[arg(long)]
+    pub ask_pass: bool,
     /// Longest wait for one host (connect and read); each /readyz check gets half of it
     /// (between 1 and 3 s), so a roster stuck on its database does not hide its host.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
@@ -345,6 +349,11 @@ pub struct TargetArgs {
     /// changed key is refused regardless.
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// Ask for the passphrase of an encrypted SSH key on the terminal, even when the ssh-agent
+    /// holds it (without this flag: the agent, else the terminal is asked anyway). Never
+    /// stored; without a terminal, an error.
+    #[arg(long)]
+    pub ask_pass: bool,
     /// The roster binary to ship to app hosts (default: `roster` beside this program, or
     /// MINICLOUD_ROSTER_BIN).
     #[arg(long)]
@@ -524,6 +533,15 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = output::init(cli.color, cli.quiet);
     crate::logging::init(cli.verbose, settings.color_stderr);
+    crate::ssh::passphrase::set_ask_pass(match &cli.command {
+        Command::Up { target, .. } | Command::Plan { target, .. } => target.ask_pass,
+        Command::Status(args) => args.ask_pass,
+        Command::FailoverTest(args) => args.target.ask_pass,
+        Command::Secrets {
+            command: SecretsCommand::Rotate { target, .. },
+        } => target.ask_pass,
+        _ => false,
+    });
     let outcome = match cli.command {
         Command::Validate { inventory, json } => cmd_validate(&inventory, json)?,
         Command::Render {
