@@ -9,8 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use russh::client;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh::{ChannelMsg, Disconnect};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -94,6 +95,7 @@ impl Target {
                     index + 1,
                     hop.spec()
                 ),
+                spec: hop.spec(),
                 address: hop.address.clone(),
                 port: hop.port,
                 user: hop.user.clone(),
@@ -102,6 +104,7 @@ impl Target {
             .collect();
         out.push(Endpoint {
             label: self.label(),
+            spec: String::new(),
             address: self.address.clone(),
             port: self.port,
             user: self.user.clone(),
@@ -115,6 +118,8 @@ impl Target {
 struct Endpoint {
     /// How messages name it.
     label: String,
+    /// user@host:port.
+    spec: String,
     address: String,
     port: u16,
     user: String,
@@ -228,7 +233,7 @@ impl Output {
 pub struct Connection {
     handle: client::Handle<Verifier>,
     /// The jump hosts' sessions the connection runs through, outermost first.
-    jumps: Vec<client::Handle<Verifier>>,
+    jumps: Vec<JumpSession>,
     target: Target,
     channels: Semaphore,
 }
@@ -260,18 +265,32 @@ impl Connection {
             nodelay: true,
             ..Default::default()
         });
-        let mut sessions: Vec<client::Handle<Verifier>> = Vec::new();
-        let mut previous: Option<String> = None;
-        for endpoint in target.endpoints() {
-            let via = sessions.last().zip(previous.as_deref());
-            let handle = connect_endpoint(target, &config, &endpoint, via).await?;
-            previous = Some(endpoint.label);
-            sessions.push(handle);
+        // The timeout is for the whole route, however many hops.
+        let deadline = tokio::time::Instant::now() + target.connect_timeout;
+        let endpoints = target.endpoints();
+        let (last, hops) = endpoints
+            .split_last()
+            .expect("the target is the last endpoint");
+        let mut jumps: Vec<JumpSession> = Vec::new();
+        let mut route = format!("{}\n", target.known_hosts.display());
+        for (index, endpoint) in hops.iter().enumerate() {
+            route.push_str(&format!("{} {:?}\n", endpoint.spec, endpoint.key));
+            let via = index
+                .checked_sub(1)
+                .map(|before| (&*jumps[before], hops[before].label.as_str()));
+            let session = shared_jump(&route, || {
+                connect_endpoint(target, &config, endpoint, via, deadline)
+            })
+            .await?;
+            jumps.push(session);
         }
-        let handle = sessions.pop().expect("the target is the last endpoint");
+        let via = jumps
+            .last()
+            .map(|jump| (&**jump, hops[hops.len() - 1].label.as_str()));
+        let handle = connect_endpoint(target, &config, last, via, deadline).await?;
         Ok(Connection {
             handle,
-            jumps: sessions,
+            jumps,
             target: target.clone(),
             channels: Semaphore::new(MAX_CHANNELS),
         })
@@ -423,8 +442,11 @@ impl Connection {
             .handle
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
-        for jump in self.jumps.iter().rev() {
-            let _ = jump.disconnect(Disconnect::ByApplication, "", "en").await;
+        // A jump session other connections still use stays.
+        for jump in self.jumps.into_iter().rev() {
+            if let Some(jump) = Arc::into_inner(jump) {
+                let _ = jump.disconnect(Disconnect::ByApplication, "", "en").await;
+            }
         }
     }
 }
@@ -480,6 +502,33 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// A logged-in session to a jump host, shared by the connections through it.
+type JumpSession = Arc<client::Handle<Verifier>>;
+
+/// The session to the jump host at the end of `route` (known_hosts file, then each hop's
+/// user@host:port and key), opened with `connect` unless a live one is there: every host
+/// behind one bastion goes through one SSH login to it, not one each (a bastion's sshd limits
+/// logins in progress, MaxStartups 10). It lasts as long as a connection uses it.
+async fn shared_jump<F, Fut>(route: &str, connect: F) -> Result<JumpSession>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<client::Handle<Verifier>>>,
+{
+    static JUMPS: tokio::sync::Mutex<Option<HashMap<String, Weak<client::Handle<Verifier>>>>> =
+        tokio::sync::Mutex::const_new(None);
+    let mut jumps = JUMPS.lock().await;
+    let jumps = jumps.get_or_insert_with(HashMap::new);
+    jumps.retain(|_, session| session.strong_count() > 0);
+    if let Some(session) = jumps.get(route).and_then(Weak::upgrade)
+        && !session.is_closed()
+    {
+        return Ok(session);
+    }
+    let session = Arc::new(connect().await?);
+    jumps.insert(route.to_string(), Arc::downgrade(&session));
+    Ok(session)
+}
+
 /// Connect to one endpoint, directly or through a `direct-tcpip` channel of the jump host
 /// before it (`via`: its session and label), verify its host key and log in.
 async fn connect_endpoint(
@@ -487,6 +536,7 @@ async fn connect_endpoint(
     config: &Arc<client::Config>,
     endpoint: &Endpoint,
     via: Option<(&client::Handle<Verifier>, &str)>,
+    deadline: tokio::time::Instant,
 ) -> Result<client::Handle<Verifier>> {
     let label = &endpoint.label;
     let verdict = Arc::new(Mutex::new(None));
@@ -497,7 +547,6 @@ async fn connect_endpoint(
         accept_new: target.accept_new_host_key,
         verdict: verdict.clone(),
     };
-    let timeout = target.connect_timeout;
     let connect = async {
         match via {
             None => {
@@ -526,10 +575,10 @@ async fn connect_endpoint(
             }
         }
     };
-    let mut handle = match tokio::time::timeout(timeout, connect).await {
+    let mut handle = match tokio::time::timeout_at(deadline, connect).await {
         Err(_) => bail!(
             "{label}: no answer within {} s; hint: is the host up and is its address right?",
-            timeout.as_secs()
+            target.connect_timeout.as_secs()
         ),
         Ok(Err(err)) => return Err(err),
         Ok(Ok(Err(err))) => {

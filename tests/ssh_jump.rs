@@ -324,3 +324,30 @@ async fn an_inventory_alias_and_jump_from_the_ssh_config_file() {
             .contains(&format!("target 127.0.0.1 port {}", far.port))
     );
 }
+
+#[tokio::test]
+async fn hosts_behind_one_jump_host_share_one_login_to_it() {
+    let Some(lab) = lab() else { return };
+    let (jump, far) = (lab.sshd("jump"), lab.sshd("far"));
+    let target = lab.target(&jump, &far, true);
+    let first = Connection::open(&target).await.unwrap();
+    let (second, third) = tokio::join!(Connection::open(&target), Connection::open(&target));
+    let (second, third) = (second.unwrap(), third.unwrap());
+    for conn in [&first, &second, &third] {
+        assert_eq!(conn.check("echo ok").await.unwrap().stdout_text(), "ok\n");
+    }
+    let logins = |sshd: &Sshd| sshd.log().matches("Accepted publickey for root").count();
+    assert_eq!((logins(&jump), logins(&far)), (1, 3), "{}", jump.log());
+    // The shared session outlives the first connection, and ends with the last.
+    first.close().await;
+    assert_eq!(second.check("echo ok").await.unwrap().stdout_text(), "ok\n");
+    second.close().await;
+    third.close().await;
+    let again = Connection::open(&target).await.unwrap();
+    again.close().await;
+    assert_eq!(
+        logins(&jump),
+        2,
+        "a new login once the last connection closed"
+    );
+}
