@@ -657,10 +657,32 @@ fn cmd_render(
     Ok(Outcome::Ok)
 }
 
+/// Ask now, before any spinner and before the hosts are connected in parallel, for the
+/// passphrase of each encrypted key file the hosts and their jump hosts use (one prompt per
+/// file; not for a key the ssh-agent holds, unless --ask-pass).
+fn unlock_keys(inv: &inventory::Inventory) -> Result<()> {
+    let mut keys: Vec<(PathBuf, String)> = Vec::new();
+    for host in inv.hosts.keys() {
+        let target = inv.ssh_target(host, false);
+        let files = target
+            .key
+            .iter()
+            .chain(target.jumps.iter().filter_map(|hop| hop.key.as_ref()));
+        for file in files {
+            let file = crate::ssh::expand_home(file);
+            if !keys.iter().any(|(known, _)| *known == file) {
+                keys.push((file, host.to_string()));
+            }
+        }
+    }
+    block_on(crate::ssh::passphrase::prepare(&keys))
+}
+
 /// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
 fn cmd_up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<Outcome> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    unlock_keys(&inv)?;
     tracing::info!("up: {} hosts from {}", inv.hosts.len(), path.display());
     let mut opts = target.options();
     opts.lock_wait = Duration::from_secs(lock_wait);
@@ -688,6 +710,7 @@ fn cmd_plan(
 ) -> Result<Outcome> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    unlock_keys(&inv)?;
     let plan = block_on(converge::plan(&inv, &path, &target.options()))?;
     let pending = plan.hosts.values().any(|steps| !steps.is_empty());
     let outcome = if detailed_exitcode && pending {
@@ -712,6 +735,7 @@ fn cmd_plan(
 fn cmd_status(args: &StatusArgs) -> Result<Outcome> {
     let path = inventory_or_lab(args.inventory.as_ref())?;
     let inv = inventory::load(&path)?;
+    unlock_keys(&inv)?;
     let opts = StatusOptions {
         timeout: seconds("--timeout", args.timeout)?,
     };
@@ -756,6 +780,7 @@ fn cmd_failover_test(args: FailoverTestArgs) -> Result<Outcome> {
         )?;
         return Ok(Outcome::Ok);
     }
+    unlock_keys(&inv)?;
     if is_lab && !is_root() {
         bail!("drills on the lab use its host control, which needs root; hint: run as root");
     }

@@ -109,6 +109,18 @@ pub async fn load_key(path: &Path, label: &str) -> Result<Key> {
         .map(Key::Plain)
 }
 
+/// Ready each key file (path, a host that uses it) up front: the passphrase of an encrypted
+/// one is asked now (unless the agent holds it and --ask-pass is not given). A file that
+/// cannot be read is left for the connection to report with its host.
+pub async fn prepare(keys: &[(PathBuf, String)]) -> Result<()> {
+    for (path, host) in keys {
+        if path.is_file() {
+            load_key(path, host).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The agent, when it holds `public`.
 async fn agent_holding(public: &PublicKey) -> Option<AgentClient<tokio::net::UnixStream>> {
     let mut agent = AgentClient::connect_env().await.ok()?;
