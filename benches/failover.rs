@@ -15,13 +15,6 @@ use minicloud::render::context::host_context;
 use minicloud::secrets::{self, Secrets};
 use serde_json::Value;
 
-/// Galera's evs.suspect_timeout, which minicloud leaves at its default (PT5S): how long the
-/// surviving nodes wait for a silent peer before they form a new Primary component.
-const GALERA_SUSPECT_SECONDS: f64 = 5.0;
-/// The keepalived track script on db hosts (templates/keepalived.conf.tera): interval 1, fall 2.
-const TRACK_INTERVAL_SECONDS: f64 = 1.0;
-const TRACK_FALL: f64 = 2.0;
-
 /// The configured timers, read from the lab's inventory the way `up` renders them.
 struct Timers {
     /// HAProxy: inter × fall.
@@ -30,6 +23,9 @@ struct Timers {
     vrrp_frontend: f64,
     /// The DB VIP: the track script fails, then the backup takes over at its next advert.
     db_vip: f64,
+    /// Galera's evs.suspect_timeout (services.galera.failure_detection): how long the
+    /// surviving members wait for a silent peer before they form a new Primary component.
+    galera_suspect: f64,
 }
 
 fn master_down(advert_int: f64, priority: u8) -> f64 {
@@ -48,11 +44,13 @@ fn timers(inv: &Inventory, secrets: &Secrets) -> Timers {
         .filter(|v| v.name == "frontend")
         .map(|v| master_down(v.advert_int, v.priority))
         .fold(0.0, f64::max);
-    let db_advert = inv.services.db_vip.as_ref().map_or(0.0, |v| v.advert_int);
+    let db_advert = inv.services.db_advert_int().unwrap_or(0.0);
+    let detection = &inv.services.galera.failure_detection;
     Timers {
         haproxy_down,
         vrrp_frontend,
-        db_vip: TRACK_INTERVAL_SECONDS * TRACK_FALL + db_advert,
+        db_vip: f64::from(detection.check_interval) * f64::from(detection.check_fall) + db_advert,
+        galera_suspect: detection.suspect_timeout,
     }
 }
 
@@ -72,11 +70,11 @@ fn prediction(drill: &str, t: &Timers) -> (Option<f64>, String) {
             "clean leave: no timer (the node says goodbye, the VIP stays)".into(),
         ),
         "db-crash" | "db-partition" => (
-            Some(GALERA_SUSPECT_SECONDS.max(t.db_vip)),
+            Some(t.galera_suspect.max(t.db_vip)),
             format!(
-                "Galera suspect timeout ({GALERA_SUSPECT_SECONDS} s) before writes commit again; \
+                "Galera suspect timeout ({} s) before writes commit again; \
                  the DB VIP moves after track script interval × fall + advert_int ({:.1} s)",
-                t.db_vip
+                t.galera_suspect, t.db_vip
             ),
         ),
         _ => (

@@ -176,7 +176,8 @@ pub enum Command {
         name = "failover-test",
         after_help = "Examples:\n  minicloud failover-test --dry-run\n  \
                             minicloud failover-test --drill app-down,lb-down\n  \
-                            minicloud failover-test --json --report reports/\n\n\
+                            minicloud failover-test --json --report reports/\n  \
+                            minicloud failover-test --repeat 10 --drill db-crash,lb-down\n\n\
                       The HTML report (one SVG timeline per drill) goes to --report DIR \
                       (default .minicloud/reports/<time>/)."
     )]
@@ -296,17 +297,27 @@ pub struct FailoverTestArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub max_failed_app: u64,
     /// Budget: longest gap without a successful request in lb-down.
-    #[arg(long, default_value_t = 4.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = drill::catalog::LB_MAX_GAP_SECONDS, value_name = "SECONDS")]
     pub max_gap_lb: f64,
     /// Budget: longest gap without a successful write in db drills (not the total outage).
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = drill::catalog::DB_MAX_WRITE_GAP_SECONDS, value_name = "SECONDS")]
     pub max_write_gap_db: f64,
     /// Writes per second of the load.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = drill::load::Rates::default().writes_per_second)]
     pub writes_per_second: u32,
     /// Reads per second of the load.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = drill::load::Rates::default().reads_per_second)]
     pub reads_per_second: u32,
+    /// HTTP connections the load's requests are spread over (each client keeps its own).
+    #[arg(long, default_value_t = drill::load::DEFAULT_CONNECTIONS,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub connections: u16,
+    /// Run the selected drills this many times, then print a summary per drill: passes of N,
+    /// worst gaps, p50/p99 of the longest write gap, failed requests in all, the load's
+    /// lowest rate (with --json, an object: see docs/json.md).
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
     /// Run on an inventory that is not the lab's without asking (the drills break real
     /// hosts on purpose). Without it, a terminal is asked, and anything else refused.
     #[arg(long)]
@@ -329,6 +340,7 @@ impl FailoverTestArgs {
             rates: drill::load::Rates {
                 writes_per_second: self.writes_per_second,
                 reads_per_second: self.reads_per_second,
+                connections: usize::from(self.connections),
                 ..Default::default()
             },
             lab,
@@ -784,7 +796,14 @@ fn cmd_failover_test(args: FailoverTestArgs) -> Result<Outcome> {
     if is_lab && !is_root() {
         bail!("drills on the lab use its host control, which needs root; hint: run as root");
     }
-    block_on(run_drills(&inv, opts, args.json, args.report, &lab_dir))
+    block_on(run_drills(
+        &inv,
+        opts,
+        args.repeat,
+        args.json,
+        args.report,
+        &lab_dir,
+    ))
 }
 
 /// `secrets list`: each secret, where its value comes from (never the value).
@@ -1207,29 +1226,45 @@ async fn watch_status(
     Ok(code)
 }
 
-/// Run the drills (Ctrl-C undoes the fault in place), print and write the report.
+/// Run the drills `repeat` times (Ctrl-C undoes the fault in place), print and write the
+/// report. A round that cannot start (the stack not healthy) after the first ends the
+/// repeats: the rounds done are still summarised, and the run counts as failed.
 async fn run_drills(
     inv: &inventory::Inventory,
     opts: DrillOptions,
+    repeat: u32,
     json: bool,
     report_dir: Option<PathBuf>,
     lab_dir: &LabDir,
 ) -> Result<Outcome> {
     let started = chrono::Utc::now();
     let runner = drill::Runner::new(inv, opts);
-    let results = tokio::select! {
-        results = runner.run_all(|line| {
-            tracing::info!("drill: {line}");
-            if !output::settings().quiet {
-                output::say(line);
+    let progress = |line: &str| {
+        tracing::info!("drill: {line}");
+        if !output::settings().quiet {
+            output::say(line);
+        }
+    };
+    let repeated = async {
+        let mut rounds: Vec<Vec<drill::DrillResult>> = Vec::new();
+        for round in 0..repeat {
+            match runner.run_round(round, repeat, &progress).await {
+                Ok(results) => rounds.push(results),
+                Err(err) if rounds.is_empty() => return Err(err),
+                Err(err) => return Ok((rounds, Some(format!("{err:#}")))),
             }
-        }) => results?,
+        }
+        Ok((rounds, None))
+    };
+    let (rounds, stopped) = tokio::select! {
+        done = repeated => done?,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted: undoing the fault in place");
             runner.undo().await?;
             bail!("interrupted; the fault in place was undone");
         }
     };
+    let results: Vec<drill::DrillResult> = rounds.iter().flatten().cloned().collect();
     let dir = match report_dir {
         Some(dir) => dir,
         None => lab_dir
@@ -1245,17 +1280,34 @@ async fn run_drills(
         dir.join("index.html"),
         drill::report::html(&results, &inv.name, &when),
     )?;
-    std::fs::write(
-        dir.join("report.json"),
-        serde_json::to_string_pretty(&results)?,
-    )?;
+    // One run keeps the bare array of its results; repeats wrap the rounds with a summary.
+    let summary = drill::summary::summarize(&rounds);
+    let json_text = if repeat == 1 {
+        serde_json::to_string_pretty(&results)?
+    } else {
+        serde_json::to_string_pretty(&drill::summary::RepeatedRun {
+            schema_version: 1,
+            repeat,
+            stopped: stopped.as_deref(),
+            summary: summary.clone(),
+            rounds: &rounds,
+        })?
+    };
+    std::fs::write(dir.join("report.json"), &json_text)?;
     if json {
-        crate::outln!("{}", serde_json::to_string_pretty(&results)?)?;
+        crate::outln!("{json_text}")?;
+    } else if repeat == 1 {
+        crate::out!("{}", drill::report::table(&results))?;
     } else {
         crate::out!("{}", drill::report::table(&results))?;
+        crate::outln!()?;
+        crate::out!(
+            "{}",
+            drill::summary::table(&summary, repeat, stopped.as_deref())
+        )?;
     }
     eprintln!("report: {}", dir.join("index.html").display());
-    Ok(if results.iter().all(|r| r.passed) {
+    Ok(if stopped.is_none() && results.iter().all(|r| r.passed) {
         Outcome::Ok
     } else {
         Outcome::Unhealthy

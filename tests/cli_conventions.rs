@@ -477,3 +477,37 @@ fn drills_off_the_lab_ask_on_a_terminal() {
         "{text}"
     );
 }
+
+#[test]
+fn repeat_and_connections_out_of_range_are_refused_before_anything_runs() {
+    let (dir, inv) = unreachable_inventory();
+    let inv = inv.to_str().unwrap();
+    for args in [
+        vec!["-i", inv, "--yes", "--repeat", "0"],
+        vec!["-i", inv, "--yes", "--repeat", "1001"],
+        vec!["-i", inv, "--yes", "--connections", "0"],
+    ] {
+        let (code, out, err) = drills_off_the_lab(dir.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains("--repeat") || err.contains("--connections"),
+            "{err}"
+        );
+    }
+    // In range, it gets as far as planning: a dry run with repeats names the drills once.
+    let (code, out, err) = drills_off_the_lab(
+        dir.path(),
+        &[
+            "-i",
+            inv,
+            "--dry-run",
+            "--repeat",
+            "3",
+            "--drill",
+            "lb-down",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("lb-down:").count(), 1, "{out}");
+}

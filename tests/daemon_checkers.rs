@@ -225,3 +225,118 @@ fn a_broken_config_is_caught_by_its_checker() {
         "every kind of checker must have caught a broken file: {caught:?}"
     );
 }
+
+/// Galera's own range checks of the EVS timers (gcomm's evs_proto.cpp, milliseconds), which
+/// `mariadbd --help` cannot see: it only reads the provider options when wsrep starts.
+fn galera_accepts(options: &str) -> Result<(), String> {
+    let ms = |key: &str| -> u64 {
+        let value = options
+            .split("; ")
+            .find_map(|o| o.strip_prefix(&format!("evs.{key}=")))
+            .unwrap_or_else(|| panic!("evs.{key} missing from {options}"));
+        let seconds: f64 = value
+            .strip_prefix("PT")
+            .and_then(|v| v.strip_suffix('S'))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{value} is not PT<seconds>S"));
+        (seconds * 1000.0).round() as u64
+    };
+    let (suspect, inactive) = (ms("suspect_timeout"), ms("inactive_timeout"));
+    let (keepalive, check, install) = (
+        ms("keepalive_period"),
+        ms("inactive_check_period"),
+        ms("install_timeout"),
+    );
+    let ok = suspect >= 100
+        && inactive >= 100
+        && check <= suspect / 2
+        && (100..=suspect / 3).contains(&keepalive)
+        && (keepalive * 2..=inactive).contains(&install);
+    ok.then_some(())
+        .ok_or_else(|| format!("Galera refuses {options}"))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+
+    /// Any failure-detection combination validate accepts renders a galera.cnf, garbd file and
+    /// keepalived.conf their checkers accept, with timers Galera accepts, the same on garbd.
+    #[test]
+    fn accepted_failure_detection_renders_files_the_checkers_accept(
+        suspect in 1000u64..=120_000,
+        inactive_extra in 1u64..=60_000,
+        keepalive_pick in 0u64..=1_000_000,
+        check_pick in 0u64..=1_000_000,
+        install_pick in 0u64..=1_000_000,
+        check_interval in 1u32..=20,
+        check_fall_pick in 1u32..=10,
+    ) {
+        let check_fall = check_fall_pick.min(20 / check_interval).max(1);
+        require_tools();
+        let inactive = suspect + inactive_extra;
+        let keepalive = 100 + keepalive_pick % (suspect / 3 - 100 + 1);
+        let check = 100 + check_pick % (suspect / 2 - 100 + 1);
+        let install = keepalive * 2 + install_pick % (inactive - keepalive * 2 + 1);
+        let text = std::fs::read_to_string("inventory/example.yml").unwrap();
+        let mut inv = inventory::parse(&text).unwrap();
+        let seconds = |ms: u64| ms as f64 / 1000.0;
+        inv.services.galera.failure_detection = inventory::FailureDetection {
+            suspect_timeout: seconds(suspect),
+            inactive_timeout: seconds(inactive),
+            keepalive_period: seconds(keepalive),
+            inactive_check_period: seconds(check),
+            install_timeout: seconds(install),
+            check_interval,
+            check_fall,
+        };
+        let problems = inventory::validate(&inv);
+        proptest::prop_assert!(problems.is_empty(), "{:?}", problems);
+        let mut rendered = render::render_all(&inv, &Secrets::masked()).unwrap();
+        for files in rendered.values_mut() {
+            files.retain(|f| {
+                f.path.ends_with("60-galera.cnf")
+                    || f.path == "/etc/default/garb"
+                    || f.path.starts_with("/etc/keepalived/")
+            });
+        }
+        rendered.retain(|host, _| inv.hosts[host].has(inventory::Role::Db) || inv.hosts[host].has(inventory::Role::Arbiter));
+        let mut checked = 0;
+        for (host, path, checker, outcome) in check_all(&rendered) {
+            proptest::prop_assert!(outcome.is_ok(), "{host} {path} ({checker:?}): {:?}", outcome);
+            checked += 1;
+        }
+        proptest::prop_assert!(checked >= 5, "only {checked} files checked");
+        for file in rendered.values().flatten() {
+            let options = file
+                .content
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("wsrep_provider_options = \"")
+                        .or_else(|| l.strip_prefix("GALERA_OPTIONS=\""))
+                })
+                .map(|rest| rest.trim_end_matches('"'));
+            if let Some(options) = options {
+                proptest::prop_assert!(galera_accepts(options).is_ok(), "{}: {options}", file.path);
+            }
+            if file.path == "/etc/keepalived/keepalived.conf" {
+                let wanted = format!("    interval {check_interval}\n    fall {check_fall}\n");
+                proptest::prop_assert!(file.content.contains(&wanted), "{}", file.content);
+            }
+        }
+    }
+}
+
+#[test]
+fn galera_range_mirror_refuses_what_galera_refuses() {
+    // Guards the mirror above: the defaults pass, a keepalive over suspect/3 does not.
+    let good = "evs.suspect_timeout=PT2S; evs.inactive_timeout=PT4S; evs.keepalive_period=PT0.5S; \
+                evs.inactive_check_period=PT0.5S; evs.install_timeout=PT4S";
+    assert!(galera_accepts(good).is_ok());
+    assert!(
+        galera_accepts(&good.replace("keepalive_period=PT0.5S", "keepalive_period=PT0.7S"))
+            .is_err()
+    );
+    assert!(
+        galera_accepts(&good.replace("install_timeout=PT4S", "install_timeout=PT4.5S")).is_err()
+    );
+}

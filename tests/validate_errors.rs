@@ -211,6 +211,41 @@ case!(
     )
     .replace("virtual_router_id: 51}", "virtual_router_id: 51, advert_int: 1e-300}")
 );
+// Galera's failure detection: what Galera itself refuses, and what invites false suspicion.
+fn failure_detection(keys: &str) -> String {
+    with_services(&format!("  galera:\n    failure_detection: {{{keys}}}"))
+}
+case!(
+    failure_detection_inactive_not_above_suspect,
+    failure_detection("suspect_timeout: 3, inactive_timeout: 3")
+);
+case!(
+    failure_detection_suspect_below_one_second,
+    failure_detection(
+        "suspect_timeout: 0.5, inactive_timeout: 1, keepalive_period: 0.1, inactive_check_period: 0.1, install_timeout: 1"
+    )
+);
+case!(
+    failure_detection_keepalive_and_check_too_slow_for_suspect,
+    failure_detection(
+        "suspect_timeout: 2, keepalive_period: 1, inactive_check_period: 1.5, install_timeout: 1"
+    )
+);
+case!(
+    failure_detection_not_times,
+    failure_detection(
+        "suspect_timeout: 0, keepalive_period: -1, install_timeout: 0.0001, check_interval: 0, check_fall: 11"
+    )
+);
+case!(
+    failure_detection_db_vip_check_too_slow,
+    failure_detection("check_interval: 10, check_fall: 3")
+);
+case!(
+    failure_detection_unknown_key,
+    failure_detection("suspect_timout: 2")
+);
+
 case!(
     file_sync_of_system_folders,
     with_services(

@@ -38,7 +38,7 @@ async fn the_web_pair_comes_up_and_survives_its_drills() {
     let lab = LabTest::new("web-pair-test");
     lab.minicloud(&["lab", "down"]);
     // Three db hosts, so no arbiter lands on an app host: killing the VIP holder must measure
-    // the VIP's move, not Galera pausing for a lost voter (its suspect timeout is 5 s).
+    // the VIP's move, not Galera pausing for a lost voter (for its suspect timeout, 2 s by default).
     lab.must(&["lab", "up", "--hosts", "app1,app2,db1,db2,db3"]);
     let (code, report) = tokio::task::block_in_place(|| lab.up_json(None));
     assert_eq!(code, 0, "up failed: {report}");

@@ -199,12 +199,19 @@ pub struct Budgets {
     pub db_max_write_gap_seconds: f64,
 }
 
+/// lb-down's default budget: the frontend VIP moves in 3 × advert_int (0.2 s) + skew, 0.67 s
+/// on the lab, so a client sees at most a second without an answer.
+pub const LB_MAX_GAP_SECONDS: f64 = 1.0;
+/// db-crash's and db-partition's default write-gap budget: Galera drops a dead member after
+/// the LAN suspect_timeout (2 s), then the app reconnects through the moved DB VIP.
+pub const DB_MAX_WRITE_GAP_SECONDS: f64 = 3.0;
+
 impl Default for Budgets {
     fn default() -> Self {
         Budgets {
             app_max_failed: 0,
-            lb_max_gap_seconds: 4.0,
-            db_max_write_gap_seconds: 10.0,
+            lb_max_gap_seconds: LB_MAX_GAP_SECONDS,
+            db_max_write_gap_seconds: DB_MAX_WRITE_GAP_SECONDS,
         }
     }
 }
@@ -594,14 +601,21 @@ mod tests {
         );
         assert_eq!(
             drill(DrillName::LbDown, &s).unwrap().budget.max_gap_seconds,
-            Some(4.0)
+            Some(1.0)
         );
         assert_eq!(
             drill(DrillName::DbCrash, &s)
                 .unwrap()
                 .budget
                 .max_write_gap_seconds,
-            Some(10.0)
+            Some(3.0)
+        );
+        assert_eq!(
+            drill(DrillName::DbPartition, &s)
+                .unwrap()
+                .budget
+                .max_write_gap_seconds,
+            Some(3.0)
         );
         assert_eq!(
             drill(DrillName::DbTotalOutage, &s).unwrap().budget,

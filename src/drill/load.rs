@@ -36,21 +36,44 @@ pub struct Sample {
 pub struct Rates {
     pub writes_per_second: u32,
     pub reads_per_second: u32,
+    /// HTTP clients the requests are spread over, round robin, each keeping its own
+    /// keep-alive connections: HAProxy and the app see several clients, not one.
+    pub connections: usize,
     /// A request not answered in this time has failed.
     pub request_timeout: Duration,
-    /// At most this many requests in flight; a tick beyond it counts as a failure.
+    /// At most this many requests in flight; a tick beyond it counts as a failure. Room for
+    /// a stall of several seconds at the full rate (every request waits, none is refused).
     pub max_in_flight: usize,
 }
 
+/// The load's connections unless told otherwise (`failover-test --connections`).
+pub const DEFAULT_CONNECTIONS: u16 = 8;
+
 impl Default for Rates {
+    /// 250 requests/s over 8 connections: a gap is seen to 10 ms for writes, and 200/s is
+    /// reached with room to spare.
     fn default() -> Self {
         Rates {
-            writes_per_second: 10,
-            reads_per_second: 20,
+            writes_per_second: 100,
+            reads_per_second: 150,
+            connections: usize::from(DEFAULT_CONNECTIONS),
             request_timeout: Duration::from_secs(15),
-            max_in_flight: 256,
+            max_in_flight: 4096,
         }
     }
+}
+
+impl Rates {
+    /// Requests per second asked for.
+    pub fn total_per_second(&self) -> u32 {
+        self.writes_per_second + self.reads_per_second
+    }
+}
+
+/// When request number `n` of a stream of `per_second` is due, after the start: the schedule
+/// is fixed in advance, so a late tick is caught up at once instead of lowering the rate.
+pub fn due(n: u64, per_second: u32) -> Duration {
+    Duration::from_nanos(n.saturating_mul(1_000_000_000) / u64::from(per_second.max(1)))
 }
 
 /// The day written by write number `n` of a run: unique per run and far from any real roster
@@ -99,12 +122,17 @@ impl Load {
         run_offset_days: u64,
         rates: Rates,
     ) -> Load {
-        let client = reqwest::Client::builder()
-            .timeout(rates.request_timeout)
-            .no_proxy()
-            .pool_max_idle_per_host(64)
-            .build()
-            .expect("HTTP client");
+        let connections = rates.connections.max(1);
+        let clients: Vec<reqwest::Client> = (0..connections)
+            .map(|_| {
+                reqwest::Client::builder()
+                    .timeout(rates.request_timeout)
+                    .no_proxy()
+                    .pool_max_idle_per_host(4)
+                    .build()
+                    .expect("HTTP client")
+            })
+            .collect();
         let record = Arc::new(Mutex::new(Record::default()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let started = Instant::now();
@@ -119,7 +147,7 @@ impl Load {
                 continue;
             }
             let ctx = Sender {
-                client: client.clone(),
+                clients: clients.clone(),
                 base_url: base_url.to_string(),
                 api_token: api_token.to_string(),
                 run: run.to_string(),
@@ -129,13 +157,12 @@ impl Load {
                 in_flight: in_flight.clone(),
             };
             let mut stopped = stopped.clone();
+            let start = tokio::time::Instant::from_std(started);
             tasks.push(tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(1) / per_second);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 let mut n = 0u64;
                 loop {
                     tokio::select! {
-                        _ = tick.tick() => {}
+                        _ = tokio::time::sleep_until(start + due(n, per_second)) => {}
                         _ = stopped.changed() => break,
                     }
                     ctx.send(kind, n);
@@ -178,7 +205,8 @@ impl Load {
 /// What one sending task needs.
 #[derive(Clone)]
 struct Sender {
-    client: reqwest::Client,
+    /// One per connection; request `n` goes out on client `n % len`.
+    clients: Vec<reqwest::Client>,
     base_url: String,
     api_token: String,
     run: String,
@@ -191,6 +219,10 @@ struct Sender {
 impl Sender {
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    fn client(&self, n: u64) -> &reqwest::Client {
+        &self.clients[n as usize % self.clients.len()]
     }
 
     fn send(&self, kind: Kind, n: u64) {
@@ -243,7 +275,7 @@ impl Sender {
             ..EntryInput::default()
         };
         let response = self
-            .client
+            .client(n)
             .put(&url)
             .bearer_auth(&self.api_token)
             .json(&body)
@@ -282,7 +314,7 @@ impl Sender {
             None => routes::entries_url(&self.base_url),
         };
         let response = self
-            .client
+            .client(n)
             .get(&url)
             .send()
             .await
@@ -309,6 +341,18 @@ fn describe(err: &reqwest::Error) -> String {
     } else {
         format!("{err}")
     }
+}
+
+/// Requests sent per second in [from_ms, to_ms): the rate the load reached.
+pub fn achieved_rate(samples: &[Sample], from_ms: u64, to_ms: u64) -> f64 {
+    if to_ms <= from_ms {
+        return 0.0;
+    }
+    let sent = samples
+        .iter()
+        .filter(|s| s.sent_ms >= from_ms && s.sent_ms < to_ms)
+        .count();
+    sent as f64 * 1000.0 / (to_ms - from_ms) as f64
 }
 
 /// Latency percentiles of the successful requests sent in a window.
@@ -402,6 +446,103 @@ mod tests {
             ok,
             error: (!ok).then(|| "HTTP 503".to_string()),
         }
+    }
+
+    #[test]
+    fn the_schedule_is_fixed_in_advance() {
+        assert_eq!(due(0, 250), Duration::ZERO);
+        assert_eq!(due(250, 250), Duration::from_secs(1));
+        assert_eq!(due(1, 3), Duration::from_nanos(333_333_333));
+        assert_eq!(due(5, 0), Duration::from_secs(5), "no division by zero");
+    }
+
+    #[test]
+    fn the_achieved_rate_counts_requests_sent_in_the_window() {
+        let samples: Vec<Sample> = (0..300)
+            .map(|i| sample(Kind::Read, i * 10, i * 10 + 5, i % 2 == 0))
+            .collect();
+        assert_eq!(achieved_rate(&samples, 0, 3000), 100.0);
+        assert_eq!(achieved_rate(&samples, 1000, 1500), 100.0);
+        assert_eq!(achieved_rate(&samples, 5000, 5000), 0.0);
+    }
+
+    /// A tiny roster API on loopback: PUT and GET of a day, and who connected.
+    #[derive(Default)]
+    struct FakeRoster {
+        days: Mutex<BTreeMap<String, String>>,
+        peers: Mutex<std::collections::HashSet<std::net::SocketAddr>>,
+    }
+
+    async fn fake_roster() -> (std::net::SocketAddr, Arc<FakeRoster>) {
+        use axum::extract::{ConnectInfo, Path, State};
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        type Shared = State<Arc<FakeRoster>>;
+        type Peer = ConnectInfo<std::net::SocketAddr>;
+        async fn put(
+            State(fake): Shared,
+            ConnectInfo(peer): Peer,
+            Path(day): Path<String>,
+            axum::Json(body): axum::Json<serde_json::Value>,
+        ) -> StatusCode {
+            fake.peers.lock().unwrap().insert(peer);
+            let name = body["name"].as_str().unwrap_or_default().to_string();
+            fake.days.lock().unwrap().insert(day, name);
+            StatusCode::OK
+        }
+        async fn get_day(
+            State(fake): Shared,
+            ConnectInfo(peer): Peer,
+            Path(day): Path<String>,
+        ) -> Result<axum::Json<serde_json::Value>, StatusCode> {
+            fake.peers.lock().unwrap().insert(peer);
+            let name = fake.days.lock().unwrap().get(&day).cloned();
+            name.map(|name| axum::Json(serde_json::json!({ "date": day, "name": name })))
+                .ok_or(StatusCode::NOT_FOUND)
+        }
+        let fake = Arc::new(FakeRoster::default());
+        let app = axum::Router::new()
+            .route("/api/v1/roster", get(|| async { "[]" }))
+            .route("/api/v1/roster/{day}", get(get_day).put(put))
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        (addr, fake)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_load_keeps_its_rate_over_several_connections() {
+        let (addr, fake) = fake_roster().await;
+        let rates = Rates {
+            writes_per_second: 100,
+            reads_per_second: 150,
+            connections: 4,
+            ..Rates::default()
+        };
+        let load = Load::start(&format!("http://{addr}"), "token", "t", 0, rates);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let end_ms = load.now_ms();
+        let seen = load.stop().await;
+        let rate = achieved_rate(&seen.samples, 0, end_ms);
+        assert!((225.0..=275.0).contains(&rate), "{rate} requests/s");
+        let writes = seen
+            .samples
+            .iter()
+            .filter(|s| s.kind == Kind::Write && s.sent_ms < end_ms)
+            .count();
+        assert!((180..=220).contains(&writes), "{writes} writes in 2 s");
+        let failed: Vec<&Sample> = seen.samples.iter().filter(|s| !s.ok).collect();
+        assert!(failed.is_empty(), "{failed:?}");
+        assert_eq!(seen.acked.len(), fake.days.lock().unwrap().len());
+        let peers = fake.peers.lock().unwrap().len();
+        assert!(peers >= 4, "{peers} connections");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub fn table(results: &[DrillResult]) -> String {
         "detect",
         "recover",
         "lost",
+        "req/s",
     ];
     let rows: Vec<Vec<String>> = results
         .iter()
@@ -55,6 +56,7 @@ pub fn table(results: &[DrillResult]) -> String {
                 seconds(r.detect_seconds),
                 format!("{:.1} s", r.recover_seconds),
                 format!("{} of {}", r.lost_writes.len(), r.acknowledged_writes),
+                format!("{:.0}", r.requests_per_second),
             ]
         })
         .collect();
@@ -225,10 +227,11 @@ pub fn html(results: &[DrillResult], stack: &str, when: &str) -> String {
         out.push_str(&timeline_svg(r));
         let _ = writeln!(
             out,
-            "<table><tr><th>requests</th><td>{}</td><th>failed</th><td>{}</td><th>acknowledged writes</th><td>{}</td><th>lost</th><td>{}</td></tr>\
+            "<table><tr><th>requests</th><td>{} ({:.0}/s)</td><th>failed</th><td>{}</td><th>acknowledged writes</th><td>{}</td><th>lost</th><td>{}</td></tr>\
              <tr><th>longest gap</th><td>{:.1} s</td><th>longest write gap</th><td>{:.1} s</td><th>detected after</th><td>{}</td><th>clients recovered after</th><td>{:.1} s</td></tr>\
              <tr><th>p50/p99 before</th><td>{}/{} ms</td><th>during</th><td>{}/{} ms</td><th>after</th><td>{}/{} ms</td><th>healthy after restore</th><td>{}</td></tr></table>",
             r.requests,
+            r.requests_per_second,
             r.failed_requests,
             r.acknowledged_writes,
             r.lost_writes.len(),

@@ -323,13 +323,32 @@ pub struct Vip {
     pub address: Ipv4Addr,
     /// VRRP virtual router id (1-255), unique per network segment.
     pub virtual_router_id: u8,
-    /// Seconds between VRRP adverts; the VIP moves after about 3 × this when its holder dies.
-    #[serde(default = "default_advert_int")]
-    pub advert_int: f64,
+    /// Seconds between VRRP adverts (VRRP v3: sub-second works); the VIP moves after about
+    /// 3 × this when its holder dies. Default: 0.2 for the frontend VIP (a dead lb host's VIP
+    /// moves in about 0.7 s), 0.5 for the DB VIP (its failover waits for Galera's
+    /// suspect_timeout anyway, and the backend also carries replication and SST traffic).
+    pub advert_int: Option<f64>,
 }
 
-fn default_advert_int() -> f64 {
-    0.5
+/// The frontend VIP's advert interval when the inventory gives none: 3 × 0.2 s plus skew
+/// moved the VIP in 0.67 s on the lab (design.md), inside lb-down's 1 s budget.
+pub const FRONTEND_ADVERT_INT: f64 = 0.2;
+/// The DB VIP's advert interval when the inventory gives none: its move (about 1.6 s) stays
+/// below Galera's default LAN suspect_timeout (2 s), which bounds a db failover anyway.
+pub const DB_ADVERT_INT: f64 = 0.5;
+
+impl Services {
+    /// The frontend VIP's advert interval (given, else [`FRONTEND_ADVERT_INT`]).
+    pub fn frontend_advert_int(&self) -> f64 {
+        self.frontend_vip.advert_int.unwrap_or(FRONTEND_ADVERT_INT)
+    }
+
+    /// The DB VIP's advert interval (given, else [`DB_ADVERT_INT`]), when there is a DB VIP.
+    pub fn db_advert_int(&self) -> Option<f64> {
+        self.db_vip
+            .as_ref()
+            .map(|vip| vip.advert_int.unwrap_or(DB_ADVERT_INT))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -429,6 +448,56 @@ pub struct Galera {
     pub sst_method: SstMethod,
     /// Galera's write-set cache; larger lets a node that was away rejoin by IST, not full SST.
     pub gcache_size: Option<String>,
+    /// How fast a crashed or cut-off node is noticed (Galera's EVS timers on every db node
+    /// and garbd, and the DB VIP's health check). Defaults suit a LAN.
+    pub failure_detection: FailureDetection,
+}
+
+/// How fast a dead Galera member is dropped and the DB VIP leaves a node that is not Synced.
+/// Times in seconds (e.g. 2, 0.5; at most 3 decimals). Shorter means faster failover, but a
+/// member that is only slow (under load, a long fsync, a WAN hiccup) is then taken for dead:
+/// it is dropped and must rejoin (IST or SST), and the VIP may move for nothing. The defaults
+/// suit a LAN: measured on the lab, writes resumed 2.4 s after the DB VIP holder was killed
+/// (Galera's own defaults: 6.1 s). On a WAN use Galera's defaults or longer (suspect 5+ s).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailureDetection {
+    /// `evs.suspect_timeout`: silence after which a member is suspected dead; once every
+    /// other member suspects it, it is dropped. Bounds how long writes stall when a node dies.
+    pub suspect_timeout: f64,
+    /// `evs.inactive_timeout`: silence after which a member is declared dead even if not
+    /// every other member agrees. Longer than suspect_timeout.
+    pub inactive_timeout: f64,
+    /// `evs.keepalive_period`: how often a member that has nothing to send says it is alive.
+    /// At most a third of suspect_timeout, so one lost keepalive does not look like death.
+    pub keepalive_period: f64,
+    /// `evs.inactive_check_period`: how often members are checked for silence. At most half
+    /// of suspect_timeout.
+    pub inactive_check_period: f64,
+    /// `evs.install_timeout`: how long a new membership may take to agree. From 2 ×
+    /// keepalive_period to inactive_timeout.
+    pub install_timeout: f64,
+    /// Whole seconds between runs of the DB VIP's check (Synced in a Primary component?).
+    pub check_interval: u32,
+    /// Failed checks in a row before the node drops the DB VIP. 1 reacts fastest, but a
+    /// single slow check under load then moves the VIP (a write stall for nothing).
+    /// check_interval × check_fall is at most 20 s.
+    pub check_fall: u32,
+}
+
+impl Default for FailureDetection {
+    /// The LAN timers measured on the lab (design.md, "Galera failure detection").
+    fn default() -> Self {
+        FailureDetection {
+            suspect_timeout: 2.0,
+            inactive_timeout: 4.0,
+            keepalive_period: 0.5,
+            inactive_check_period: 0.5,
+            install_timeout: 4.0,
+            check_interval: 1,
+            check_fall: 2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]

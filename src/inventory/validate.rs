@@ -4,7 +4,10 @@
 //! Each problem names its key path (`hosts.db2.addresses.backend`) and gives a hint.
 
 use super::text::{Rule, shown, terminal_safe};
-use super::{DatabaseKind, Host, Inventory, Net, Role, Vip};
+use super::{
+    DB_ADVERT_INT, DatabaseKind, FRONTEND_ADVERT_INT, FailureDetection, Host, Inventory, Net, Role,
+    Vip,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -67,6 +70,7 @@ pub fn validate(inv: &Inventory) -> Vec<Problem> {
     check_vips(inv, &mut problems);
     check_tiers(inv, &mut problems);
     check_sizes(inv, &mut problems);
+    check_failure_detection(&inv.services.galera.failure_detection, &mut problems);
     check_port_collisions(inv, &mut problems);
     check_ranges(inv, &mut problems);
     check_networks(inv, &mut problems);
@@ -621,10 +625,15 @@ fn check_vips(inv: &Inventory, problems: &mut Vec<Problem>) {
         } else {
             router_ids.insert(vip.virtual_router_id, key);
         }
-        if !(vip.advert_int >= 0.01 && vip.advert_int <= 255.0) {
+        let advert_int = vip.advert_int.unwrap_or(if key == "frontend_vip" {
+            FRONTEND_ADVERT_INT
+        } else {
+            DB_ADVERT_INT
+        });
+        if !(0.01..=255.0).contains(&advert_int) {
             problems.push(Problem::new(
                 format!("services.{key}.advert_int"),
-                format!("{:?} is not a valid advert interval", vip.advert_int),
+                format!("{advert_int:?} is not a valid advert interval"),
                 "use seconds between 0.01 and 255 (0.5 moves the VIP in about 1.5 s)",
             ));
         }
@@ -793,6 +802,181 @@ fn check_sizes(inv: &Inventory, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Where the failure-detection keys live.
+const FD: &str = "services.galera.failure_detection";
+
+/// Seconds as whole milliseconds, when `seconds` is a time Galera can be given: above 0,
+/// finite, at most 3 decimals (rendered as `PT<seconds>S`).
+fn whole_ms(seconds: f64) -> Option<u64> {
+    let ms = seconds * 1000.0;
+    (seconds.is_finite() && seconds > 0.0 && ms <= 86_400_000.0 && (ms - ms.round()).abs() < 1e-6)
+        .then(|| ms.round() as u64)
+}
+
+/// Galera's EVS timers and the DB VIP's check. Galera itself refuses to start on some
+/// combinations (gcomm's evs_proto.cpp: keepalive_period at most suspect_timeout/3,
+/// inactive_check_period at most suspect_timeout/2, install_timeout from 2 × keepalive_period
+/// to inactive_timeout); the other bounds keep a member that is only slow from being taken for
+/// dead. Each hint says which way the trade-off goes.
+pub(crate) fn check_failure_detection(fd: &FailureDetection, problems: &mut Vec<Problem>) {
+    let times = [
+        ("suspect_timeout", fd.suspect_timeout),
+        ("inactive_timeout", fd.inactive_timeout),
+        ("keepalive_period", fd.keepalive_period),
+        ("inactive_check_period", fd.inactive_check_period),
+        ("install_timeout", fd.install_timeout),
+    ];
+    let mut ms = [0u64; 5];
+    let mut all_good = true;
+    for (i, (key, value)) in times.iter().enumerate() {
+        match whole_ms(*value) {
+            Some(v) => ms[i] = v,
+            None => {
+                all_good = false;
+                problems.push(Problem::new(
+                    format!("{FD}.{key}"),
+                    format!("{value:?} is not a time Galera can use"),
+                    "write seconds above 0 with at most 3 decimals, e.g. 2 or 0.5",
+                ));
+            }
+        }
+    }
+    let mut refuse = |key: &str, message: String, hint: &str| {
+        problems.push(Problem::new(format!("{FD}.{key}"), message, hint));
+    };
+    if fd.check_interval == 0 || fd.check_interval > 20 {
+        refuse(
+            "check_interval",
+            format!("{} is out of range (1 to 20)", fd.check_interval),
+            "whole seconds between runs of the DB VIP's check (keepalived takes no fractions); \
+             1 moves the VIP off a node that stopped being Synced soonest",
+        );
+    }
+    if fd.check_fall == 0 || fd.check_fall > 10 {
+        refuse(
+            "check_fall",
+            format!("{} is out of range (1 to 10)", fd.check_fall),
+            "failed checks in a row before the DB VIP is dropped: 2 rides out one slow check \
+             under load; 1 is fastest but then one slow check moves the VIP for nothing",
+        );
+    }
+    if (1..=20).contains(&fd.check_interval)
+        && (1..=10).contains(&fd.check_fall)
+        && fd.check_interval * fd.check_fall > 20
+    {
+        refuse(
+            "check_fall",
+            format!(
+                "check_interval × check_fall is {} s, above 20 s",
+                fd.check_interval * fd.check_fall
+            ),
+            "a node that stopped being Synced keeps the DB VIP (and the app's writes fail) \
+             for check_interval × check_fall, and `up` waits at most 30 s for a drained node to \
+             let go of it before a rolling restart; keep it to 20 s or less (1 × 2 by default)",
+        );
+    }
+    if !all_good {
+        return;
+    }
+    let [suspect, inactive, keepalive, check, install] = ms;
+    let secs = |ms: u64| format!("{}", ms as f64 / 1000.0);
+    if suspect < 1000 {
+        refuse(
+            "suspect_timeout",
+            format!("{} s is below 1 s", secs(suspect)),
+            "below 1 s a member that is only slow (a long fsync, a CPU-starved VM, a burst of \
+             load) is taken for dead and dropped, and must rejoin; use 1 s or more: 2 on a LAN \
+             (writes stall about that long when a node dies), 5 or more on a WAN",
+        );
+    } else if suspect > 120_000 {
+        refuse(
+            "suspect_timeout",
+            format!("{} s is above 120 s", secs(suspect)),
+            "writes stall this long whenever a node dies; use 2 (LAN) to 30 (slow WAN)",
+        );
+    }
+    if inactive <= suspect {
+        refuse(
+            "inactive_timeout",
+            format!(
+                "{} s is not longer than suspect_timeout ({} s)",
+                secs(inactive),
+                secs(suspect)
+            ),
+            "inactive_timeout declares a silent member dead even when the others do not all \
+             suspect it yet; it must be longer than suspect_timeout (twice it is usual: 4 with \
+             suspect_timeout 2), or a member that is slow for a moment is cut off without the \
+             others agreeing",
+        );
+    } else if inactive > 600_000 {
+        refuse(
+            "inactive_timeout",
+            format!("{} s is above 600 s", secs(inactive)),
+            "a member silent this long is long gone; use about twice suspect_timeout",
+        );
+    }
+    if keepalive < 100 || keepalive * 3 > suspect {
+        refuse(
+            "keepalive_period",
+            format!(
+                "{} s is outside 0.1 s to a third of suspect_timeout ({} s)",
+                secs(keepalive),
+                secs(suspect / 3)
+            ),
+            "a quiet member must send at least 3 keepalives per suspect_timeout, so that one \
+             lost or late packet does not get it suspected (Galera refuses to start otherwise); \
+             below 0.1 s is only noise: 0.5 with suspect_timeout 2",
+        );
+    }
+    if check < 100 || check * 2 > suspect {
+        refuse(
+            "inactive_check_period",
+            format!(
+                "{} s is outside 0.1 s to half of suspect_timeout ({} s)",
+                secs(check),
+                secs(suspect / 2)
+            ),
+            "silence is checked for this often, so a dead member is noticed up to this late \
+             after suspect_timeout; Galera refuses more than half of suspect_timeout: 0.5 with \
+             suspect_timeout 2",
+        );
+    }
+    if install < keepalive * 2 || install > inactive {
+        refuse(
+            "install_timeout",
+            format!(
+                "{} s is outside 2 × keepalive_period ({} s) to inactive_timeout ({} s)",
+                secs(install),
+                secs(keepalive * 2),
+                secs(inactive)
+            ),
+            "the time a new membership may take to agree (Galera refuses values outside that \
+             range); too short and a membership change under load is retried over and over, \
+             too long and a failed change holds writes: use inactive_timeout (4 on a LAN)",
+        );
+    }
+}
+
+/// The EVS options of `fd` for `wsrep_provider_options` and garbd's `GALERA_OPTIONS`
+/// (ISO 8601 durations, as Galera reads them). `fd` must have passed validation.
+pub fn evs_options(fd: &FailureDetection) -> String {
+    let period = |seconds: f64| {
+        let ms = whole_ms(seconds).unwrap_or(0);
+        let text = format!("{}.{:03}", ms / 1000, ms % 1000);
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        format!("PT{text}S")
+    };
+    format!(
+        "evs.suspect_timeout={}; evs.inactive_timeout={}; evs.keepalive_period={}; \
+         evs.inactive_check_period={}; evs.install_timeout={}",
+        period(fd.suspect_timeout),
+        period(fd.inactive_timeout),
+        period(fd.keepalive_period),
+        period(fd.inactive_check_period),
+        period(fd.install_timeout)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -829,5 +1013,40 @@ mod tests {
         assert!(!is_size("M"));
         assert!(!is_size("12 G"));
         assert!(!is_size("1.5G"));
+    }
+
+    #[test]
+    fn the_lan_defaults_pass_and_render_as_galera_reads_them() {
+        let fd = FailureDetection::default();
+        let mut problems = Vec::new();
+        check_failure_detection(&fd, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            evs_options(&fd),
+            "evs.suspect_timeout=PT2S; evs.inactive_timeout=PT4S; evs.keepalive_period=PT0.5S; \
+             evs.inactive_check_period=PT0.5S; evs.install_timeout=PT4S"
+        );
+        let odd = FailureDetection {
+            suspect_timeout: 1.25,
+            keepalive_period: 0.125,
+            install_timeout: 10.0,
+            inactive_timeout: 10.0,
+            ..fd
+        };
+        assert!(evs_options(&odd).starts_with(
+            "evs.suspect_timeout=PT1.25S; evs.inactive_timeout=PT10S; evs.keepalive_period=PT0.125S"
+        ));
+    }
+
+    #[test]
+    fn times_must_be_positive_with_at_most_three_decimals() {
+        assert_eq!(whole_ms(0.5), Some(500));
+        assert_eq!(whole_ms(2.0), Some(2000));
+        assert_eq!(whole_ms(0.1 + 0.2), Some(300));
+        assert_eq!(whole_ms(0.0005), None);
+        assert_eq!(whole_ms(0.0), None);
+        assert_eq!(whole_ms(-1.0), None);
+        assert_eq!(whole_ms(f64::NAN), None);
+        assert_eq!(whole_ms(f64::INFINITY), None);
     }
 }

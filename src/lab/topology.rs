@@ -164,11 +164,11 @@ pub fn inventory_yaml(
     }
     let has_db = hosts.iter().any(|h| h.roles.contains(&Role::Db));
     out.push_str(&format!(
-        "\nservices:\n  frontend_vip:\n    address: {FRONTEND_VIP}\n    virtual_router_id: 51\n    advert_int: 0.5\n"
+        "\nservices:\n  frontend_vip:\n    address: {FRONTEND_VIP}\n    virtual_router_id: 51\n"
     ));
     if has_db {
         out.push_str(&format!(
-            "  db_vip:\n    address: {DB_VIP}\n    virtual_router_id: 52\n    advert_int: 0.5\n  database: galera\n"
+            "  db_vip:\n    address: {DB_VIP}\n    virtual_router_id: 52\n  database: galera\n"
         ));
     }
     if hosts.iter().any(|h| h.roles.contains(&Role::Lb)) {

@@ -2,7 +2,8 @@
 //! secrets. Everything topological (who is a peer, which address to bind, VRRP priorities,
 //! firewall sources) is decided here, so templates stay plain text with slots.
 
-use crate::inventory::{DatabaseKind, Inventory, Net, Role, Vip};
+use crate::inventory::validate::evs_options;
+use crate::inventory::{DB_ADVERT_INT, DatabaseKind, Inventory, Net, Role, Vip};
 use crate::roles::frontend::Frontend;
 use crate::secrets::Secrets;
 use serde::Serialize;
@@ -97,6 +98,12 @@ pub struct VrrpInstance {
 pub struct TrackScript {
     pub name: &'static str,
     pub script: String,
+    /// Whole seconds between runs (keepalived takes no fractions here).
+    pub interval: u32,
+    /// Failures in a row before the instance goes to FAULT and drops the VIP.
+    pub fall: u32,
+    /// Successes in a row before it may hold the VIP again.
+    pub rise: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +116,8 @@ pub struct GaleraContext {
     pub gcache_size: String,
     pub sst_user: &'static str,
     pub sst_password: String,
+    /// Galera's failure-detection timers (`evs.*=PT..S; ...`), the same on garbd.
+    pub evs_options: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,6 +125,9 @@ pub struct GarbContext {
     pub nodes: Vec<String>,
     pub group: String,
     pub listen_address: Ipv4Addr,
+    /// The db nodes' failure-detection timers: every member must suspect a dead node before
+    /// it is dropped, so garbd keeps the same ones.
+    pub evs_options: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -287,6 +299,9 @@ fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
         let track = TrackScript {
             name: "frontend_alive",
             script: format!("/usr/bin/systemctl is-active --quiet {service}"),
+            interval: 1,
+            fall: 2,
+            rise: 2,
         };
         let vip = &inv.services.frontend_vip;
         instances.push(vrrp_instance(
@@ -294,7 +309,7 @@ fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
             host,
             "frontend",
             purpose,
-            vip,
+            (vip, inv.services.frontend_advert_int()),
             Net::Frontend,
             &holders,
             track,
@@ -303,9 +318,13 @@ fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
     if let Some(vip) = &inv.services.db_vip {
         let db = inv.hosts_with(Role::Db);
         if db.contains(&host) {
+            let detection = &inv.services.galera.failure_detection;
             let track = TrackScript {
                 name: "galera_synced",
                 script: GALERA_SYNCED_SCRIPT.to_string(),
+                interval: detection.check_interval,
+                fall: detection.check_fall,
+                rise: 2,
             };
             let purpose =
                 "DB VIP: held only by a node that is Galera-Synced in a Primary component.";
@@ -314,7 +333,7 @@ fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
                 host,
                 "database",
                 purpose,
-                vip,
+                (vip, inv.services.db_advert_int().unwrap_or(DB_ADVERT_INT)),
                 Net::Backend,
                 &db,
                 track,
@@ -330,7 +349,7 @@ fn vrrp_instance(
     host: &str,
     name: &'static str,
     purpose: &str,
-    vip: &Vip,
+    (vip, advert_int): (&Vip, f64),
     net: Net,
     holders: &[&str],
     track: TrackScript,
@@ -348,7 +367,7 @@ fn vrrp_instance(
         priority: 200u8
             .saturating_sub((position as u8).saturating_mul(10))
             .max(1),
-        advert_int: vip.advert_int,
+        advert_int,
         source: addr(inv, host, net),
         peers: addrs(inv, &peers, net),
         vip: vip.address,
@@ -376,6 +395,7 @@ fn galera_context(inv: &Inventory, host: &str, secrets: &Secrets) -> GaleraConte
             .unwrap_or_else(|| DEFAULT_GCACHE.to_string()),
         sst_user: SST_USER,
         sst_password: secrets.sst_password.clone(),
+        evs_options: evs_options(&galera.failure_detection),
     }
 }
 
@@ -387,6 +407,7 @@ fn garb_context(inv: &Inventory, host: &str) -> GarbContext {
             .collect(),
         group: inv.galera_cluster_name().to_string(),
         listen_address: addr(inv, host, Net::Backend),
+        evs_options: evs_options(&inv.services.galera.failure_detection),
     }
 }
 

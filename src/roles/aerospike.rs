@@ -36,20 +36,8 @@ pub const ROLE: Role = Role {
     phase: "aerospike tier",
     parallel: false,
     packages: super::none,
-    units: |inv, host| {
-        if inv.hosts[host].has(HostRole::Aerospike) {
-            vec!["aerospike.service"]
-        } else {
-            Vec::new()
-        }
-    },
-    services: |inv, host| {
-        if inv.hosts[host].has(HostRole::Aerospike) {
-            vec!["aerospike"]
-        } else {
-            Vec::new()
-        }
-    },
+    units: |inv, host| super::on(inv, host, HostRole::Aerospike, &["aerospike.service"]),
+    services: |inv, host| super::on(inv, host, HostRole::Aerospike, &["aerospike"]),
     files: &[file(
         "aerospike.conf",
         include_str!("../../templates/aerospike.conf.tera"),

@@ -14,13 +14,7 @@ pub const ROLE: Role = Role {
     phase: "app tier",
     parallel: false,
     packages: super::none,
-    units: |inv, host| {
-        if inv.hosts[host].has(HostRole::App) {
-            vec!["roster.service"]
-        } else {
-            Vec::new()
-        }
-    },
+    units: |inv, host| super::on(inv, host, HostRole::App, &["roster.service"]),
     services: |inv, host| {
         let mut list = Vec::new();
         if inv.hosts[host].has(HostRole::App) {

@@ -9,21 +9,9 @@ use crate::render::{When, file};
 pub const ROLE: Role = Role {
     phase: "arbiters",
     parallel: false,
-    packages: |inv, host| {
-        if inv.hosts[host].has(HostRole::Arbiter) {
-            vec!["galera-arbitrator-4"]
-        } else {
-            Vec::new()
-        }
-    },
+    packages: |inv, host| super::on(inv, host, HostRole::Arbiter, &["galera-arbitrator-4"]),
     units: super::none,
-    services: |inv, host| {
-        if inv.hosts[host].has(HostRole::Arbiter) {
-            vec!["garb"]
-        } else {
-            Vec::new()
-        }
-    },
+    services: |inv, host| super::on(inv, host, HostRole::Arbiter, &["garb"]),
     files: &[file(
         "garb",
         include_str!("../../templates/garb.tera"),

@@ -174,37 +174,30 @@ impl World {
     /// Every step of a run, as `plan` computes them (installs, then the phases planned on the
     /// facts the hosts would show after them).
     pub fn steps(&self) -> Vec<Step> {
-        let diffs = self.diffs();
-        let ctx = Ctx {
-            inv: &self.inv,
-            facts: &self.facts,
-            diffs: &diffs,
-            pending: &self.pending,
-            aerospike_package: self.aerospike.as_ref(),
-        };
-        let planned = super::plan_run(&ctx);
-        planned
-            .installs
-            .into_iter()
-            .chain(planned.phases.into_iter().flat_map(|(_, steps)| steps))
-            .collect()
+        self.with_ctx(|ctx| super::plan_run(ctx).steps().cloned().collect())
     }
 
     /// The steps of one phase, planned on the facts as they are.
     pub fn phase(&self, phase: &str) -> Vec<Step> {
+        self.with_ctx(|ctx| {
+            super::plan_phases(ctx)
+                .into_iter()
+                .find(|(role, _)| role.phase == phase)
+                .map(|(_, steps)| steps)
+                .unwrap_or_else(|| panic!("no phase {phase}"))
+        })
+    }
+
+    /// `plan` with the planners' view of this world.
+    fn with_ctx<T>(&self, plan: impl FnOnce(&Ctx) -> T) -> T {
         let diffs = self.diffs();
-        let ctx = Ctx {
+        plan(&Ctx {
             inv: &self.inv,
             facts: &self.facts,
             diffs: &diffs,
             pending: &self.pending,
             aerospike_package: self.aerospike.as_ref(),
-        };
-        super::plan_phases(&ctx)
-            .into_iter()
-            .find(|(role, _)| role.phase == phase)
-            .map(|(_, steps)| steps)
-            .unwrap_or_else(|| panic!("no phase {phase}"))
+        })
     }
 
     /// One phase's steps as `host: step` lines.

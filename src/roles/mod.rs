@@ -149,6 +149,20 @@ pub const REGISTRY: &[&Role] = &[
     &frontend::ROLE,
 ];
 
+/// `list` on hosts with `role`, nothing elsewhere (for a role's packages, units or services).
+pub fn on(
+    inv: &Inventory,
+    host: &str,
+    role: crate::inventory::Role,
+    list: &[&'static str],
+) -> Vec<&'static str> {
+    if inv.hosts[host].has(role) {
+        list.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 /// No inbound rules: for a role that opens no port.
 pub fn no_rules(_: &Inventory, _: &str, _: &mut crate::render::context::Rules) {}
 
