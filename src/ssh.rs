@@ -300,6 +300,28 @@ impl Connection {
         &self.target
     }
 
+    /// A TCP connection from the host to `address:port` (a `direct-tcpip` channel), as a byte
+    /// stream here: what is behind a host that this machine cannot reach itself (a VIP behind
+    /// a bastion, a host's own 127.0.0.1) can be spoken to through it.
+    pub async fn connect_tcp(
+        &self,
+        address: &str,
+        port: u16,
+    ) -> Result<russh::ChannelStream<client::Msg>> {
+        let channel = self
+            .handle
+            .channel_open_direct_tcpip(address, u32::from(port), "127.0.0.1", 0)
+            .await
+            .map_err(|err| {
+                anyhow!(
+                    "{}: cannot open a connection from there to {address}:{port}: {err}; hint: does \
+                     its sshd allow TCP forwarding (AllowTcpForwarding), and does something listen there?",
+                    self.target.label()
+                )
+            })?;
+        Ok(channel.into_stream())
+    }
+
     /// Run a shell command and collect its output.
     pub async fn run(&self, command: &str) -> Result<Output> {
         self.run_with_stdin(command, &[]).await

@@ -229,3 +229,30 @@ fn an_encrypted_key_without_a_terminal_or_agent_stops_before_any_host() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_tcp_connection_from_the_far_host_reaches_what_only_it_can() {
+    use tokio::io::AsyncReadExt;
+    let Some(lab) = lab() else { return };
+    let (jump, far) = (lab.sshd("jump"), lab.sshd("far"));
+    let conn = Connection::open(&lab.target(&jump, &far, true))
+        .await
+        .unwrap();
+    // The far host's own sshd, spoken to from the far host: it greets with its banner.
+    let mut stream = conn.connect_tcp("127.0.0.1", far.port).await.unwrap();
+    let mut banner = [0u8; 8];
+    stream.read_exact(&mut banner).await.unwrap();
+    assert_eq!(&banner, b"SSH-2.0-");
+    drop(stream);
+    let err = conn
+        .connect_tcp("127.0.0.1", free_port())
+        .await
+        .err()
+        .expect("nothing listens there")
+        .to_string();
+    assert!(
+        err.contains("cannot open a connection from there to 127.0.0.1:"),
+        "{err}"
+    );
+    conn.close().await;
+}
