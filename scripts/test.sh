@@ -11,9 +11,10 @@ source scripts/setup-host.sh
 
 require_root "the test suite"
 # The daemons whose config checkers the tests run, namespace tools, the lab's substrate, and
-# rsync + python3 for Debian's rrsync (the file sync key's forced command is pushed through it).
+# rsync + python3 for Debian's rrsync (the file sync key's forced command is pushed through it),
+# and openssh-server for the loopback jump-host test (tests/ssh_jump.rs runs its own sshd).
 ensure_packages haproxy keepalived nginx-light mariadb-server galera-4 nftables iproute2 util-linux \
-    docker.io debootstrap tar openssh-client chromium rsync python3
+    docker.io debootstrap tar openssh-client openssh-server chromium rsync python3
 ensure_dockerd
 ensure_inotify
 

@@ -258,6 +258,10 @@ pub struct StatusArgs {
     /// Seconds between checks with --watch.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub interval: f64,
+    /// Ask for the passphrase of an encrypted SSH key on the terminal, even when the ssh-agent
+    /// holds it (without this flag: the agent, else the terminal is asked anyway).
+    #[arg(long)]
+    pub ask_pass: bool,
     /// Longest wait for one host (connect and read); each /readyz check gets half of it
     /// (between 1 and 3 s), so a roster stuck on its database does not hide its host.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
@@ -357,6 +361,11 @@ pub struct TargetArgs {
     /// changed key is refused regardless.
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// Ask for the passphrase of an encrypted SSH key on the terminal, even when the ssh-agent
+    /// holds it (without this flag: the agent, else the terminal is asked anyway). Never
+    /// stored; without a terminal, an error.
+    #[arg(long)]
+    pub ask_pass: bool,
     /// The roster binary to ship to app hosts (default: `roster` beside this program, or
     /// MINICLOUD_ROSTER_BIN).
     #[arg(long)]
@@ -536,6 +545,15 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = output::init(cli.color, cli.quiet);
     crate::logging::init(cli.verbose, settings.color_stderr);
+    crate::ssh::passphrase::set_ask_pass(match &cli.command {
+        Command::Up { target, .. } | Command::Plan { target, .. } => target.ask_pass,
+        Command::Status(args) => args.ask_pass,
+        Command::FailoverTest(args) => args.target.ask_pass,
+        Command::Secrets {
+            command: SecretsCommand::Rotate { target, .. },
+        } => target.ask_pass,
+        _ => false,
+    });
     let outcome = match cli.command {
         Command::Validate { inventory, json } => cmd_validate(&inventory, json)?,
         Command::Render {
@@ -651,10 +669,32 @@ fn cmd_render(
     Ok(Outcome::Ok)
 }
 
+/// Ask now, before any spinner and before the hosts are connected in parallel, for the
+/// passphrase of each encrypted key file the hosts and their jump hosts use (one prompt per
+/// file; not for a key the ssh-agent holds, unless --ask-pass).
+fn unlock_keys(inv: &inventory::Inventory) -> Result<()> {
+    let mut keys: Vec<(PathBuf, String)> = Vec::new();
+    for host in inv.hosts.keys() {
+        let target = inv.ssh_target(host, false);
+        let files = target
+            .key
+            .iter()
+            .chain(target.jumps.iter().filter_map(|hop| hop.key.as_ref()));
+        for file in files {
+            let file = crate::ssh::expand_home(file);
+            if !keys.iter().any(|(known, _)| *known == file) {
+                keys.push((file, host.to_string()));
+            }
+        }
+    }
+    block_on(crate::ssh::passphrase::prepare(&keys))
+}
+
 /// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
 fn cmd_up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<Outcome> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    unlock_keys(&inv)?;
     tracing::info!("up: {} hosts from {}", inv.hosts.len(), path.display());
     let mut opts = target.options();
     opts.lock_wait = Duration::from_secs(lock_wait);
@@ -682,6 +722,7 @@ fn cmd_plan(
 ) -> Result<Outcome> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    unlock_keys(&inv)?;
     let plan = block_on(converge::plan(&inv, &path, &target.options()))?;
     let pending = plan.hosts.values().any(|steps| !steps.is_empty());
     let outcome = if detailed_exitcode && pending {
@@ -706,6 +747,7 @@ fn cmd_plan(
 fn cmd_status(args: &StatusArgs) -> Result<Outcome> {
     let path = inventory_or_lab(args.inventory.as_ref())?;
     let inv = inventory::load(&path)?;
+    unlock_keys(&inv)?;
     let opts = StatusOptions {
         timeout: seconds("--timeout", args.timeout)?,
     };
@@ -750,6 +792,7 @@ fn cmd_failover_test(args: FailoverTestArgs) -> Result<Outcome> {
         )?;
         return Ok(Outcome::Ok);
     }
+    unlock_keys(&inv)?;
     if is_lab && !is_root() {
         bail!("drills on the lab use its host control, which needs root; hint: run as root");
     }

@@ -9,12 +9,15 @@ use anyhow::{Context, Result, anyhow, bail};
 use russh::client;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh::{ChannelMsg, Disconnect};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+pub mod config;
 pub mod known_hosts;
+pub mod passphrase;
 
 /// Channels open at once on one connection.
 pub const MAX_CHANNELS: usize = 8;
@@ -23,26 +26,104 @@ pub const MAX_CHANNELS: usize = 8;
 pub const MAX_HANDSHAKES: usize = 16;
 
 /// Where and as whom to connect.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Target {
     /// Inventory name, for messages.
     pub name: String,
+    /// IPv4 or IPv6 address, or DNS name; host keys are looked up under it.
     pub address: String,
     pub port: u16,
     pub user: String,
     /// Private key file; None asks the ssh-agent (SSH_AUTH_SOCK).
     pub key: Option<PathBuf>,
+    /// Jump hosts, outermost first: the first is reached directly, each next one through a
+    /// `direct-tcpip` channel of the one before, and the target through the last.
+    pub jumps: Vec<Hop>,
+    /// Verifies the jump hosts' keys too.
     pub known_hosts: PathBuf,
     /// Record an unknown host key instead of failing (`--accept-new-host-keys`). A changed or
     /// revoked key fails regardless.
     pub accept_new_host_key: bool,
     pub connect_timeout: Duration,
+    /// Why this target could not be worked out (say, a `~/.ssh/config` that cannot be read):
+    /// [`Connection::open`] fails with it.
+    pub unresolved: Option<String>,
+}
+
+/// A jump host on the way to a [`Target`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    /// None asks the ssh-agent.
+    pub key: Option<PathBuf>,
+}
+
+impl Hop {
+    fn spec(&self) -> String {
+        if self.address.contains(':') {
+            format!("{}@[{}]:{}", self.user, self.address, self.port)
+        } else {
+            format!("{}@{}:{}", self.user, self.address, self.port)
+        }
+    }
 }
 
 impl Target {
     fn label(&self) -> String {
-        format!("{} ({}:{})", self.name, self.address, self.port)
+        let via: Vec<String> = self.jumps.iter().map(Hop::spec).collect();
+        let via = if via.is_empty() {
+            String::new()
+        } else {
+            format!(" via {}", via.join(","))
+        };
+        format!("{} ({}:{}{via})", self.name, self.address, self.port)
     }
+
+    /// Every SSH endpoint on the way, jump hosts first, the target last.
+    fn endpoints(&self) -> Vec<Endpoint> {
+        let hops = self.jumps.len();
+        let mut out: Vec<Endpoint> = self
+            .jumps
+            .iter()
+            .enumerate()
+            .map(|(index, hop)| Endpoint {
+                label: format!(
+                    "{}: jump host {} of {hops} ({})",
+                    self.name,
+                    index + 1,
+                    hop.spec()
+                ),
+                spec: hop.spec(),
+                address: hop.address.clone(),
+                port: hop.port,
+                user: hop.user.clone(),
+                key: hop.key.clone(),
+            })
+            .collect();
+        out.push(Endpoint {
+            label: self.label(),
+            spec: String::new(),
+            address: self.address.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            key: self.key.clone(),
+        });
+        out
+    }
+}
+
+/// One SSH server to log in to: a jump host or the target itself.
+struct Endpoint {
+    /// How messages name it.
+    label: String,
+    /// user@host:port.
+    spec: String,
+    address: String,
+    port: u16,
+    user: String,
+    key: Option<PathBuf>,
 }
 
 /// What the host-key check found, kept so a refused handshake can be explained.
@@ -151,6 +232,8 @@ impl Output {
 /// An open, verified, authenticated connection to one host.
 pub struct Connection {
     handle: client::Handle<Verifier>,
+    /// The jump hosts' sessions the connection runs through, outermost first.
+    jumps: Vec<JumpSession>,
     target: Target,
     channels: Semaphore,
 }
@@ -164,13 +247,15 @@ pub fn expand_home(path: &Path) -> PathBuf {
 }
 
 impl Connection {
-    /// Connect, verify the host key and authenticate with the key file.
+    /// Connect (through the jump hosts, if any), verify each host key and authenticate.
     pub async fn open(target: &Target) -> Result<Connection> {
         // Handshakes are CPU work on both ends: with many hosts, a bounded number at a time
         // finishes sooner than all at once, and keeps file descriptors in check.
         static HANDSHAKES: Semaphore = Semaphore::const_new(MAX_HANDSHAKES);
         let _permit = HANDSHAKES.acquire().await.expect("semaphore never closed");
-        let label = target.label();
+        if let Some(why) = &target.unresolved {
+            bail!("{}: {why}", target.label());
+        }
         let config = Arc::new(client::Config {
             // Keepalives notice a dead peer; an inactivity timeout would cut idle healthy sessions.
             keepalive_interval: Some(Duration::from_secs(5)),
@@ -180,30 +265,32 @@ impl Connection {
             nodelay: true,
             ..Default::default()
         });
-        let verdict = Arc::new(Mutex::new(None));
-        let verifier = Verifier {
-            address: target.address.clone(),
-            port: target.port,
-            known_hosts: expand_home(&target.known_hosts),
-            accept_new: target.accept_new_host_key,
-            verdict: verdict.clone(),
-        };
-        let addr = (target.address.as_str(), target.port);
-        let connect = client::connect(config, addr, verifier);
-        let mut handle = match tokio::time::timeout(target.connect_timeout, connect).await {
-            Err(_) => bail!(
-                "{label}: no answer within {} s; hint: is the host up and is its address right?",
-                target.connect_timeout.as_secs()
-            ),
-            Ok(Err(err)) => {
-                let verdict = verdict.lock().expect("verdict lock").clone();
-                return Err(handshake_error(target, err, verdict));
-            }
-            Ok(Ok(handle)) => handle,
-        };
-        authenticate(&mut handle, target).await?;
+        // The timeout is for the whole route, however many hops.
+        let deadline = tokio::time::Instant::now() + target.connect_timeout;
+        let endpoints = target.endpoints();
+        let (last, hops) = endpoints
+            .split_last()
+            .expect("the target is the last endpoint");
+        let mut jumps: Vec<JumpSession> = Vec::new();
+        let mut route = format!("{}\n", target.known_hosts.display());
+        for (index, endpoint) in hops.iter().enumerate() {
+            route.push_str(&format!("{} {:?}\n", endpoint.spec, endpoint.key));
+            let via = index
+                .checked_sub(1)
+                .map(|before| (&*jumps[before], hops[before].label.as_str()));
+            let session = shared_jump(&route, || {
+                connect_endpoint(target, &config, endpoint, via, deadline)
+            })
+            .await?;
+            jumps.push(session);
+        }
+        let via = jumps
+            .last()
+            .map(|jump| (&**jump, hops[hops.len() - 1].label.as_str()));
+        let handle = connect_endpoint(target, &config, last, via, deadline).await?;
         Ok(Connection {
             handle,
+            jumps,
             target: target.clone(),
             channels: Semaphore::new(MAX_CHANNELS),
         })
@@ -211,6 +298,28 @@ impl Connection {
 
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// A TCP connection from the host to `address:port` (a `direct-tcpip` channel), as a byte
+    /// stream here: what is behind a host that this machine cannot reach itself (a VIP behind
+    /// a bastion, a host's own 127.0.0.1) can be spoken to through it.
+    pub async fn connect_tcp(
+        &self,
+        address: &str,
+        port: u16,
+    ) -> Result<russh::ChannelStream<client::Msg>> {
+        let channel = self
+            .handle
+            .channel_open_direct_tcpip(address, u32::from(port), "127.0.0.1", 0)
+            .await
+            .map_err(|err| {
+                anyhow!(
+                    "{}: cannot open a connection from there to {address}:{port}: {err}; hint: does \
+                     its sshd allow TCP forwarding (AllowTcpForwarding), and does something listen there?",
+                    self.target.label()
+                )
+            })?;
+        Ok(channel.into_stream())
     }
 
     /// Run a shell command and collect its output.
@@ -355,6 +464,12 @@ impl Connection {
             .handle
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
+        // A jump session other connections still use stays.
+        for jump in self.jumps.into_iter().rev() {
+            if let Some(jump) = Arc::into_inner(jump) {
+                let _ = jump.disconnect(Disconnect::ByApplication, "", "en").await;
+            }
+        }
     }
 }
 
@@ -409,9 +524,98 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// A logged-in session to a jump host, shared by the connections through it.
+type JumpSession = Arc<client::Handle<Verifier>>;
+
+/// The session to the jump host at the end of `route` (known_hosts file, then each hop's
+/// user@host:port and key), opened with `connect` unless a live one is there: every host
+/// behind one bastion goes through one SSH login to it, not one each (a bastion's sshd limits
+/// logins in progress, MaxStartups 10). It lasts as long as a connection uses it.
+async fn shared_jump<F, Fut>(route: &str, connect: F) -> Result<JumpSession>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<client::Handle<Verifier>>>,
+{
+    static JUMPS: tokio::sync::Mutex<Option<HashMap<String, Weak<client::Handle<Verifier>>>>> =
+        tokio::sync::Mutex::const_new(None);
+    let mut jumps = JUMPS.lock().await;
+    let jumps = jumps.get_or_insert_with(HashMap::new);
+    jumps.retain(|_, session| session.strong_count() > 0);
+    if let Some(session) = jumps.get(route).and_then(Weak::upgrade)
+        && !session.is_closed()
+    {
+        return Ok(session);
+    }
+    let session = Arc::new(connect().await?);
+    jumps.insert(route.to_string(), Arc::downgrade(&session));
+    Ok(session)
+}
+
+/// Connect to one endpoint, directly or through a `direct-tcpip` channel of the jump host
+/// before it (`via`: its session and label), verify its host key and log in.
+async fn connect_endpoint(
+    target: &Target,
+    config: &Arc<client::Config>,
+    endpoint: &Endpoint,
+    via: Option<(&client::Handle<Verifier>, &str)>,
+    deadline: tokio::time::Instant,
+) -> Result<client::Handle<Verifier>> {
+    let label = &endpoint.label;
+    let verdict = Arc::new(Mutex::new(None));
+    let verifier = Verifier {
+        address: endpoint.address.clone(),
+        port: endpoint.port,
+        known_hosts: expand_home(&target.known_hosts),
+        accept_new: target.accept_new_host_key,
+        verdict: verdict.clone(),
+    };
+    let connect = async {
+        match via {
+            None => {
+                let addr = (endpoint.address.as_str(), endpoint.port);
+                Ok(client::connect(config.clone(), addr, verifier).await)
+            }
+            Some((jump, jump_label)) => {
+                let channel = jump
+                    .channel_open_direct_tcpip(
+                        endpoint.address.as_str(),
+                        u32::from(endpoint.port),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await
+                    .map_err(|err| {
+                        anyhow!(
+                            "{label}: {jump_label} could not open a connection to it: {err}; hint: \
+                             can the jump host reach {}:{} (try `nc -zv` there), and does its sshd \
+                             allow TCP forwarding (AllowTcpForwarding)?",
+                            endpoint.address,
+                            endpoint.port
+                        )
+                    })?;
+                Ok(client::connect_stream(config.clone(), channel.into_stream(), verifier).await)
+            }
+        }
+    };
+    let mut handle = match tokio::time::timeout_at(deadline, connect).await {
+        Err(_) => bail!(
+            "{label}: no answer within {} s; hint: is the host up and is its address right?",
+            target.connect_timeout.as_secs()
+        ),
+        Ok(Err(err)) => return Err(err),
+        Ok(Ok(Err(err))) => {
+            let verdict = verdict.lock().expect("verdict lock").clone();
+            return Err(handshake_error(label, &target.known_hosts, err, verdict));
+        }
+        Ok(Ok(Ok(handle))) => handle,
+    };
+    authenticate(&mut handle, endpoint).await?;
+    Ok(handle)
+}
+
 /// Log in with the key file, or with each identity the ssh-agent holds.
-async fn authenticate(handle: &mut client::Handle<Verifier>, target: &Target) -> Result<()> {
-    let label = target.label();
+async fn authenticate(handle: &mut client::Handle<Verifier>, target: &Endpoint) -> Result<()> {
+    let label = &target.label;
     let hash = handle
         .best_supported_rsa_hash()
         .await
@@ -419,20 +623,16 @@ async fn authenticate(handle: &mut client::Handle<Verifier>, target: &Target) ->
         .flatten();
     if let Some(key) = &target.key {
         let key_path = expand_home(key);
-        let private = russh::keys::load_secret_key(&key_path, None).with_context(|| {
-            format!(
-                "cannot load the SSH key {} for {label}; hint: check the path (ssh.key in the inventory) \
-                 and that the key has no passphrase (or leave ssh.key out to use the ssh-agent)",
-                key_path.display()
-            )
-        })?;
-        let auth = handle
-            .authenticate_publickey(
-                &target.user,
-                PrivateKeyWithHashAlg::new(Arc::new(private), hash),
-            )
-            .await
-            .with_context(|| format!("{label}: authentication failed"))?;
+        let auth = match passphrase::load_key(&key_path, label).await? {
+            passphrase::Key::Plain(private) => handle
+                .authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(private, hash))
+                .await
+                .with_context(|| format!("{label}: authentication failed"))?,
+            passphrase::Key::InAgent(mut agent, public) => handle
+                .authenticate_publickey_with(&target.user, public, hash, &mut *agent)
+                .await
+                .with_context(|| format!("{label}: authentication through the ssh-agent failed"))?,
+        };
         if !auth.success() {
             bail!(
                 "{label}: the host refused key {} for user {}; hint: is the public key in that user's \
@@ -471,12 +671,12 @@ async fn authenticate(handle: &mut client::Handle<Verifier>, target: &Target) ->
 }
 
 fn handshake_error(
-    target: &Target,
+    label: &str,
+    known_hosts: &Path,
     err: russh::Error,
     verdict: Option<HostKeyVerdict>,
 ) -> anyhow::Error {
-    let label = target.label();
-    let known_hosts = target.known_hosts.display();
+    let known_hosts = known_hosts.display();
     match verdict {
         Some(HostKeyVerdict::Unknown { fingerprint }) => anyhow!(
             "{label}: unknown host key {fingerprint} (not in {known_hosts}); hint: check the \
@@ -553,12 +753,14 @@ mod tests {
             known_hosts: known_hosts.to_owned(),
             accept_new_host_key: true,
             connect_timeout: Duration::from_secs(1),
+            ..Default::default()
         }
     }
 
     fn refusal(known_hosts: &Path, verdict: HostKeyVerdict) -> String {
         handshake_error(
-            &target(known_hosts),
+            &target(known_hosts).label(),
+            known_hosts,
             russh::Error::NotAuthenticated,
             Some(verdict),
         )

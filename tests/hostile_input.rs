@@ -71,6 +71,25 @@ const FIELDS: &[Field] = &[
     ),
     (
         "galera",
+        "hosts.lb1.ssh.host",
+        &["hosts", "lb1", "ssh", "host"],
+        "harmless0",
+    ),
+    (
+        "galera",
+        "hosts.lb1.ssh.proxy_jump",
+        &["hosts", "lb1", "ssh", "proxy_jump"],
+        "harmless0",
+    ),
+    (
+        "galera",
+        "ssh.proxy_jump",
+        &["ssh", "proxy_jump"],
+        "harmless0",
+    ),
+    ("galera", "ssh.config", &["ssh", "config"], "harmless0"),
+    (
+        "galera",
         "services.haproxy.stats.user",
         &["services", "haproxy", "stats", "user"],
         "harmless0",
@@ -302,6 +321,24 @@ fn the_reported_injections_are_refused() {
             "eth\u{1b}[2J",
         ),
         ("galera", "ssh.user", &["ssh", "user"][..], "root; id"),
+        (
+            "galera",
+            "hosts.lb1.ssh.host",
+            &["hosts", "lb1", "ssh", "host"][..],
+            "-oProxyCommand=id",
+        ),
+        (
+            "galera",
+            "ssh.proxy_jump",
+            &["ssh", "proxy_jump"][..],
+            "x@-oProxyCommand=id",
+        ),
+        (
+            "galera",
+            "hosts.lb1.ssh.proxy_jump",
+            &["hosts", "lb1", "ssh", "proxy_jump"][..],
+            "bastion\nHost *",
+        ),
     ] {
         let problems = outcome(&with_value(&base(base_name), at, value)).expect_err(value);
         assert!(

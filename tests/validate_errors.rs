@@ -160,6 +160,28 @@ case!(
     broken("name: t\n", "name: t\nssh: {user: \"root; id\"}\n")
 );
 case!(
+    ssh_host_and_jump_hosts_malformed,
+    broken(
+        "addresses: {frontend: 10.9.1.11}",
+        "addresses: {frontend: 10.9.1.11}\n    ssh: {host: \"lb1;id\", proxy_jump: \"admin@bastion:99999\"}"
+    )
+    .replace(
+        "name: t\n",
+        "name: t\nssh: {proxy_jump: \"-oProxyCommand=id\"}\n"
+    )
+);
+case!(
+    ssh_host_names_and_jumps_that_are_fine,
+    // Not an error: proves the valid forms pass (the snapshot is of the next problem only).
+    broken(
+        "addresses: {frontend: 10.9.1.11}",
+        "addresses: {frontend: 10.9.1.11}\n    ssh: {host: lb1.example.com, proxy_jump: \"ops@[2001:db8::1]:2222,bastion\"}"
+    )
+    .replace("addresses: {backend: 10.9.2.32}", "addresses: {backend: 10.9.2.32}\n    ssh: {host: \"2001:db8::32\"}")
+    .replace("name: t\n", "name: t\nssh: {proxy_jump: none, config: ./ssh_config}\n")
+    .replace("backend: 10.9.2.32", "backend: 10.9.3.32")
+);
+case!(
     ssh_port_zero,
     broken("name: t\n", "name: t\nssh: {port: 0}\n")
 );

@@ -145,13 +145,35 @@ pub async fn load_confirmed(
     )
 }
 
-/// Before anything changes: every host whose rules will be loaded must see this machine at an
-/// address `firewall.ssh_from` allows, or the new rules would lock minicloud out.
+/// The port SSH reaches `host` on, when the host's firewall rules would let SSH in on another
+/// one (the rules take `ssh.port` of the inventory; a `Port` of `~/.ssh/config` is not in them).
+pub fn ssh_port_mismatch(inv: &Inventory, host: &str) -> Option<(u16, u16)> {
+    let rules = inv.hosts[host].ssh.port.unwrap_or(inv.ssh.port);
+    let used = inv.ssh_target(host, false).port;
+    (used != rules).then_some((used, rules))
+}
+
+/// Before anything changes: every host whose rules will be loaded must be reached on the SSH
+/// port the rules let in, and see this machine (or the last jump host) at an address
+/// `firewall.ssh_from` allows, or the new rules would lock minicloud out.
 pub(super) async fn check_ssh_source<H: Host>(stack: &Stack<'_, H>) -> Result<()> {
+    let ctx = stack.ctx();
+    for host in stack.sessions.keys() {
+        if crate::roles::firewall::host_reason(&ctx, host).is_none() {
+            continue;
+        }
+        if let Some((used, rules)) = ssh_port_mismatch(stack.inv, host) {
+            bail!(
+                "{host}: SSH reaches it on port {used} (from the ssh config file), but its new \
+                 firewall rules would let SSH in on port {rules} only and lock minicloud out; \
+                 nothing was changed on any host\nhint: set ssh.port: {used} for it in the \
+                 inventory (hosts.{host}.ssh.port, or ssh.port for every host)"
+            );
+        }
+    }
     if stack.inv.firewall.ssh_from.is_empty() {
         return Ok(());
     }
-    let ctx = stack.ctx();
     for host in stack.sessions.keys() {
         if crate::roles::firewall::host_reason(&ctx, host).is_none() {
             continue;
@@ -166,6 +188,11 @@ pub(super) async fn check_ssh_source<H: Host>(stack: &Stack<'_, H>) -> Result<()
             continue;
         };
         if !ssh_allowed_from(stack.inv, client) {
+            // Through jump hosts, the host sees the last one.
+            let through = match stack.inv.ssh_target(host, false).jumps.last() {
+                Some(hop) => format!(" (through the jump host {})", hop.address),
+                None => String::new(),
+            };
             let allowed: Vec<String> = stack
                 .inv
                 .firewall
@@ -174,7 +201,7 @@ pub(super) async fn check_ssh_source<H: Host>(stack: &Stack<'_, H>) -> Result<()
                 .map(|n| n.to_string())
                 .collect();
             bail!(
-                "{host} sees this machine as {client}, which firewall.ssh_from ({}) does not \
+                "{host} sees this machine{through} as {client}, which firewall.ssh_from ({}) does not \
                  include: its new firewall rules would lock minicloud out; nothing was changed on \
                  any host\nhint: add {client}/32 (or its network) to firewall.ssh_from",
                 allowed.join(", ")
@@ -203,6 +230,27 @@ mod tests {
             .push("10.231.50.1/32".parse().unwrap());
         assert!(ssh_allowed_from(&inv, client));
         assert_eq!(ssh_client_address(""), None);
+    }
+
+    #[test]
+    fn a_port_from_the_ssh_config_file_that_the_rules_do_not_open_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(&config, "Host 10.231.50.11\n  Port 2222\n").unwrap();
+        let text = include_str!("../../inventory/example.yml").replacen(
+            "  port: 22\n",
+            &format!("  config: {}\n", config.display()),
+            1,
+        );
+        let mut inv = crate::inventory::parse(&text).unwrap();
+        assert_eq!(ssh_port_mismatch(&inv, "lb1"), Some((2222, 22)));
+        assert_eq!(ssh_port_mismatch(&inv, "lb2"), None);
+        inv.ssh.port_given = true;
+        assert_eq!(
+            ssh_port_mismatch(&inv, "lb1"),
+            None,
+            "the inventory's port wins"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-pub use text::{AerospikeNamespace, InterfaceName, StatsUser, UnixUser};
+pub use text::{AerospikeNamespace, InterfaceName, Jump, ProxyJump, SshHost, StatsUser, UnixUser};
 pub use unique_map::UniqueMap;
 pub use validate::{Problem, validate};
 
@@ -37,9 +37,10 @@ pub struct Inventory {
     pub firewall: Firewall,
 }
 
-/// SSH settings every host uses unless it overrides them.
+/// SSH settings every host uses unless it overrides them; what is left out may come from
+/// `~/.ssh/config` (see `config`).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "SshDefaultsFile")]
 pub struct SshDefaults {
     pub user: UnixUser,
     pub port: u16,
@@ -47,16 +48,63 @@ pub struct SshDefaults {
     pub key: Option<PathBuf>,
     /// known_hosts file to verify host keys against; default `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
+    /// Jump host chain for every host (a host's own `ssh.proxy_jump` wins).
+    pub proxy_jump: Option<ProxyJump>,
+    /// OpenSSH client config to read; default `~/.ssh/config` (a missing file is no config).
+    pub config: Option<PathBuf>,
+    /// Whether `user` / `port` were written in the inventory (else `~/.ssh/config` may say,
+    /// for SSH: the firewall and file sync use `port` as it is here).
+    #[serde(skip)]
+    pub user_given: bool,
+    #[serde(skip)]
+    pub port_given: bool,
+}
+
+/// [`SshDefaults`] as written: what is left out may come from `~/.ssh/config`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+#[schemars(rename = "SshDefaults")]
+pub struct SshDefaultsFile {
+    /// Login user (default root, or `User` of `~/.ssh/config`); a non-root user needs
+    /// password-less sudo.
+    #[schemars(with = "UnixUser", extend("default" = "root"))]
+    pub user: Option<UnixUser>,
+    /// Default 22, or `Port` of `~/.ssh/config`.
+    #[schemars(with = "u16", extend("default" = 22))]
+    pub port: Option<u16>,
+    /// Private key file; when absent `IdentityFile` of `~/.ssh/config`, else the ssh-agent.
+    pub key: Option<PathBuf>,
+    /// known_hosts file to verify host keys against (jump hosts too); default
+    /// `~/.ssh/known_hosts`.
+    pub known_hosts: Option<PathBuf>,
+    /// Jump host chain for every host, like OpenSSH's ProxyJump: `[user@]host[:port]`,
+    /// comma-separated, outermost first, or `none`. A host's own `ssh.proxy_jump` wins.
+    pub proxy_jump: Option<ProxyJump>,
+    /// OpenSSH client config to read (Host, HostName, User, Port, IdentityFile, ProxyJump);
+    /// default `~/.ssh/config`, a missing file is no config. The inventory wins over it.
+    pub config: Option<PathBuf>,
+}
+
+impl From<SshDefaultsFile> for SshDefaults {
+    fn from(file: SshDefaultsFile) -> Self {
+        SshDefaults {
+            user_given: file.user.is_some(),
+            port_given: file.port.is_some(),
+            user: file
+                .user
+                .unwrap_or_else(|| UnixUser::try_from("root").expect("a valid user name")),
+            port: file.port.unwrap_or(22),
+            key: file.key,
+            known_hosts: file.known_hosts,
+            proxy_jump: file.proxy_jump,
+            config: file.config,
+        }
+    }
 }
 
 impl Default for SshDefaults {
     fn default() -> Self {
-        SshDefaults {
-            user: UnixUser::try_from("root").expect("a valid user name"),
-            port: 22,
-            key: None,
-            known_hosts: None,
-        }
+        SshDefaultsFile::default().into()
     }
 }
 
@@ -64,9 +112,14 @@ impl Default for SshDefaults {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SshOverride {
+    /// Where to connect: an IPv4 or IPv6 address or a DNS name, or a Host alias of
+    /// `~/.ssh/config`; default the host's frontend address, else its backend address.
+    pub host: Option<SshHost>,
     pub user: Option<UnixUser>,
     pub port: Option<u16>,
     pub key: Option<PathBuf>,
+    /// Jump host chain to reach this host (`[user@]host[:port]`, comma-separated, or `none`).
+    pub proxy_jump: Option<ProxyJump>,
 }
 
 /// The two networks of the stack. Clients reach the frontend; replication stays on the backend.
@@ -715,35 +768,127 @@ impl Inventory {
         self.hosts_with(Role::Lb).is_empty() && self.services.nginx.enabled
     }
 
-    /// How to reach `host` over SSH: its frontend address if it has one, else its backend one;
-    /// the host's port, user and key, else the inventory's; host keys checked against
-    /// `ssh.known_hosts` (default `~/.ssh/known_hosts`).
+    /// How to reach `host` over SSH. Where: its `ssh.host`, else its frontend address, else
+    /// its backend one. That name is looked up in `ssh.config` (default `~/.ssh/config`) as
+    /// `ssh NAME` would: HostName, User, Port, IdentityFile and ProxyJump there fill in what
+    /// the inventory leaves out (the host's own `ssh` keys win, then the inventory's defaults,
+    /// then the file, then root, port 22 and the ssh-agent). Jump hosts come from the host's
+    /// `ssh.proxy_jump`, else the default one, else the file's; each hop is looked up in the
+    /// file too (its user: the one in the hop, else the file's, else `ssh.user`; its key: the
+    /// file's, else `ssh.key`), and the first hop's own ProxyJump there goes before it. Host
+    /// keys of every hop are checked against `ssh.known_hosts` (default `~/.ssh/known_hosts`).
+    /// A config file that cannot be read makes the target fail when it is opened.
     pub fn ssh_target(&self, host: &str, accept_new: bool) -> crate::ssh::Target {
-        let entry = &self.hosts[host];
-        let address = entry
-            .addresses
-            .frontend
-            .or(entry.addresses.backend)
-            .expect("validated: a host has an address");
-        crate::ssh::Target {
+        let mut target = crate::ssh::Target {
             name: host.to_string(),
-            address: address.to_string(),
-            port: entry.ssh.port.unwrap_or(self.ssh.port),
-            user: entry
-                .ssh
-                .user
-                .as_ref()
-                .unwrap_or(&self.ssh.user)
-                .to_string(),
-            key: entry.ssh.key.clone().or_else(|| self.ssh.key.clone()),
             known_hosts: self
                 .ssh
                 .known_hosts
                 .clone()
-                .unwrap_or_else(|| std::path::PathBuf::from("~/.ssh/known_hosts")),
+                .unwrap_or_else(|| PathBuf::from("~/.ssh/known_hosts")),
             accept_new_host_key: accept_new,
             connect_timeout: std::time::Duration::from_secs(10),
+            ..Default::default()
+        };
+        if let Err(why) = self.resolve_ssh(host, &mut target) {
+            target.unresolved = Some(format!(
+                "{why}; hint: fix the file, or point ssh.config in the inventory at another one"
+            ));
         }
+        target
+    }
+
+    /// Fill in where, as whom and through which jump hosts `target` connects.
+    fn resolve_ssh(&self, host: &str, target: &mut crate::ssh::Target) -> Result<(), String> {
+        let entry = &self.hosts[host];
+        let config = self
+            .ssh
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("~/.ssh/config"));
+        let name = match &entry.ssh.host {
+            Some(name) => name.to_string(),
+            None => entry
+                .addresses
+                .frontend
+                .or(entry.addresses.backend)
+                .expect("validated: a host has an address")
+                .to_string(),
+        };
+        target.address = name.clone();
+        target.port = entry.ssh.port.unwrap_or(self.ssh.port);
+        target.user = entry
+            .ssh
+            .user
+            .as_ref()
+            .unwrap_or(&self.ssh.user)
+            .to_string();
+        target.key = entry.ssh.key.clone().or_else(|| self.ssh.key.clone());
+        let file = crate::ssh::config::lookup(&config, &name)?;
+        if let Some(host_name) = &file.host_name {
+            target.address = host_name.to_string();
+        }
+        if entry.ssh.port.is_none() && !self.ssh.port_given {
+            target.port = file.port.unwrap_or(22);
+        }
+        if entry.ssh.user.is_none()
+            && !self.ssh.user_given
+            && let Some(user) = &file.user
+        {
+            target.user = user.to_string();
+        }
+        if target.key.is_none() {
+            target.key = file.identity_file.clone();
+        }
+        let chain = match (&entry.ssh.proxy_jump, &self.ssh.proxy_jump) {
+            (Some(jumps), _) | (None, Some(jumps)) => jumps.hops(),
+            (None, None) => file.proxy_jump.clone().unwrap_or_default(),
+        };
+        target.jumps = self.resolve_jumps(&config, chain)?;
+        Ok(())
+    }
+
+    /// Each hop of a jump chain, looked up in the config file; the first hop's own ProxyJump
+    /// there goes before it (as OpenSSH does; unless it goes through that very hop), 8 hops
+    /// at most.
+    fn resolve_jumps(
+        &self,
+        config: &Path,
+        mut chain: Vec<Jump>,
+    ) -> Result<Vec<crate::ssh::Hop>, String> {
+        const MAX_HOPS: usize = 8;
+        let mut hops: Vec<crate::ssh::Hop> = Vec::new();
+        while let Some(jump) = chain.pop() {
+            let file = crate::ssh::config::lookup(config, &jump.host)?;
+            hops.insert(
+                0,
+                crate::ssh::Hop {
+                    address: file.host_name.as_ref().unwrap_or(&jump.host).to_string(),
+                    port: jump.port.or(file.port).unwrap_or(22),
+                    user: jump
+                        .user
+                        .as_ref()
+                        .or(file.user.as_ref())
+                        .unwrap_or(&self.ssh.user)
+                        .to_string(),
+                    key: file.identity_file.clone().or_else(|| self.ssh.key.clone()),
+                },
+            );
+            if hops.len() > MAX_HOPS {
+                return Err(format!(
+                    "more than {MAX_HOPS} jump hosts (does a ProxyJump in {} lead back to itself?)",
+                    config.display()
+                ));
+            }
+            // A jump host's own ProxyJump through itself (`Host *` blocks say that) is no jump.
+            if chain.is_empty()
+                && let Some(before) = file.proxy_jump
+                && !before.iter().any(|hop| hop.host == jump.host)
+            {
+                chain = before;
+            }
+        }
+        Ok(hops)
     }
 
     /// Hosts that carry the frontend VIP.
@@ -767,5 +912,135 @@ impl Inventory {
             .cluster_name
             .as_deref()
             .unwrap_or(&self.name)
+    }
+}
+
+#[cfg(test)]
+mod ssh_target_tests {
+    use super::*;
+
+    /// TEST_STACK with `ssh:` replaced, `extra` added under lb1, and ssh.config at `config`.
+    fn stack(config: &Path, defaults: &str, lb1: &str) -> Inventory {
+        let text = TEST_STACK
+            .replace(
+                "ssh: {user: root}",
+                &format!("ssh: {{config: {}{defaults}}}", config.display()),
+            )
+            .replace(
+                "lb1: {roles: [lb], addresses: {frontend: 10.0.1.11}}",
+                &format!("lb1: {{roles: [lb], addresses: {{frontend: 10.0.1.11}}{lb1}}}"),
+            );
+        let inv = parse(&text).unwrap_or_else(|p| panic!("{p:?}\n{text}"));
+        assert!(validate(&inv).is_empty(), "{:?}", validate(&inv));
+        inv
+    }
+
+    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn hops(target: &crate::ssh::Target) -> Vec<String> {
+        target
+            .jumps
+            .iter()
+            .map(|h| format!("{}@{}:{} {:?}", h.user, h.address, h.port, h.key))
+            .collect()
+    }
+
+    #[test]
+    fn without_a_config_file_the_address_and_defaults_are_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = stack(&dir.path().join("absent"), "", "");
+        let lb1 = inv.ssh_target("lb1", false);
+        assert_eq!(
+            (lb1.address.as_str(), lb1.port, lb1.user.as_str(), &lb1.key),
+            ("10.0.1.11", 22, "root", &None)
+        );
+        assert!(lb1.jumps.is_empty() && lb1.unresolved.is_none());
+        // db1 has only a backend address.
+        assert_eq!(inv.ssh_target("db1", false).address, "10.0.2.31");
+    }
+
+    #[test]
+    fn the_file_fills_in_what_the_inventory_leaves_out() {
+        let (_dir, config) = config_file(
+            "Host lb1.example.com\n  HostName 192.0.2.11\n\nHost bastion\n  HostName 192.0.2.1\n  \
+             User jumper\n  Port 2200\n  IdentityFile /keys/bastion\n\nHost *\n  User deploy\n  Port 2222\n  \
+             IdentityFile /keys/all\n  ProxyJump bastion\n",
+        );
+        // Nothing in the inventory: all from the file, the jump host looked up there too.
+        let inv = stack(&config, "", ", ssh: {host: lb1.example.com}");
+        let lb1 = inv.ssh_target("lb1", false);
+        assert_eq!(
+            (lb1.address.as_str(), lb1.port, lb1.user.as_str()),
+            ("192.0.2.11", 2222, "deploy")
+        );
+        assert_eq!(lb1.key, Some(PathBuf::from("/keys/all")));
+        assert_eq!(
+            hops(&lb1),
+            ["jumper@192.0.2.1:2200 Some(\"/keys/bastion\")"]
+        );
+        // The inventory wins: its defaults over the file, the host's own keys over both.
+        let inv = stack(
+            &config,
+            ", user: admin, port: 22, key: /keys/inv, proxy_jump: 'ops@10.9.9.9:2022'",
+            ", ssh: {host: lb1.example.com, user: root, port: 2022, key: /keys/lb1, proxy_jump: none}",
+        );
+        let lb1 = inv.ssh_target("lb1", false);
+        assert_eq!(
+            (lb1.address.as_str(), lb1.port, lb1.user.as_str()),
+            ("192.0.2.11", 2022, "root")
+        );
+        assert_eq!(lb1.key, Some(PathBuf::from("/keys/lb1")));
+        assert!(lb1.jumps.is_empty(), "{:?}", lb1.jumps);
+        let lb2 = inv.ssh_target("lb2", false);
+        assert_eq!((lb2.port, lb2.user.as_str()), (22, "admin"));
+        assert_eq!(lb2.key, Some(PathBuf::from("/keys/inv")));
+        // The default chain's hop: its own user and port, the file's key (Host * matches it);
+        // and the file's ProxyJump for that hop goes before it, as with `ssh -J`.
+        assert_eq!(
+            hops(&lb2),
+            [
+                "jumper@192.0.2.1:2200 Some(\"/keys/bastion\")",
+                "ops@10.9.9.9:2022 Some(\"/keys/all\")"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_first_hops_own_jump_goes_before_it_and_loops_are_refused() {
+        let (_dir, config) = config_file(
+            "Host inner\n  ProxyJump outer\nHost outer\n  HostName 192.0.2.1\nHost loopa\n  ProxyJump loopb\nHost loopb\n  ProxyJump loopa\n",
+        );
+        let inv = stack(&config, ", proxy_jump: 'inner,last:2201'", "");
+        let lb1 = inv.ssh_target("lb1", false);
+        assert_eq!(
+            hops(&lb1),
+            [
+                "root@192.0.2.1:22 None",
+                "root@inner:22 None",
+                "root@last:2201 None"
+            ]
+        );
+        let inv = stack(&config, ", proxy_jump: loopa", "");
+        let why = inv.ssh_target("lb1", false).unresolved.unwrap();
+        assert!(
+            why.contains("more than 8 jump hosts") && why.contains("hint:"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_broken_config_file_fails_the_target_not_the_parse() {
+        let (_dir, config) = config_file("Host *\n  User root;id\n");
+        let inv = stack(&config, "", "");
+        let why = inv.ssh_target("lb1", false).unresolved.unwrap();
+        assert!(
+            why.contains("User \"root;id\"") && why.contains("hint: fix the file"),
+            "{why}"
+        );
     }
 }

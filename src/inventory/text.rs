@@ -33,6 +33,12 @@ pub enum Rule {
     /// A file on the control machine (SSH key, known_hosts, a package to upload): only read
     /// here, but printed in progress lines and errors.
     LocalPath,
+    /// Where SSH connects (`ssh.host`): an IPv4 or IPv6 address, or a DNS name (or a Host
+    /// alias of `~/.ssh/config`, which is a name too).
+    SshHost,
+    /// A jump host chain (`ssh.proxy_jump`), OpenSSH's `[user@]host[:port]`, comma-separated,
+    /// outermost first; `none` for no jump host.
+    ProxyJump,
 }
 
 /// Why a value breaks its rule, and what to write instead.
@@ -57,6 +63,8 @@ impl Rule {
             Rule::SqlDatabase => "a MariaDB database name",
             Rule::SqlUser => "a MariaDB user name",
             Rule::LocalPath => "a file path",
+            Rule::SshHost => "an SSH host (address or DNS name)",
+            Rule::ProxyJump => "a jump host chain",
         }
     }
 
@@ -79,6 +87,12 @@ impl Rule {
             Rule::LocalPath => {
                 "write a path of printable characters, at most 4096 bytes (relative paths are taken from the inventory's folder)"
             }
+            Rule::SshHost => {
+                "write an IPv4 address (10.0.1.5), an IPv6 address (2001:db8::5, no brackets) or a DNS name (lb1.example.com: labels of letters, digits, '-' and '_', at most 253 bytes)"
+            }
+            Rule::ProxyJump => {
+                "write [user@]host[:port] like OpenSSH's ProxyJump (bastion.example.com, admin@10.0.0.1:2222, [2001:db8::1]:22), several comma-separated (outermost first), or none"
+            }
         }
     }
 
@@ -95,11 +109,26 @@ impl Rule {
             Rule::SqlDatabase => ("^[A-Za-z0-9_]+$", 64),
             Rule::SqlUser => ("^[A-Za-z0-9_]+$", 32),
             Rule::LocalPath => ("^[^\\u0000-\\u001f\\u007f]+$", 4096),
+            // Looser than the rule for IPv6 (any hex digits and colons).
+            Rule::SshHost => (
+                "^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*|[0-9A-Fa-f:.]+)$",
+                253,
+            ),
+            Rule::ProxyJump => ("^[A-Za-z0-9_.:@\\[\\],-]+$", 1024),
         }
     }
 
     /// Check `value` against the rule.
     pub fn check(self, value: &str) -> Result<(), Rejection> {
+        let rejection = |why: String| Rejection {
+            why: format!("{} is not {}: {why}", shown(value), self.noun()),
+            hint: self.hint(),
+        };
+        match self {
+            Rule::SshHost => return check_ssh_host(value).map_err(rejection),
+            Rule::ProxyJump => return parse_jumps(value).map(drop).map_err(rejection),
+            _ => {}
+        }
         let reject = |why: String| {
             Err(Rejection {
                 why: format!("{} is not {}: {why}", shown(value), self.noun()),
@@ -117,6 +146,8 @@ impl Rule {
             Rule::SqlDatabase => (64, |c| c.is_ascii_alphanumeric() || c == '_'),
             Rule::SqlUser => (32, |c| c.is_ascii_alphanumeric() || c == '_'),
             Rule::LocalPath => (4096, |c| !c.is_control()),
+            // Checked above.
+            Rule::SshHost | Rule::ProxyJump => return Ok(()),
         };
         if value.is_empty() {
             return reject("it is empty".into());
@@ -141,6 +172,140 @@ impl Rule {
             _ => Ok(()),
         }
     }
+}
+
+/// An IPv4 or IPv6 address, or a DNS name: what [`Rule::SshHost`] allows.
+fn check_ssh_host(value: &str) -> Result<(), String> {
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if value.is_empty() {
+        return Err("it is empty".into());
+    }
+    if value.len() > 253 {
+        return Err(format!("{} bytes, at most 253", value.len()));
+    }
+    if value.contains(':') {
+        return Err("it is not a valid IPv6 address".into());
+    }
+    if value
+        .split('.')
+        .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err("it is not a valid IPv4 address".into());
+    }
+    for label in value.split('.') {
+        if label.is_empty() {
+            return Err("it has an empty label (two dots in a row, or a dot at an end)".into());
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "the label {} is longer than 63 bytes",
+                shown(label)
+            ));
+        }
+        if let Some(bad) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!("{} is not allowed here", shown_char(bad)));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!(
+                "the label {} starts or ends with '-'",
+                shown(label)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One hop of a jump host chain: `[user@]host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jump {
+    pub user: Option<UnixUser>,
+    pub host: SshHost,
+    pub port: Option<u16>,
+}
+
+impl fmt::Display for Jump {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if let Some(user) = &self.user {
+            write!(f, "{user}@")?;
+        }
+        match (self.host.contains(':'), self.port) {
+            (true, Some(port)) => write!(f, "[{}]:{port}", self.host),
+            (false, Some(port)) => write!(f, "{}:{port}", self.host),
+            (_, None) => write!(f, "{}", self.host),
+        }
+    }
+}
+
+/// Parse a jump host chain (OpenSSH's ProxyJump syntax): hops outermost first; `none` is no
+/// hop at all.
+pub fn parse_jumps(value: &str) -> Result<Vec<Jump>, String> {
+    if value == "none" {
+        return Ok(Vec::new());
+    }
+    if value.len() > 1024 {
+        return Err(format!("{} bytes, at most 1024", value.len()));
+    }
+    value
+        .split(',')
+        .enumerate()
+        .map(|(index, hop)| {
+            parse_jump(hop).map_err(|why| format!("hop {} {}: {why}", index + 1, shown(hop)))
+        })
+        .collect()
+}
+
+fn parse_jump(hop: &str) -> Result<Jump, String> {
+    if hop.is_empty() {
+        return Err("it is empty".into());
+    }
+    let (user, rest) = match hop.rsplit_once('@') {
+        Some((user, rest)) => (
+            Some(UnixUser::try_from(user).map_err(|e| {
+                e.split_once(HINT_MARK)
+                    .map_or(e.clone(), |(why, _)| why.to_string())
+            })?),
+            rest,
+        ),
+        None => (None, hop),
+    };
+    let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+        let (host, after) = inner
+            .split_once(']')
+            .ok_or_else(|| "a '[' without its ']'".to_string())?;
+        match after {
+            "" => (host, None),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return Err(format!("{} after ']'", shown(after))),
+            },
+        }
+    } else if rest.matches(':').count() > 1 {
+        // A bare IPv6 address: no port can follow it.
+        (rest, None)
+    } else {
+        match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        }
+    };
+    check_ssh_host(host).map_err(|why| format!("host {}: {why}", shown(host)))?;
+    let port = match port {
+        None => None,
+        Some(text) => match text.parse::<u16>() {
+            Ok(port) if port > 0 => Some(port),
+            _ => return Err(format!("port {} is not 1 to 65535", shown(text))),
+        },
+    };
+    Ok(Jump {
+        user,
+        host: SshHost(host.to_string()),
+        port,
+    })
 }
 
 /// A value as it may be shown on a terminal: quoted, control characters escaped (an inventory
@@ -199,6 +364,9 @@ pub fn terminal_safe(text: &str) -> String {
 const TYPED_FIELDS: &[(&[&str], Rule)] = &[
     (&["ssh", "user"], Rule::UnixUser),
     (&["hosts", "*", "ssh", "user"], Rule::UnixUser),
+    (&["hosts", "*", "ssh", "host"], Rule::SshHost),
+    (&["ssh", "proxy_jump"], Rule::ProxyJump),
+    (&["hosts", "*", "ssh", "proxy_jump"], Rule::ProxyJump),
     (&["hosts", "*", "interfaces", "*"], Rule::InterfaceName),
     (&["services", "haproxy", "stats", "user"], Rule::StatsUser),
     (
@@ -342,6 +510,24 @@ checked_string!(
     AerospikeNamespace,
     Rule::AerospikeNamespace
 );
+checked_string!(
+    /// Where SSH connects: an IPv4 or IPv6 address or a DNS name (never an option to a
+    /// command, never a shell word).
+    SshHost,
+    Rule::SshHost
+);
+checked_string!(
+    /// A jump host chain, `[user@]host[:port]`, comma-separated; see [`ProxyJump::hops`].
+    ProxyJump,
+    Rule::ProxyJump
+);
+
+impl ProxyJump {
+    /// The hops, outermost first (none for `none`).
+    pub fn hops(&self) -> Vec<Jump> {
+        parse_jumps(&self.0).expect("checked when read")
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -414,6 +600,62 @@ mod tests {
         assert!(shown.starts_with("\"\\u{1b}]0;pwned\\u{7}"), "{shown}");
         assert!(shown.chars().count() < 100, "{shown}");
         assert_eq!(terminal_safe("a\u{202e}b\x1b\nc"), "a\\u{202e}b\\u{1b}\nc");
+    }
+
+    #[test]
+    fn ssh_hosts_and_jump_chains() {
+        for good in [
+            "10.0.1.5",
+            "2001:db8::5",
+            "lb1",
+            "lb1.example.com",
+            "db_1.internal",
+        ] {
+            assert_eq!(Rule::SshHost.check(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "10.0.1.311",
+            "-oProxyCommand=id",
+            "lb1;id",
+            "a..b",
+            "lb1.",
+            "[2001:db8::5]",
+            "2001:db8::zz",
+            "",
+            "a b",
+        ] {
+            assert!(Rule::SshHost.check(bad).is_err(), "accepted {bad:?}");
+        }
+        let hops = parse_jumps("admin@bastion.example.com:2222,[2001:db8::1]:22,10.0.0.1,fe80::1")
+            .unwrap();
+        let shown: Vec<String> = hops.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "admin@bastion.example.com:2222",
+                "[2001:db8::1]:22",
+                "10.0.0.1",
+                "fe80::1"
+            ]
+        );
+        assert_eq!(parse_jumps("none").unwrap(), vec![]);
+        for (bad, why) in [
+            ("bastion:0", "port \"0\" is not 1 to 65535"),
+            ("bastion:99999", "is not 1 to 65535"),
+            ("a,,b", "hop 2 \"\": it is empty"),
+            ("Root@bastion", "is not a unix user name"),
+            ("[2001:db8::1", "without its ']'"),
+            ("-J@x", "is not a unix user name"),
+            ("b;id", "';' is not allowed"),
+        ] {
+            let err = parse_jumps(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(
+            ProxyJump::try_from("bastion:x")
+                .unwrap_err()
+                .contains(HINT_MARK)
+        );
     }
 
     #[test]

@@ -96,6 +96,9 @@ fn check_local_paths(inv: &Inventory, problems: &mut Vec<Problem>) {
     if let Some(known) = &inv.ssh.known_hosts {
         paths.push(("ssh.known_hosts".to_string(), known));
     }
+    if let Some(config) = &inv.ssh.config {
+        paths.push(("ssh.config".to_string(), config));
+    }
     for (name, host) in inv.hosts.iter() {
         if let Some(key) = &host.ssh.key {
             paths.push((format!("hosts.{name}.ssh.key"), key));

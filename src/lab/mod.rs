@@ -77,6 +77,7 @@ impl LabDir {
             known_hosts: self.known_hosts(),
             accept_new_host_key: false,
             connect_timeout: Duration::from_secs(10),
+            ..Default::default()
         }
     }
 }
