@@ -459,6 +459,10 @@ impl<H: Host> Stack<'_, H> {
             .into_iter()
             .map(str::to_string)
             .collect();
+        if !self.vip_holders(&db, &vip).await?.iter().any(|h| h == host) {
+            // It does not hold the VIP: the flag alone keeps it from taking it meanwhile.
+            return Ok(());
+        }
         gate(
             &format!("the DB VIP {vip} on a Synced db host other than {host}"),
             Duration::from_secs(30),
@@ -848,7 +852,11 @@ mod tests {
             .unwrap()
             .address
             .to_string();
-        // db1 still holds it at first; then db2 has it.
+        // db1 holds it when the drain starts; then db2 has it.
+        let held = format!("2: eth0    inet {vip}/24 scope global eth0\n");
+        stack
+            .session("db1")
+            .answer_once("ip -o -4 addr show", 0, &held);
         stack.session("db2").answer(
             "ip -o -4 addr show",
             0,
@@ -874,6 +882,24 @@ mod tests {
                 "drained the DB VIP {vip} (another Synced node holds it)"
             )]
         );
+    }
+
+    #[tokio::test]
+    async fn a_node_that_does_not_hold_the_db_vip_is_only_flagged() {
+        let world = World::converged("inventory/example.yml");
+        let stack = stack(&world);
+        stack
+            .execute(&Step::DrainDbVip { host: "db2".into() })
+            .await
+            .unwrap();
+        let db2 = stack.session("db2").scripts();
+        assert!(db2[0].contains("/run/minicloud/db-vip-drain"), "{db2:?}");
+        assert_eq!(
+            db2.len(),
+            2,
+            "the flag, one look at the VIP, no wait: {db2:?}"
+        );
+        assert!(stack.into_report(Ok(())).changes["db2"].is_empty());
     }
 
     #[tokio::test]

@@ -127,8 +127,8 @@ pub mod fake {
     pub struct FakeHost {
         pub name: String,
         pub ran: Mutex<Vec<Ran>>,
-        /// (pattern, exit status, stdout).
-        pub answers: Mutex<Vec<(String, u32, String)>>,
+        /// (pattern, exit status, stdout, used once only).
+        pub answers: Mutex<Vec<(String, u32, String, bool)>>,
     }
 
     impl FakeHost {
@@ -147,7 +147,15 @@ pub mod fake {
             self.answers
                 .lock()
                 .unwrap()
-                .insert(0, (pattern.into(), status, stdout.into()));
+                .insert(0, (pattern.into(), status, stdout.into(), false));
+        }
+
+        /// Like [`FakeHost::answer`], for the next such command only (a state that changes).
+        pub fn answer_once(&self, pattern: &str, status: u32, stdout: &str) {
+            self.answers
+                .lock()
+                .unwrap()
+                .insert(0, (pattern.into(), status, stdout.into(), true));
         }
 
         /// The commands run so far.
@@ -165,12 +173,18 @@ pub mod fake {
                 script: script.to_string(),
                 stdin,
             });
-            let answers = self.answers.lock().unwrap();
-            let (status, stdout) = answers
+            let mut answers = self.answers.lock().unwrap();
+            let found = answers
                 .iter()
-                .find(|(pattern, _, _)| script.contains(pattern.as_str()))
-                .map(|(_, status, out)| (*status, out.clone()))
-                .unwrap_or((0, String::new()));
+                .position(|(pattern, ..)| script.contains(pattern.as_str()));
+            let (status, stdout) = match found {
+                Some(i) if answers[i].3 => {
+                    let (_, status, out, _) = answers.remove(i);
+                    (status, out)
+                }
+                Some(i) => (answers[i].1, answers[i].2.clone()),
+                None => (0, String::new()),
+            };
             Output {
                 status,
                 stdout: stdout.into_bytes(),

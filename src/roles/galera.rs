@@ -258,8 +258,13 @@ fn plan(ctx: &Ctx, _earlier: &[Step]) -> Vec<Step> {
     // Rolling restarts where the config changed on a node that was already running. With a
     // DB VIP and another node to take it, each node is drained first: the VIP moves before
     // the restart instead of vanishing with it.
-    let drain = ctx.inv.services.db_vip.is_some() && db.len() > 1;
     for host in config_changed.iter().filter(|h| primary.contains(h)) {
+        // Only where another Primary node runs keepalived and could take the VIP (a run
+        // stopped before the DB VIP phase leaves none).
+        let drain = ctx.inv.services.db_vip.is_some()
+            && primary.iter().any(|other| {
+                other != host && ctx.facts[*other].unit("keepalived.service").is_active()
+            });
         let host = host.to_string();
         if drain {
             steps.push(Step::DrainDbVip { host: host.clone() });

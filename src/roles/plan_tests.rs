@@ -311,6 +311,16 @@ fn a_lost_firewall_table_is_loaded_again_on_that_host_only() {
 }
 
 #[test]
+fn no_drain_when_no_other_node_runs_keepalived() {
+    let mut world = World::converged(DEFAULT);
+    world.change_file("db1", "/etc/mysql/mariadb.conf.d/60-galera.cnf");
+    world.unit("db2", "keepalived.service", "inactive");
+    let text = world.describe_phase("db tier");
+    assert!(text.contains("db1: rolling restart"), "{text}");
+    assert!(!text.contains("drain"), "nobody could take the VIP: {text}");
+}
+
+#[test]
 fn without_a_db_vip_a_rolling_restart_drains_nothing() {
     let mut world = World::converged("examples/mini-cloud.yml");
     if world.inv.services.db_vip.is_some() {
