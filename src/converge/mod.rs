@@ -48,6 +48,7 @@ use std::time::{Duration, Instant};
 /// How to run `up` / `plan`.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// Record unknown host keys instead of refusing them (a changed key is always refused).
     pub accept_new_host_keys: bool,
     /// How long to wait for a host another run holds before giving up.
     pub lock_wait: Duration,

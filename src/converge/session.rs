@@ -12,12 +12,15 @@ use std::time::{Duration, Instant};
 
 /// A connected host: see the module doc.
 pub struct Session {
+    /// The inventory host's name.
     pub name: String,
+    /// Its SSH connection.
     pub conn: Connection,
     root: bool,
 }
 
 impl Session {
+    /// The session of inventory host `name` over `conn` (commands through sudo unless root).
     pub fn new(name: &str, conn: Connection) -> Session {
         let root = conn.target().user == "root";
         Session {

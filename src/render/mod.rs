@@ -61,12 +61,15 @@ pub fn nginx_test_config(site: &str, scratch_dir: &str) -> String {
 
 /// Where a host's firewall rules live, and the unit that loads them at boot.
 pub const FIREWALL_RULES: &str = "/etc/minicloud/firewall.nft";
+/// The unit that loads [`FIREWALL_RULES`] at boot.
 pub const FIREWALL_UNIT: &str = "minicloud-firewall";
 
 /// Which hosts get a file.
 #[derive(Debug, Clone, Copy)]
 pub enum When {
+    /// Every host.
     Always,
+    /// Hosts with this role.
     Role(Role),
     /// Holds a VIP (any keepalived instance).
     VipHolder,

@@ -32,6 +32,7 @@ pub struct Managed {
     pub unit: &'static str,
 }
 
+/// The lowercase hex SHA-256 of `bytes` (what `sha256sum` prints).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -40,6 +41,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Managed {
+    /// A rendered file as `up` manages it.
     pub fn from_rendered(file: &HostFile) -> Managed {
         let content = file.content.as_bytes().to_vec();
         Managed {
@@ -57,6 +59,7 @@ impl Managed {
         }
     }
 
+    /// The roster binary, shipped to app hosts.
     pub fn roster_binary(binary: Arc<Vec<u8>>) -> Managed {
         Managed {
             path: ROSTER_PATH.to_string(),
@@ -77,12 +80,15 @@ impl Managed {
 /// How a managed file differs from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileChange {
+    /// Not on the host.
     Missing,
+    /// Other content.
     Content,
     /// Same content, other mode or owner.
     Metadata,
 }
 
+/// How `file` differs on the host, or None when it is as rendered.
 pub fn file_change(file: &Managed, facts: &HostFacts) -> Option<FileChange> {
     let Some(state) = facts.files.get(&file.path) else {
         return Some(FileChange::Missing);
@@ -99,16 +105,20 @@ pub fn file_change(file: &Managed, facts: &HostFacts) -> Option<FileChange> {
 /// Everything that differs on one host (before any tier logic such as bootstrapping).
 #[derive(Debug, Clone, Default)]
 pub struct HostDiff {
+    /// Packages not installed yet.
     pub packages: Vec<&'static str>,
+    /// Managed files that are missing or differ, and how.
     pub files: Vec<(Managed, FileChange)>,
 }
 
 impl HostDiff {
+    /// Nothing to install or write.
     pub fn is_empty(&self) -> bool {
         self.packages.is_empty() && self.files.is_empty()
     }
 }
 
+/// What differs on `host`: missing packages, and files missing or other than rendered.
 pub fn host_diff(inv: &Inventory, host: &str, files: &[Managed], facts: &HostFacts) -> HostDiff {
     HostDiff {
         packages: super::packages(inv, host)

@@ -27,7 +27,9 @@ pub use step::{BootstrapFrom, Gate, Step, UnitAction};
 
 /// Everything a planner may look at: the inventory and what each host looks like. Pure data.
 pub struct Ctx<'a> {
+    /// The inventory.
     pub inv: &'a Inventory,
+    /// Each host's facts (for `plan`'s later phases: as the installation will leave them).
     pub facts: &'a IndexMap<String, HostFacts>,
     /// Per host, its managed files that differ and its missing packages.
     pub diffs: &'a IndexMap<String, HostDiff>,

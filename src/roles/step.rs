@@ -16,7 +16,9 @@ use std::fmt;
 pub enum UnitAction {
     /// `enable --now`: a unit that is not running.
     Start,
+    /// `restart`: the unit stops and starts with its new files.
     Restart,
+    /// `reload`: the running daemon rereads its files.
     Reload,
     /// Enable at boot (it runs already).
     Enable,
