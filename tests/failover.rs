@@ -102,8 +102,8 @@ async fn drills_prove_failover_and_catch_loss() {
     // The full set: every budget met, no acknowledged write lost, the report written. At the
     // light load this test was written for (30 requests/s), as is the loss check below: at the
     // drills' default of 250/s, one run of db-total-outage left app2 not ready for over 180 s
-    // after `up` recovered the cluster, and one loss check saw the deleted row come back
-    // (findings of issue #22, not fixed yet).
+    // after `up` recovered the cluster, and one loss check passed although a row had been
+    // deleted (perhaps a retried PUT wrote it again; not diagnosed): findings of issue #22.
     let report_dir = lab.dir.join("report");
     let (code, results) = tokio::task::block_in_place(|| {
         drills(
