@@ -46,8 +46,14 @@ async fn a_galera_rolling_restart_under_load_fails_no_request() {
         .unwrap()
         .roster_api_token;
     let scratch = tempfile::tempdir().unwrap();
+    // The lab's inventory leaves Galera's settings at their defaults: a gcache of 129M is a
+    // config change of every db node that moves no data.
     let changed = lab.variant(scratch.path(), "gcache", |text| {
-        text.replace("gcache_size: 128M", "gcache_size: 129M")
+        assert!(text.contains("  database: galera\n"), "{text}");
+        text.replace(
+            "  database: galera\n",
+            "  database: galera\n  galera:\n    gcache_size: 129M\n",
+        )
     });
     let load = Load::start(
         "http://10.231.50.100",
