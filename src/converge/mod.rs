@@ -31,7 +31,7 @@ use crate::output::Progress;
 use crate::render;
 use crate::roles::{self, Ctx, Step};
 use crate::secrets::Secrets;
-use crate::ssh::{self, Connection};
+use crate::ssh::Connection;
 use anyhow::{Context, Result, bail};
 use desired::{FileChange, HostDiff, Managed};
 use execute::RunState;
@@ -354,11 +354,6 @@ fn unmarker(marker: &str) -> &str {
     }
 }
 
-/// The SSH target of an inventory host (see [`Inventory::ssh_target`]).
-pub fn ssh_target(inv: &Inventory, host: &str, accept_new: bool) -> ssh::Target {
-    inv.ssh_target(host, accept_new)
-}
-
 fn roster_binary(opts: &Options) -> Result<Arc<Vec<u8>>> {
     let path = match (
         &opts.roster_binary,
@@ -411,7 +406,7 @@ async fn prepare<'a>(
     }
     progress.set_message(format!("connecting to {} hosts", inv.hosts.len()));
     let connections = try_join_all(inv.hosts.keys().map(|host| async move {
-        let conn = Connection::open(&ssh_target(inv, host, opts.accept_new_host_keys)).await?;
+        let conn = Connection::open(&inv.ssh_target(host, opts.accept_new_host_keys)).await?;
         Ok::<_, anyhow::Error>((host.clone(), Session::new(host, conn)))
     }))
     .await

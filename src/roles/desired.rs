@@ -636,7 +636,7 @@ mod tests {
         ] {
             let inv = crate::inventory::load(std::path::Path::new(path)).unwrap();
             for host in inv.hosts.keys() {
-                for service in crate::status::probe::services(&inv, host) {
+                for service in crate::roles::services(&inv, host) {
                     assert!(
                         units(&inv, host).contains(&format!("{service}.service").as_str()),
                         "{path}: {host}: {service}"

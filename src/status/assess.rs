@@ -331,11 +331,10 @@ mod tests {
             .hosts
             .keys()
             .map(|name| {
-                let services: IndexMap<String, ActiveState> =
-                    crate::status::probe::services(&inv, name)
-                        .into_iter()
-                        .map(|s| (s.to_string(), ActiveState::Active))
-                        .collect();
+                let services: IndexMap<String, ActiveState> = crate::roles::services(&inv, name)
+                    .into_iter()
+                    .map(|s| (s.to_string(), ActiveState::Active))
+                    .collect();
                 let entry = &inv.hosts[name];
                 let mut vips = Vec::new();
                 if *name == frontend_holder {

@@ -292,7 +292,7 @@ fn host_health(inv: &Inventory, host: &str, attempt: Result<probe::Probe>) -> Ho
         Err(err) => health.error = Some(format!("{err:#}")),
         Ok(probe) => {
             health.reachable = true;
-            health.services = probe::services(inv, host)
+            health.services = crate::roles::services(inv, host)
                 .into_iter()
                 .map(|s| {
                     (

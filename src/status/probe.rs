@@ -14,12 +14,6 @@ pub const HAPROXY_SOCKET: &str = "/run/haproxy/admin.sock";
 /// The HAProxy backend of the roster app nodes (the haproxy template's name).
 pub const HAPROXY_BACKEND: &str = "roster_app";
 
-/// The services (systemd units without `.service`) a host's roles run, in a stable order:
-/// each role says which (see [`crate::roles::services`]).
-pub fn services(inv: &Inventory, host: &str) -> Vec<&'static str> {
-    crate::roles::services(inv, host)
-}
-
 /// The command that reads everything `status` shows about `host`. It only reads: systemctl
 /// show, SHOW GLOBAL STATUS, `show stat` on HAProxy's socket, one GET of /readyz (given up
 /// after `readyz_timeout_secs`: a roster stuck on its database must not make its host look
@@ -30,7 +24,7 @@ pub fn command(
     readyz_address: &str,
     readyz_timeout_secs: u32,
 ) -> String {
-    let units: Vec<String> = services(inv, host)
+    let units: Vec<String> = crate::roles::services(inv, host)
         .iter()
         .map(|s| format!("{s}.service"))
         .collect();
@@ -269,10 +263,13 @@ stats,FRONTEND,,,0,0,262119,0,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,4,0,,,,0,0,0,0,,,,0,
     fn each_role_brings_its_services() {
         let inv = crate::inventory::load(std::path::Path::new("inventory/example.yml")).unwrap();
         for host in inv.hosts_with(Role::Lb) {
-            assert_eq!(services(&inv, host), ["haproxy", "keepalived"]);
+            assert_eq!(
+                crate::roles::services(&inv, host),
+                ["haproxy", "keepalived"]
+            );
         }
         for host in inv.hosts_with(Role::Db) {
-            assert!(services(&inv, host).contains(&"mariadb"));
+            assert!(crate::roles::services(&inv, host).contains(&"mariadb"));
         }
         let probe = command(&inv, inv.hosts_with(Role::Lb)[0], "127.0.0.1", 2);
         assert!(probe.contains("show stat") && probe.contains("haproxy.service"));
