@@ -165,9 +165,13 @@ pub enum Command {
     /// (every write unique, recorded when acknowledged) → the fault is injected, after its
     /// dead-man switch is armed on the host (it undoes the fault by itself should this run be
     /// interrupted) → held under load → undone → status healthy again → every acknowledged
-    /// write is read back from every db node directly → figures against the budget. Drills:
-    /// app-down, app-crash, lb-down, db-stop, db-crash, db-partition, db-total-outage (whose
-    /// recovery is `minicloud up`). Ctrl-C undoes the fault in place and stops.
+    /// write is read back from every db node directly → figures against the budget. Faults:
+    /// app-down, app-crash, lb-down, db-crash, db-partition, db-total-outage (whose recovery
+    /// is `minicloud up`). Planned changes, which clients must not notice (no failed request,
+    /// write gap within --max-write-gap-planned): db-stop (the DB VIP drained off its holder,
+    /// then a clean stop) and rolling-change-app|lb|db (`up` with one harmless setting of the
+    /// tier changed in memory, then `up` again to roll it back). Ctrl-C undoes the fault in
+    /// place and stops.
     ///
     /// On an inventory that is not the lab's, the drills to run are named and confirmed first
     /// (on a terminal, or with --yes), and db-total-outage (every db node killed at once) runs
@@ -302,6 +306,10 @@ pub struct FailoverTestArgs {
     /// Budget: longest gap without a successful write in db drills (not the total outage).
     #[arg(long, default_value_t = drill::catalog::DB_MAX_WRITE_GAP_SECONDS, value_name = "SECONDS")]
     pub max_write_gap_db: f64,
+    /// Budget: longest gap without a successful write in planned changes (db-stop and the
+    /// rolling-change drills, which must also fail no request).
+    #[arg(long, default_value_t = drill::catalog::PLANNED_MAX_WRITE_GAP_SECONDS, value_name = "SECONDS")]
+    pub max_write_gap_planned: f64,
     /// Writes per second of the load.
     #[arg(long, default_value_t = drill::load::Rates::default().writes_per_second)]
     pub writes_per_second: u32,
@@ -336,6 +344,7 @@ impl FailoverTestArgs {
                 app_max_failed: self.max_failed_app,
                 lb_max_gap_seconds: self.max_gap_lb,
                 db_max_write_gap_seconds: self.max_write_gap_db,
+                planned_max_write_gap_seconds: self.max_write_gap_planned,
             },
             rates: drill::load::Rates {
                 writes_per_second: self.writes_per_second,

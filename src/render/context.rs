@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::net::Ipv4Addr;
 
 /// Default Galera write-set cache when the inventory does not set one.
-const DEFAULT_GCACHE: &str = "128M";
+pub const DEFAULT_GCACHE: &str = "128M";
 /// Galera SST user (mariabackup).
 pub const SST_USER: &str = "sst";
 /// Ports every Galera voter talks on: replication, IST, SST.
