@@ -168,7 +168,7 @@ pub enum Command {
     /// write is read back from every db node directly → figures against the budget. Faults:
     /// app-down, app-crash, lb-down, db-crash, db-partition, db-total-outage (whose recovery
     /// is `minicloud up`). Planned changes, which clients must not notice (no failed request,
-    /// write gap within --max-write-gap-planned): db-stop (the DB VIP drained off its holder,
+    /// write gap within --max-write-gap-planned[-db]): db-stop (the DB VIP drained off its holder,
     /// then a clean stop) and rolling-change-app|lb|db (`up` with one harmless setting of the
     /// tier changed in memory, then `up` again to roll it back). Ctrl-C undoes the fault in
     /// place and stops.
@@ -306,10 +306,13 @@ pub struct FailoverTestArgs {
     /// Budget: longest gap without a successful write in db drills (not the total outage).
     #[arg(long, default_value_t = drill::catalog::DB_MAX_WRITE_GAP_SECONDS, value_name = "SECONDS")]
     pub max_write_gap_db: f64,
-    /// Budget: longest gap without a successful write in planned changes (db-stop and the
-    /// rolling-change drills, which must also fail no request).
+    /// Budget: longest gap without a successful write in the app and lb tiers' planned
+    /// changes (rolling-change-app, rolling-change-lb; they must also fail no request).
     #[arg(long, default_value_t = drill::catalog::PLANNED_MAX_WRITE_GAP_SECONDS, value_name = "SECONDS")]
     pub max_write_gap_planned: f64,
+    /// Budget: the same for the db tier's planned changes (db-stop, rolling-change-db).
+    #[arg(long, default_value_t = drill::catalog::PLANNED_DB_MAX_WRITE_GAP_SECONDS, value_name = "SECONDS")]
+    pub max_write_gap_planned_db: f64,
     /// Writes per second of the load.
     #[arg(long, default_value_t = drill::load::Rates::default().writes_per_second)]
     pub writes_per_second: u32,
@@ -345,6 +348,7 @@ impl FailoverTestArgs {
                 lb_max_gap_seconds: self.max_gap_lb,
                 db_max_write_gap_seconds: self.max_write_gap_db,
                 planned_max_write_gap_seconds: self.max_write_gap_planned,
+                planned_db_max_write_gap_seconds: self.max_write_gap_planned_db,
             },
             rates: drill::load::Rates {
                 writes_per_second: self.writes_per_second,

@@ -3,7 +3,7 @@
 //! will type on a host can be read here, and in `failover-test --dry-run`, before it runs.
 //! (`up`'s own commands are in `converge::commands`.)
 
-use crate::converge::commands::{drain_db_vip, undrain_db_vip};
+use crate::converge::commands::{desync_galera_node, drain_db_vip, undrain_db_vip};
 use crate::shell::Argv;
 use std::net::Ipv4Addr;
 
@@ -82,15 +82,17 @@ pub fn haproxy_show_stat(socket: &str) -> Argv {
 /// Planned maintenance of a DB VIP holder: raise the drain flag (its track script then
 /// fails and another Synced node takes the VIP; the flag expires after `flag_seconds`), wait
 /// up to `wait_seconds` until the VIP has left this host, give the new holder's gratuitous
-/// ARP a moment to reach the app hosts, then stop `unit` cleanly. If the VIP does not leave
+/// ARP a moment to reach the app hosts, take the node out of flow control, then stop `unit`
+/// cleanly. If the VIP does not leave
 /// (no other node could take it), nothing is stopped and the command fails.
 pub fn drain_then_stop(vip: Ipv4Addr, unit: &str, flag_seconds: u64, wait_seconds: u64) -> String {
     let tries = wait_seconds * 10;
     format!(
         "{drain}; n=0; while ip -o -4 addr show | grep -qF ' inet {vip}/'; do n=$((n+1)); \
          if [ $n -gt {tries} ]; then echo 'the DB VIP {vip} did not leave this host within {wait_seconds} s' >&2; exit 1; fi; \
-         sleep 0.1; done; sleep 0.5; {stop}",
+         sleep 0.1; done; sleep 0.5; {desync}; {stop}",
         drain = drain_db_vip(flag_seconds),
+        desync = desync_galera_node(),
         stop = systemctl_stop(&[unit]),
     )
 }

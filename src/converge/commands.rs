@@ -247,6 +247,15 @@ pub fn undrain_db_vip() -> String {
     format!("rm -f {DB_VIP_DRAIN}")
 }
 
+/// Take a Galera node out of flow control just before it is stopped on purpose: while it
+/// shuts down it stops applying, and its full receive queue would otherwise pause every
+/// writer in the cluster until it has left (measured on the lab: 2-3 s without a write).
+/// Best effort: a node that is not running has nothing to desync. Not persistent: the node
+/// comes back from its restart in sync.
+pub fn desync_galera_node() -> &'static str {
+    "mariadb --batch -e 'SET GLOBAL wsrep_desync = ON' 2>/dev/null || true"
+}
+
 /// The roster's system user, created when missing.
 pub fn create_roster_user() -> &'static str {
     "id roster >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin roster"

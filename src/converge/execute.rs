@@ -504,6 +504,12 @@ impl<H: Host> Stack<'_, H> {
             .map(|s| s.cluster_size)
             .unwrap_or(self.hosts_with(HostRole::Db).len() as u32);
         self.step(format!("{host}: rolling restart"));
+        self.session(host)
+            .must(
+                "desyncing the node before its restart",
+                commands::desync_galera_node(),
+            )
+            .await?;
         self.session(host).systemctl("restart", "mariadb").await?;
         self.wait_synced(host, size, JOIN_TIMEOUT).await?;
         self.applied(host, "mariadb").await?;
