@@ -190,10 +190,7 @@ impl ScriptState {
             return Some("is not a regular file".into());
         }
         if file.mode & 0o111 == 0 {
-            return Some(format!(
-                "is not executable (mode {:o})",
-                file.mode & 0o7777
-            ));
+            return Some(format!("is not executable (mode {:o})", file.mode & 0o7777));
         }
         parts.iter().find_map(|part| {
             part.writable_by_non_root().map(|why| {
@@ -683,15 +680,26 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
         assert!(refusal(path).unwrap().contains("writable by every user"));
         chmod(&script, 0o775);
         std::os::unix::fs::chown(&script, None, Some(1000)).unwrap();
-        assert!(refusal(path).unwrap().contains("writable by its group (gid 1000)"));
+        assert!(
+            refusal(path)
+                .unwrap()
+                .contains("writable by its group (gid 1000)")
+        );
         std::os::unix::fs::chown(&script, None, Some(0)).unwrap();
-        assert_eq!(refusal(path), None, "group write by root's group is allowed");
+        assert_eq!(
+            refusal(path),
+            None,
+            "group write by root's group is allowed"
+        );
         std::os::unix::fs::chown(&script, Some(1000), None).unwrap();
         assert!(refusal(path).unwrap().contains("owned by uid 1000"));
         std::os::unix::fs::chown(&script, Some(0), None).unwrap();
         chmod(&folder, 0o777);
         let why = refusal(path).unwrap();
-        assert!(why.contains("the folder") && why.contains("every user"), "{why}");
+        assert!(
+            why.contains("the folder") && why.contains("every user"),
+            "{why}"
+        );
         chmod(&folder, 0o1777);
         assert_eq!(refusal(path), None, "a sticky folder is allowed, as /tmp");
         chmod(&folder, 0o755);

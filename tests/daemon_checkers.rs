@@ -45,8 +45,14 @@ fn inventories() -> Vec<(String, Inventory)> {
     // A notify script on both VIPs: keepalived must take the `notify` line of each instance
     // (it checks the script itself only when it starts, which `up` checks before).
     let notify = text
-        .replace("# notify: /usr/local/sbin/move-vip", "notify: /usr/local/sbin/move-vip")
-        .replace("# notify: /usr/local/sbin/move-db-vip", "notify: /usr/local/sbin/move-db-vip");
+        .replace(
+            "# notify: /usr/local/sbin/move-vip",
+            "notify: /usr/local/sbin/move-vip",
+        )
+        .replace(
+            "# notify: /usr/local/sbin/move-db-vip",
+            "notify: /usr/local/sbin/move-db-vip",
+        );
     let notify = inventory::parse(&notify).unwrap();
     assert!(inventory::validate(&notify).is_empty());
     assert!(notify.services.frontend_vip.notify.is_some());

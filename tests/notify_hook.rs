@@ -41,9 +41,7 @@ async fn the_notify_hook_is_checked_then_run_on_every_state_change() {
             &format!("    virtual_router_id: 51\n    notify: {SCRIPT}\n"),
         )
     });
-    let up = |lab: &LabTest| {
-        tokio::task::block_in_place(|| lab.up_json(Some(&inventory)))
-    };
+    let up = |lab: &LabTest| tokio::task::block_in_place(|| lab.up_json(Some(&inventory)));
 
     // Missing on both lb hosts: refused, naming the first, with nothing changed anywhere.
     let (code, _) = up(&lab);
@@ -56,7 +54,10 @@ async fn the_notify_hook_is_checked_then_run_on_every_state_change() {
         "{stderr}"
     );
     let bare = lab
-        .run(&lab_host("lb1"), "test -e /etc/keepalived/keepalived.conf && echo written")
+        .run(
+            &lab_host("lb1"),
+            "test -e /etc/keepalived/keepalived.conf && echo written",
+        )
         .await;
     assert!(!bare.stdout_text().contains("written"), "lb1 was changed");
 
@@ -67,7 +68,8 @@ async fn the_notify_hook_is_checked_then_run_on_every_state_change() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("lb2: services.frontend_vip.notify") && stderr.contains("writable by every user"),
+        stderr.contains("lb2: services.frontend_vip.notify")
+            && stderr.contains("writable by every user"),
         "{stderr}"
     );
 
@@ -87,7 +89,8 @@ async fn the_notify_hook_is_checked_then_run_on_every_state_change() {
 
     // The holder's keepalived stops: its script hears STOP, the other's hears MASTER.
     lab.run(&lab_host(other), &format!(": > {LOG}")).await;
-    lab.run(&lab_host(&holder), "systemctl stop keepalived").await;
+    lab.run(&lab_host(&holder), "systemctl stop keepalived")
+        .await;
     let moved = wait_for(&lab, |lb1, lb2| {
         let new = if other == "lb1" { lb1 } else { lb2 };
         new.contains("INSTANCE frontend MASTER").then_some(())
@@ -95,7 +98,8 @@ async fn the_notify_hook_is_checked_then_run_on_every_state_change() {
     .await;
     assert_eq!(moved, ());
     assert!(log(&lab, &holder).await.contains("INSTANCE frontend STOP"));
-    lab.run(&lab_host(&holder), "systemctl start keepalived").await;
+    lab.run(&lab_host(&holder), "systemctl start keepalived")
+        .await;
     lab.must(&["lab", "down"]);
 }
 

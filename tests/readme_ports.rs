@@ -45,7 +45,10 @@ fn example_rules() -> BTreeSet<Row> {
 fn readme_rows() -> Vec<Row> {
     let readme = std::fs::read_to_string("README.md").unwrap();
     let start = readme.find(BEGIN).expect("the README's marked ports table") + BEGIN.len();
-    let end = start + readme[start..].find(END).expect("the end of the ports table");
+    let end = start
+        + readme[start..]
+            .find(END)
+            .expect("the end of the ports table");
     readme[start..end]
         .lines()
         .filter(|line| line.starts_with('|'))
@@ -72,7 +75,10 @@ fn the_readme_lists_every_firewall_rule_with_its_ports() {
         .iter()
         .filter(|(_, why)| !rows.iter().any(|(_, w)| w == why))
         .collect();
-    assert!(missing.is_empty(), "rules without a README row: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "rules without a README row: {missing:#?}"
+    );
     let unknown: Vec<&Row> = rows.iter().filter(|row| !rules.contains(row)).collect();
     assert!(
         unknown.is_empty(),

@@ -62,7 +62,10 @@ fn keepalived_with_notify_hooks_matches_its_snapshot() {
     let mut seen = 0;
     settings.bind(|| {
         for (host, files) in &rendered {
-            for f in files.iter().filter(|f| f.path == "/etc/keepalived/keepalived.conf") {
+            for f in files
+                .iter()
+                .filter(|f| f.path == "/etc/keepalived/keepalived.conf")
+            {
                 insta::assert_snapshot!(snapshot_name(host, f.path), f.content);
                 let lines: Vec<&str> = f.content.lines().filter(|l| l.contains("notify")).collect();
                 let expected = if host.starts_with("lb") {

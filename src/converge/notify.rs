@@ -97,7 +97,8 @@ mod tests {
     #[test]
     fn each_vip_holder_runs_its_vips_script_and_no_other_host_does() {
         let inv = inventory();
-        let paths = |host| -> Vec<String> { scripts(&inv, host).into_iter().map(|s| s.1).collect() };
+        let paths =
+            |host| -> Vec<String> { scripts(&inv, host).into_iter().map(|s| s.1).collect() };
         assert_eq!(paths("lb1"), ["/usr/local/sbin/move-vip"]);
         assert_eq!(paths("lb2"), ["/usr/local/sbin/move-vip"]);
         assert_eq!(paths("db2"), ["/usr/local/sbin/move-db-vip"]);
@@ -142,6 +143,11 @@ mod tests {
             .into_iter()
             .map(|(host, _)| (host, HostFacts::default()))
             .collect();
-        assert!(check(&inv, &unread).unwrap_err().to_string().contains("was not read"));
+        assert!(
+            check(&inv, &unread)
+                .unwrap_err()
+                .to_string()
+                .contains("was not read")
+        );
     }
 }
