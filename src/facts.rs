@@ -114,6 +114,163 @@ pub struct HostFacts {
     /// The fingerprint in the comment of the loaded `inet minicloud` table; None when no such
     /// table is loaded.
     pub firewall: Option<String>,
+    /// The scripts asked about ([`scripts_command`]: a VIP's `notify`), by path as given.
+    pub scripts: HashMap<String, ScriptState>,
+}
+
+/// A script keepalived is to run as root, as the host has it: enough to tell whether
+/// keepalived's script security will run it (see [`ScriptState::refusal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptState {
+    /// No such file (or a link to nothing).
+    Missing,
+    /// It exists.
+    Present {
+        /// The file itself, links followed: what runs.
+        file: PathEntry,
+        /// Every part of the path as given and, when a link leads elsewhere, of the path it
+        /// leads to, links not followed: each is checked as keepalived checks it.
+        parts: Vec<PathEntry>,
+    },
+}
+
+/// One file or folder of a script's path, as `stat` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathEntry {
+    /// `st_mode`: file type and permission bits.
+    pub mode: u32,
+    /// Owner's uid.
+    pub uid: u32,
+    /// Group's gid.
+    pub gid: u32,
+    /// The path of this part.
+    pub path: String,
+}
+
+/// `st_mode` file type bits (`S_IFMT`) and the types that matter here.
+const S_IFMT: u32 = 0o170_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFLNK: u32 = 0o120_000;
+
+impl PathEntry {
+    fn kind(&self) -> u32 {
+        self.mode & S_IFMT
+    }
+
+    /// Why a non-root user could change what this part holds, if one could: the rule of
+    /// keepalived's `check_security` (lib/notify.c) for scripts run as root. The owner must be
+    /// root; a regular file, or a folder without the sticky bit, must not be writable by its
+    /// group (unless that is root's group) nor by others. A link's own bits do not count.
+    fn writable_by_non_root(&self) -> Option<String> {
+        if self.uid != 0 {
+            return Some(format!("is owned by uid {}, not root", self.uid));
+        }
+        let guarded = self.kind() == S_IFREG || (self.kind() == S_IFDIR && self.mode & 0o1000 == 0);
+        if guarded && self.gid != 0 && self.mode & 0o020 != 0 {
+            return Some(format!("is writable by its group (gid {})", self.gid));
+        }
+        if guarded && self.mode & 0o002 != 0 {
+            return Some("is writable by every user".into());
+        }
+        None
+    }
+}
+
+impl ScriptState {
+    /// Why keepalived would not run this script as root, if it would not: missing, not a
+    /// regular executable file, or a part of its path a non-root user could change
+    /// (`enable_script_security` then disables the script, and the VIP moves without it).
+    pub fn refusal(&self) -> Option<String> {
+        let (file, parts) = match self {
+            ScriptState::Missing => return Some("does not exist".into()),
+            ScriptState::Present { file, parts } => (file, parts),
+        };
+        if file.kind() != S_IFREG {
+            return Some("is not a regular file".into());
+        }
+        if file.mode & 0o111 == 0 {
+            return Some(format!("is not executable (mode {:o})", file.mode & 0o7777));
+        }
+        parts.iter().find_map(|part| {
+            part.writable_by_non_root().map(|why| {
+                let kind = match part.kind() {
+                    S_IFDIR => "folder",
+                    S_IFLNK => "link",
+                    _ => "file",
+                };
+                format!(
+                    "cannot be trusted: the {kind} {} {why}",
+                    crate::inventory::text::shown(&part.path)
+                )
+            })
+        })
+    }
+}
+
+/// The `@@scripts` section: for each script, whether it exists, the file it runs (links
+/// followed) and every part of its path and of the path a link leads to (links not
+/// followed), as `<mode in hex> <uid> <gid> <path>`. Read-only; a separate section so only
+/// the hosts that run a script pay for it.
+pub fn scripts_command(scripts: &[&str]) -> String {
+    let mut script = String::from("echo '@@scripts'\n");
+    for path in scripts {
+        let _ = writeln!(
+            script,
+            "s={}; echo \"script $s\"; if r=$(realpath -e -- \"$s\" 2>/dev/null); then \
+             stat -L -c 'file %f %u %g %n' -- \"$s\"; \
+             for p in \"$s\" \"$r\"; do while :; do stat -c 'part %f %u %g %n' -- \"$p\"; \
+             [ \"$p\" = / ] && break; p=$(dirname -- \"$p\"); done; [ \"$r\" = \"$s\" ] && break; done; \
+             else echo missing; fi",
+            shell::quote(path)
+        );
+    }
+    // The section's last test may be false; the command's status says only that it ran.
+    script.push_str("true\n");
+    script
+}
+
+/// The `@@scripts` section's lines → each script's state, by path as asked.
+fn parse_scripts(lines: &[&str]) -> HashMap<String, ScriptState> {
+    let mut scripts = HashMap::new();
+    let mut current: Option<String> = None;
+    for line in lines.iter().copied() {
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        if word == "script" {
+            current = Some(rest.to_string());
+            scripts.insert(rest.to_string(), ScriptState::Missing);
+            continue;
+        }
+        let (Some(name), Some(entry)) = (&current, parse_path_entry(rest)) else {
+            continue;
+        };
+        let Some(state) = scripts.get_mut(name) else {
+            continue;
+        };
+        match (word, state) {
+            ("file", state) => {
+                *state = ScriptState::Present {
+                    file: entry,
+                    parts: Vec::new(),
+                }
+            }
+            ("part", ScriptState::Present { parts, .. }) => parts.push(entry),
+            _ => {}
+        }
+    }
+    scripts
+}
+
+/// `81ed 0 0 /usr/local/sbin/move-vip` → a [`PathEntry`] (the path may hold spaces: the
+/// part a link leads to is not a checked inventory value).
+fn parse_path_entry(text: &str) -> Option<PathEntry> {
+    let mut fields = text.splitn(4, ' ');
+    Some(PathEntry {
+        mode: u32::from_str_radix(fields.next()?, 16).ok()?,
+        uid: fields.next()?.parse().ok()?,
+        gid: fields.next()?.parse().ok()?,
+        path: fields.next()?.to_string(),
+    })
 }
 
 impl HostFacts {
@@ -276,6 +433,7 @@ pub fn parse(output: &str) -> HostFacts {
     facts.grastate = galera::parse_grastate(&section("grastate").join("\n"));
     facts.gvwstate = section("gvwstate").contains(&"yes");
     facts.addresses = parse_ipv4_addrs(&section("addrs").join("\n"));
+    facts.scripts = parse_scripts(&section("scripts"));
     facts.firewall = section("firewall").first().map(|comment| {
         comment
             .strip_prefix("minicloud ")
@@ -471,6 +629,125 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
                 proptest::prop_assert!(EnabledState::KNOWN.iter().all(|k| k.as_str() != other));
             }
         }
+    }
+
+    /// What [`scripts_command`] says of `path`, run here (as the facts are on a host).
+    fn script_state(path: &str) -> ScriptState {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &scripts_command(&[path])])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        parse(&String::from_utf8_lossy(&out.stdout)).scripts[path].clone()
+    }
+
+    fn running_as_root() -> bool {
+        let out = std::process::Command::new("id").arg("-u").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "0"
+    }
+
+    #[test]
+    fn a_notify_script_is_refused_unless_keepalived_would_run_it() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let chmod = |path: &std::path::Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("sbin");
+        std::fs::create_dir(&folder).unwrap();
+        chmod(&folder, 0o755);
+        let script = folder.join("move-vip");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        chmod(&script, 0o755);
+        let path = script.to_str().unwrap();
+        let refusal = |path: &str| script_state(path).refusal();
+        if !running_as_root() {
+            // Everything here belongs to this user, which keepalived never trusts.
+            let why = refusal(path).expect("a script owned by a non-root user is refused");
+            assert!(why.contains("not root"), "{why}");
+            return;
+        }
+        // tempdir() is under /tmp: world-writable but sticky, which keepalived allows.
+        assert_eq!(refusal(path), None, "root's 0755 script in root's folders");
+        let missing = folder.join("nothing");
+        assert_eq!(
+            refusal(missing.to_str().unwrap()).as_deref(),
+            Some("does not exist")
+        );
+        chmod(&script, 0o644);
+        assert!(refusal(path).unwrap().contains("not executable (mode 644)"));
+        chmod(&script, 0o757);
+        assert!(refusal(path).unwrap().contains("writable by every user"));
+        chmod(&script, 0o775);
+        std::os::unix::fs::chown(&script, None, Some(1000)).unwrap();
+        assert!(
+            refusal(path)
+                .unwrap()
+                .contains("writable by its group (gid 1000)")
+        );
+        std::os::unix::fs::chown(&script, None, Some(0)).unwrap();
+        assert_eq!(
+            refusal(path),
+            None,
+            "group write by root's group is allowed"
+        );
+        std::os::unix::fs::chown(&script, Some(1000), None).unwrap();
+        assert!(refusal(path).unwrap().contains("owned by uid 1000"));
+        std::os::unix::fs::chown(&script, Some(0), None).unwrap();
+        chmod(&folder, 0o777);
+        let why = refusal(path).unwrap();
+        assert!(
+            why.contains("the folder") && why.contains("every user"),
+            "{why}"
+        );
+        chmod(&folder, 0o1777);
+        assert_eq!(refusal(path), None, "a sticky folder is allowed, as /tmp");
+        chmod(&folder, 0o755);
+        // A link is judged by where it leads too.
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        chmod(&open, 0o777);
+        let target = open.join("real-move-vip");
+        std::fs::write(&target, "#!/bin/sh\n").unwrap();
+        chmod(&target, 0o755);
+        let link = folder.join("linked");
+        symlink(&target, &link).unwrap();
+        let why = refusal(link.to_str().unwrap()).unwrap();
+        assert!(why.contains("open") && why.contains("every user"), "{why}");
+        assert_eq!(
+            refusal(dir.path().to_str().unwrap()).as_deref(),
+            Some("is not a regular file")
+        );
+    }
+
+    #[test]
+    fn script_facts_are_parsed_whatever_the_link_target_holds() {
+        let scripts = parse_scripts(&[
+            "script /a/b",
+            "file 81ed 0 0 /a/b",
+            "part 81ed 0 0 /a/b",
+            "part 41ed 0 0 /a",
+            "part 43ff 0 0 /",
+            "script /c",
+            "missing",
+            "script /l",
+            "file 81ed 0 0 /l",
+            "part a1ff 0 0 /l",
+            "part 81ed 0 0 /odd dir/x",
+            "part 41ff 0 0 /odd dir",
+        ]);
+        assert_eq!(scripts["/c"], ScriptState::Missing);
+        assert_eq!(scripts["/a/b"].refusal(), None);
+        let ScriptState::Present { parts, .. } = &scripts["/l"] else {
+            panic!("{scripts:?}")
+        };
+        assert_eq!(parts[2].path, "/odd dir");
+        assert!(
+            scripts["/l"]
+                .refusal()
+                .unwrap()
+                .contains("the folder \"/odd dir\" is writable by every user")
+        );
     }
 
     #[test]

@@ -18,8 +18,9 @@
 //! - Orchestration: [`converge`] (`up` and `plan`: connect, read facts, ask the roles for the
 //!   run's steps, then `plan` prints them and `up` hands the same list to `converge::execute`,
 //!   which runs them over the `converge::host::Host` trait — SSH for real, a fake in unit
-//!   tests; the run lock and Ctrl-C in `converge::lock` / `converge::interrupt`), [`status`]
-//!   (read-only health), [`drill`] (failover drills under live load).
+//!   tests; the run lock and Ctrl-C in `converge::lock` / `converge::interrupt`; the VIPs'
+//!   notify scripts checked on their hosts before anything changes: `converge::notify`),
+//!   [`status`] (read-only health), [`drill`] (failover drills under live load).
 //! - Roles: [`roles`] — one module per role (firewall, sysctl, galera, arbiter, aerospike, app,
 //!   file_sync, frontend: the lb pair or the web pair as one enum), each owning its packages,
 //!   files (`render::FileSpec` rows, templates from `templates/`), inbound firewall rules, the

@@ -42,6 +42,21 @@ fn inventories() -> Vec<(String, Inventory)> {
         inventory::parse(&text.replace("sst_method: rsync", "sst_method: mariabackup")).unwrap();
     assert!(inventory::validate(&variant).is_empty());
     list.push(("example.yml with mariabackup".into(), variant));
+    // A notify script on both VIPs: keepalived must take the `notify` line of each instance
+    // (it checks the script itself only when it starts, which `up` checks before).
+    let notify = text
+        .replace(
+            "# notify: /usr/local/sbin/move-vip",
+            "notify: /usr/local/sbin/move-vip",
+        )
+        .replace(
+            "# notify: /usr/local/sbin/move-db-vip",
+            "notify: /usr/local/sbin/move-db-vip",
+        );
+    let notify = inventory::parse(&notify).unwrap();
+    assert!(inventory::validate(&notify).is_empty());
+    assert!(notify.services.frontend_vip.notify.is_some());
+    list.push(("example.yml with notify scripts".into(), notify));
     // Every name at the edge of what its rule allows: the longest and oddest values that
     // validate accepts must still give files every checker accepts.
     let edge = text

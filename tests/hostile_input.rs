@@ -125,6 +125,24 @@ const FIELDS: &[Field] = &[
         "/srv/harmless0",
     ),
     (
+        "galera",
+        "services.frontend_vip.notify",
+        &["services", "frontend_vip", "notify"],
+        "/usr/local/sbin/harmless0",
+    ),
+    (
+        "galera",
+        "services.db_vip.notify",
+        &["services", "db_vip", "notify"],
+        "/usr/local/sbin/harmless0",
+    ),
+    (
+        "aerospike",
+        "services.frontend_vip.notify",
+        &["services", "frontend_vip", "notify"],
+        "/usr/local/sbin/harmless0",
+    ),
+    (
         "aerospike",
         "services.aerospike.namespace",
         &["services", "aerospike", "namespace"],
@@ -338,6 +356,30 @@ fn the_reported_injections_are_refused() {
             "hosts.lb1.ssh.proxy_jump",
             &["hosts", "lb1", "ssh", "proxy_jump"][..],
             "bastion\nHost *",
+        ),
+        (
+            "galera",
+            "services.frontend_vip.notify",
+            &["services", "frontend_vip", "notify"][..],
+            "/usr/local/sbin/move-vip\"\n    notify_master \"/tmp/evil",
+        ),
+        (
+            "galera",
+            "services.frontend_vip.notify",
+            &["services", "frontend_vip", "notify"][..],
+            "/usr/local/sbin/move-vip /tmp/evil",
+        ),
+        (
+            "galera",
+            "services.db_vip.notify",
+            &["services", "db_vip", "notify"][..],
+            "/etc/keepalived/../../tmp/evil",
+        ),
+        (
+            "galera",
+            "services.db_vip.notify",
+            &["services", "db_vip", "notify"][..],
+            "tmp/evil;$(id)",
         ),
     ] {
         let problems = outcome(&with_value(&base(base_name), at, value)).expect_err(value);

@@ -39,6 +39,48 @@ fn every_rendered_file_matches_its_snapshot() {
     }
 }
 
+/// The reference inventory with a notify script on both VIPs: each VIP's instance gets its
+/// own script, on the hosts of that VIP only.
+#[test]
+fn keepalived_with_notify_hooks_matches_its_snapshot() {
+    let text = std::fs::read_to_string("inventory/example.yml")
+        .unwrap()
+        .replace(
+            "# notify: /usr/local/sbin/move-vip",
+            "notify: /usr/local/sbin/move-vip",
+        )
+        .replace(
+            "# notify: /usr/local/sbin/move-db-vip",
+            "notify: /usr/local/sbin/move-db-vip",
+        );
+    let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p:?}"));
+    assert!(inventory::validate(&inv).is_empty());
+    let rendered = render::render_all(&inv, &Secrets::masked()).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/notify");
+    settings.set_prepend_module_to_snapshot(false);
+    let mut seen = 0;
+    settings.bind(|| {
+        for (host, files) in &rendered {
+            for f in files
+                .iter()
+                .filter(|f| f.path == "/etc/keepalived/keepalived.conf")
+            {
+                insta::assert_snapshot!(snapshot_name(host, f.path), f.content);
+                let lines: Vec<&str> = f.content.lines().filter(|l| l.contains("notify")).collect();
+                let expected = if host.starts_with("lb") {
+                    "    notify \"/usr/local/sbin/move-vip\""
+                } else {
+                    "    notify \"/usr/local/sbin/move-db-vip\""
+                };
+                assert_eq!(lines, [expected], "{host}");
+                seen += 1;
+            }
+        }
+    });
+    assert_eq!(seen, 4, "lb1, lb2, db1 and db2 run keepalived");
+}
+
 #[test]
 fn masked_render_holds_no_secret_value() {
     // The mini-cloud example adds file sync (its SSH key) to what the reference inventory has.

@@ -156,6 +156,17 @@ case!(
     )
 );
 case!(
+    notify_scripts_with_arguments_quotes_and_dot_dot,
+    broken(
+        "virtual_router_id: 51}",
+        "virtual_router_id: 51, notify: \"/usr/local/sbin/move-vip\\\" extra\"}"
+    )
+    .replace(
+        "virtual_router_id: 52}",
+        "virtual_router_id: 52, notify: /etc/keepalived/../../tmp/move-vip}"
+    )
+);
+case!(
     ssh_user_injection,
     broken("name: t\n", "name: t\nssh: {user: \"root; id\"}\n")
 );

@@ -45,16 +45,21 @@ pub trait Host {
         timeout: Duration,
     ) -> Result<Output>;
 
-    /// Read the facts `up` needs.
-    async fn facts(&self, packages: &[&str], files: &[&str], units: &[&str]) -> Result<HostFacts> {
+    /// Read the facts `up` needs (`scripts`: the VIP notify scripts keepalived runs here).
+    async fn facts(
+        &self,
+        packages: &[&str],
+        files: &[&str],
+        units: &[&str],
+        scripts: &[&str],
+    ) -> Result<HostFacts> {
+        let mut command = facts::gather_command(packages, files, units);
+        if !scripts.is_empty() {
+            command.push_str(&facts::scripts_command(scripts));
+        }
         // Read-only, and even after a Ctrl-C: a package installation in progress ends by
         // reading its host again, and a stop must not cut it there.
-        let out = self
-            .must_in_step(
-                "reading facts",
-                &facts::gather_command(packages, files, units),
-            )
-            .await?;
+        let out = self.must_in_step("reading facts", &command).await?;
         Ok(facts::parse(&out.stdout_text()))
     }
 

@@ -19,6 +19,7 @@ pub mod firewall;
 pub mod host;
 pub mod interrupt;
 pub mod lock;
+pub mod notify;
 pub mod session;
 
 /// What each host should have and how it differs (moved to the roles layer; kept here for
@@ -453,6 +454,7 @@ async fn prepare<'a>(
             );
         }
     }
+    notify::check(inv, &facts)?;
     let stack = Stack::new(
         inv,
         secrets,
@@ -475,11 +477,14 @@ async fn read_facts(
     files: &[Managed],
 ) -> Result<HostFacts> {
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let scripts = notify::scripts(inv, host);
+    let scripts: Vec<&str> = scripts.iter().map(|(_, path)| path.as_str()).collect();
     session
         .facts(
             &roles::packages(inv, host),
             &paths,
             &roles::units(inv, host),
+            &scripts,
         )
         .await
 }

@@ -18,7 +18,9 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-pub use text::{AerospikeNamespace, InterfaceName, Jump, ProxyJump, SshHost, StatsUser, UnixUser};
+pub use text::{
+    AerospikeNamespace, HostScript, InterfaceName, Jump, ProxyJump, SshHost, StatsUser, UnixUser,
+};
 pub use unique_map::UniqueMap;
 pub use validate::{Problem, validate};
 
@@ -328,6 +330,40 @@ pub struct Vip {
     /// moves in about 0.7 s), 0.5 for the DB VIP (its failover waits for Galera's
     /// suspect_timeout anyway, and the backend also carries replication and SST traffic).
     pub advert_int: Option<f64>,
+    /// A script on every host that may hold this VIP, for networks where gratuitous ARP does
+    /// not move an address (most public clouds): keepalived runs it as root on each of the
+    /// host's state changes as `PATH INSTANCE <frontend|database> <MASTER|BACKUP|FAULT|STOP>
+    /// <priority>`, so it can move the address with the provider's API. It must exist, be
+    /// executable and be writable by root only (the file and every folder above it) before
+    /// `up`, which checks; it must be idempotent and return within a second or two.
+    pub notify: Option<HostScript>,
+}
+
+/// Which of the stack's two VIPs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VipKind {
+    /// `services.frontend_vip`, on the lb hosts (or the web pair).
+    Frontend,
+    /// `services.db_vip`, on the db hosts.
+    Database,
+}
+
+impl VipKind {
+    /// keepalived's `vrrp_instance` name: also the second argument a notify script gets.
+    pub fn instance(self) -> &'static str {
+        match self {
+            VipKind::Frontend => "frontend",
+            VipKind::Database => "database",
+        }
+    }
+
+    /// Where it is set in the inventory.
+    pub fn key(self) -> &'static str {
+        match self {
+            VipKind::Frontend => "services.frontend_vip",
+            VipKind::Database => "services.db_vip",
+        }
+    }
 }
 
 /// The frontend VIP's advert interval when the inventory gives none: 3 × 0.2 s plus skew
@@ -898,6 +934,22 @@ impl Inventory {
         } else {
             Role::Lb
         })
+    }
+
+    /// The VIPs `host` takes part in, each a keepalived instance there: the frontend VIP on
+    /// its holders, the DB VIP on the db hosts. The render and `up`'s check of the notify
+    /// scripts both read this, so a script is checked exactly where keepalived will run it.
+    pub fn vips_on(&self, host: &str) -> Vec<(VipKind, &Vip)> {
+        let mut vips = Vec::new();
+        if self.frontend_vip_holders().contains(&host) {
+            vips.push((VipKind::Frontend, &self.services.frontend_vip));
+        }
+        if let Some(vip) = &self.services.db_vip
+            && self.hosts_with(Role::Db).contains(&host)
+        {
+            vips.push((VipKind::Database, vip));
+        }
+        vips
     }
 
     /// The host's address on `net`; validation guarantees it for the networks its roles need.

@@ -39,6 +39,9 @@ pub enum Rule {
     /// A jump host chain (`ssh.proxy_jump`), OpenSSH's `[user@]host[:port]`, comma-separated,
     /// outermost first; `none` for no jump host.
     ProxyJump,
+    /// A program on the hosts that keepalived runs as root (a VIP's `notify`): written into
+    /// keepalived.conf as one quoted word, so it must stay one word of plain characters.
+    HostScript,
 }
 
 /// Why a value breaks its rule, and what to write instead.
@@ -65,6 +68,7 @@ impl Rule {
             Rule::LocalPath => "a file path",
             Rule::SshHost => "an SSH host (address or DNS name)",
             Rule::ProxyJump => "a jump host chain",
+            Rule::HostScript => "an absolute path of a script on the hosts",
         }
     }
 
@@ -93,6 +97,9 @@ impl Rule {
             Rule::ProxyJump => {
                 "write [user@]host[:port] like OpenSSH's ProxyJump (bastion.example.com, admin@10.0.0.1:2222, [2001:db8::1]:22), several comma-separated (outermost first), or none"
             }
+            Rule::HostScript => {
+                "write an absolute path of letters, digits, '-', '_', '.' and '/', without . or .. parts, at most 255 bytes (e.g. /usr/local/sbin/move-vip); keepalived passes its own arguments, so give none"
+            }
         }
     }
 
@@ -115,6 +122,11 @@ impl Rule {
                 253,
             ),
             Rule::ProxyJump => ("^[A-Za-z0-9_.:@\\[\\],-]+$", 1024),
+            // Each part is a name that is not "." or "..": no lookahead, so spelled out.
+            Rule::HostScript => (
+                "^(/([A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.\\.[A-Za-z0-9_.-]+))+$",
+                HOST_SCRIPT_MAX,
+            ),
         }
     }
 
@@ -127,6 +139,7 @@ impl Rule {
         match self {
             Rule::SshHost => return check_ssh_host(value).map_err(rejection),
             Rule::ProxyJump => return parse_jumps(value).map(drop).map_err(rejection),
+            Rule::HostScript => return check_host_script(value).map_err(rejection),
             _ => {}
         }
         let reject = |why: String| {
@@ -147,7 +160,7 @@ impl Rule {
             Rule::SqlUser => (32, |c| c.is_ascii_alphanumeric() || c == '_'),
             Rule::LocalPath => (4096, |c| !c.is_control()),
             // Checked above.
-            Rule::SshHost | Rule::ProxyJump => return Ok(()),
+            Rule::SshHost | Rule::ProxyJump | Rule::HostScript => return Ok(()),
         };
         if value.is_empty() {
             return reject("it is empty".into());
@@ -215,6 +228,40 @@ fn check_ssh_host(value: &str) -> Result<(), String> {
                 "the label {} starts or ends with '-'",
                 shown(label)
             ));
+        }
+    }
+    Ok(())
+}
+
+/// The longest script path [`Rule::HostScript`] allows: far above any real one, and a bound
+/// on what lands in a line of keepalived.conf.
+pub const HOST_SCRIPT_MAX: usize = 255;
+
+/// An absolute path of plain parts: what [`Rule::HostScript`] allows. keepalived splits its
+/// script strings at white space and would read quotes, `#` and `!` as syntax, and the path
+/// also goes into the shell command that checks it before `up`: plain characters keep it one
+/// word everywhere. `.` and `..` parts are refused so the path says where the file is.
+fn check_host_script(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("it is empty".into());
+    }
+    if value.len() > HOST_SCRIPT_MAX {
+        return Err(format!("{} bytes, at most {HOST_SCRIPT_MAX}", value.len()));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/-_.".contains(*c)))
+    {
+        return Err(format!("{} is not allowed here", shown_char(bad)));
+    }
+    let Some(rest) = value.strip_prefix('/') else {
+        return Err("it is not an absolute path (it must start with '/')".into());
+    };
+    for part in rest.split('/') {
+        match part {
+            "" => return Err("it has an empty part ('//', or a '/' at the end)".into()),
+            "." | ".." => return Err(format!("it has a {} part", shown(part))),
+            _ => {}
         }
     }
     Ok(())
@@ -369,6 +416,8 @@ const TYPED_FIELDS: &[(&[&str], Rule)] = &[
     (&["hosts", "*", "ssh", "proxy_jump"], Rule::ProxyJump),
     (&["hosts", "*", "interfaces", "*"], Rule::InterfaceName),
     (&["services", "haproxy", "stats", "user"], Rule::StatsUser),
+    (&["services", "frontend_vip", "notify"], Rule::HostScript),
+    (&["services", "db_vip", "notify"], Rule::HostScript),
     (
         &["services", "aerospike", "namespace"],
         Rule::AerospikeNamespace,
@@ -517,6 +566,12 @@ checked_string!(
     Rule::SshHost
 );
 checked_string!(
+    /// A script on the hosts keepalived runs as root on a VIP's state changes (`notify`): an
+    /// absolute path of plain parts, one word in keepalived.conf and in a shell command.
+    HostScript,
+    Rule::HostScript
+);
+checked_string!(
     /// A jump host chain, `[user@]host[:port]`, comma-separated; see [`ProxyJump::hops`].
     ProxyJump,
     Rule::ProxyJump
@@ -536,8 +591,8 @@ mod tests {
     proptest::proptest! {
         /// The schema's pattern and length say what the rule says (bar "." and "..").
         #[test]
-        fn schema_patterns_agree_with_the_rules(value in "[a-zA-Z0-9_.;: -]{0,40}") {
-            for rule in [Rule::UnixUser, Rule::InterfaceName, Rule::StatsUser, Rule::AerospikeNamespace] {
+        fn schema_patterns_agree_with_the_rules(value in "[a-zA-Z0-9_.;: -]{0,40}|(/[a-z.;$ -]{0,4}){0,5}") {
+            for rule in [Rule::UnixUser, Rule::InterfaceName, Rule::StatsUser, Rule::AerospikeNamespace, Rule::HostScript] {
                 if rule == Rule::InterfaceName && (value == "." || value == "..") {
                     continue;
                 }
@@ -570,6 +625,19 @@ mod tests {
             (Rule::PlainName, "a/b"),
             (Rule::LocalPath, "key\nfile"),
             (Rule::LocalPath, ""),
+            (Rule::HostScript, "/usr/local/sbin/move-vip --force"),
+            (Rule::HostScript, "/usr/local/sbin/move\"vip"),
+            (Rule::HostScript, "/usr/local/sbin/move-vip;id"),
+            (Rule::HostScript, "/usr/local/sbin/$(id)"),
+            (Rule::HostScript, "/etc/keepalived/../../tmp/x"),
+            (Rule::HostScript, "/usr/./sbin/x"),
+            (Rule::HostScript, "usr/local/sbin/move-vip"),
+            (Rule::HostScript, "/usr/local/sbin/"),
+            (Rule::HostScript, "/usr//sbin/x"),
+            (Rule::HostScript, "/"),
+            (Rule::HostScript, "/x#comment"),
+            (Rule::HostScript, "/x!y"),
+            (Rule::HostScript, &format!("/{}", "x".repeat(255))),
         ] {
             assert!(rule.check(value).is_err(), "{rule:?} accepted {value:?}");
         }
@@ -588,6 +656,10 @@ mod tests {
             (Rule::SqlDatabase, "roster_2"),
             (Rule::PlainName, "lab-1_a"),
             (Rule::LocalPath, "~/.ssh/id_ed25519"),
+            (Rule::HostScript, "/usr/local/sbin/move-vip"),
+            (Rule::HostScript, "/etc/keepalived/notify.d/aws_eip-1.2.sh"),
+            (Rule::HostScript, "/opt/.hidden/..x/..."),
+            (Rule::HostScript, &format!("/{}", "x".repeat(254))),
         ] {
             assert_eq!(rule.check(value), Ok(()), "{rule:?} refused {value:?}");
         }

@@ -3,7 +3,7 @@
 //! firewall sources) is decided here, so templates stay plain text with slots.
 
 use crate::inventory::validate::evs_options;
-use crate::inventory::{DB_ADVERT_INT, DatabaseKind, Inventory, Net, Role, Vip};
+use crate::inventory::{DB_ADVERT_INT, DatabaseKind, Inventory, Net, Role, Vip, VipKind};
 use crate::roles::frontend::Frontend;
 use crate::secrets::Secrets;
 use serde::Serialize;
@@ -92,6 +92,8 @@ pub struct VrrpInstance {
     pub vip: Ipv4Addr,
     pub prefix: u8,
     pub track: TrackScript,
+    /// The VIP's `notify` script (checked: one plain absolute path), when it has one.
+    pub notify: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -282,72 +284,75 @@ fn haproxy_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HaproxyCon
 
 /// The VRRP instances `host` takes part in: the frontend VIP on its holders, the DB VIP on db hosts.
 fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
-    let mut instances = Vec::new();
-    let holders = inv.frontend_vip_holders();
-    if holders.contains(&host) {
-        let (service, purpose) = if Frontend::of(inv) == Frontend::WebPair {
-            (
-                "nginx",
-                "Frontend VIP: held by an app host whose nginx is running (web pair).",
-            )
-        } else {
-            (
-                "haproxy",
-                "Frontend VIP: held by an lb host whose HAProxy is running.",
-            )
-        };
-        let track = TrackScript {
-            name: "frontend_alive",
-            script: format!("/usr/bin/systemctl is-active --quiet {service}"),
-            interval: 1,
-            fall: 2,
-            rise: 2,
-        };
-        let vip = &inv.services.frontend_vip;
-        instances.push(vrrp_instance(
-            inv,
-            host,
-            "frontend",
-            purpose,
-            (vip, inv.services.frontend_advert_int()),
-            Net::Frontend,
-            &holders,
-            track,
-        ));
-    }
-    if let Some(vip) = &inv.services.db_vip {
-        let db = inv.hosts_with(Role::Db);
-        if db.contains(&host) {
-            let detection = &inv.services.galera.failure_detection;
-            let track = TrackScript {
-                name: "galera_synced",
-                script: GALERA_SYNCED_SCRIPT.to_string(),
-                interval: detection.check_interval,
-                fall: detection.check_fall,
-                rise: 2,
-            };
-            let purpose =
-                "DB VIP: held only by a node that is Galera-Synced in a Primary component.";
-            instances.push(vrrp_instance(
-                inv,
-                host,
-                "database",
-                purpose,
-                (vip, inv.services.db_advert_int().unwrap_or(DB_ADVERT_INT)),
-                Net::Backend,
-                &db,
-                track,
-            ));
-        }
-    }
-    instances
+    inv.vips_on(host)
+        .into_iter()
+        .map(|(kind, vip)| match kind {
+            VipKind::Frontend => frontend_instance(inv, host, vip),
+            VipKind::Database => database_instance(inv, host, vip),
+        })
+        .collect()
+}
+
+/// The frontend VIP's instance: it follows a running HAProxy (or nginx in a web pair).
+fn frontend_instance(inv: &Inventory, host: &str, vip: &Vip) -> VrrpInstance {
+    let (service, purpose) = if Frontend::of(inv) == Frontend::WebPair {
+        (
+            "nginx",
+            "Frontend VIP: held by an app host whose nginx is running (web pair).",
+        )
+    } else {
+        (
+            "haproxy",
+            "Frontend VIP: held by an lb host whose HAProxy is running.",
+        )
+    };
+    let track = TrackScript {
+        name: "frontend_alive",
+        script: format!("/usr/bin/systemctl is-active --quiet {service}"),
+        interval: 1,
+        fall: 2,
+        rise: 2,
+    };
+    vrrp_instance(
+        inv,
+        host,
+        VipKind::Frontend,
+        purpose,
+        (vip, inv.services.frontend_advert_int()),
+        Net::Frontend,
+        &inv.frontend_vip_holders(),
+        track,
+    )
+}
+
+/// The DB VIP's instance: it follows a Galera-Synced node of a Primary component.
+fn database_instance(inv: &Inventory, host: &str, vip: &Vip) -> VrrpInstance {
+    let detection = &inv.services.galera.failure_detection;
+    let track = TrackScript {
+        name: "galera_synced",
+        script: GALERA_SYNCED_SCRIPT.to_string(),
+        interval: detection.check_interval,
+        fall: detection.check_fall,
+        rise: 2,
+    };
+    let purpose = "DB VIP: held only by a node that is Galera-Synced in a Primary component.";
+    vrrp_instance(
+        inv,
+        host,
+        VipKind::Database,
+        purpose,
+        (vip, inv.services.db_advert_int().unwrap_or(DB_ADVERT_INT)),
+        Net::Backend,
+        &inv.hosts_with(Role::Db),
+        track,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
 fn vrrp_instance(
     inv: &Inventory,
     host: &str,
-    name: &'static str,
+    kind: VipKind,
     purpose: &str,
     (vip, advert_int): (&Vip, f64),
     net: Net,
@@ -357,7 +362,7 @@ fn vrrp_instance(
     let position = holders.iter().position(|h| *h == host).unwrap_or(0);
     let peers: Vec<&str> = holders.iter().copied().filter(|h| *h != host).collect();
     VrrpInstance {
-        name,
+        name: kind.instance(),
         purpose: purpose.to_string(),
         interface: inv.hosts[host]
             .interface(net)
@@ -373,6 +378,7 @@ fn vrrp_instance(
         vip: vip.address,
         prefix: inv.networks.get(net).prefix_len(),
         track,
+        notify: vip.notify.as_ref().map(ToString::to_string),
     }
 }
 
