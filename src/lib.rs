@@ -19,7 +19,9 @@
 //!   run's steps, then `plan` prints them and `up` hands the same list to `converge::execute`,
 //!   which runs them over the `converge::host::Host` trait — SSH for real, a fake in unit
 //!   tests; the run lock and Ctrl-C in `converge::lock` / `converge::interrupt`), [`status`]
-//!   (read-only health), [`drill`] (failover drills under live load).
+//!   (read-only health), [`drill`] (failover drills under live load). [`limit`] is `--limit`:
+//!   the words checked, matched against the inventory, and the scope (hosts a run may change,
+//!   hosts it could not read) that `roles::limited` filters every planned step by.
 //! - Roles: [`roles`] — one module per role (firewall, sysctl, galera, arbiter, aerospike, app,
 //!   file_sync, frontend: the lb pair or the web pair as one enum), each owning its packages,
 //!   files (`render::FileSpec` rows, templates from `templates/`), inbound firewall rules, the
@@ -63,6 +65,7 @@ pub mod json_output;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod lab_dir;
+pub mod limit;
 pub mod logging;
 pub mod output;
 pub mod platform;

@@ -707,6 +707,7 @@ mod tests {
             world.files.clone(),
             world.facts.clone(),
             None,
+            crate::limit::Scope::everything(),
             world.pending.clone(),
             Progress::start(),
             None,

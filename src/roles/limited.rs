@@ -1,0 +1,159 @@
+//! `--limit`: which of a phase's planned steps a limited run keeps, and when it must refuse.
+//! The one place both `plan` and `up` filter their steps (through [`super::plan_phases`] and
+//! [`super::plan_installs`]), so the two cannot disagree about a limited run either.
+//!
+//! The planners plan the whole stack as usual, on every host's facts (a gate, a quorum or a
+//! bootstrap decision reads hosts outside the limit); then, per phase:
+//!
+//! - a step on a host inside the limit is kept;
+//! - a change on a host outside it is dropped: such a host is never changed;
+//! - a check (a gate: it only reads) on a host outside it is kept when the phase keeps a
+//!   change, since it is what guards that change (the DB VIP gate on db1 after db2's
+//!   keepalived reload), and dropped otherwise;
+//! - the database accounts ([`Step::DatabaseUsers`], cluster-wide data written on one node) are
+//!   kept when that node is in the limit; else they are narrowed to the accounts of the app
+//!   hosts in the limit (without the SST user, which belongs to the db hosts), or dropped when
+//!   none is.
+//!
+//! Then the refusals, before anything runs: a kept step on a host that could not be read (a
+//! gate on it would fail half-way), a phase whose planner read the facts of such a host
+//! ([`super::Role::reads`]: its decision would rest on a guess), and the role's own rules
+//! ([`super::Role::check_limited`]: a Galera restart that would leave the cluster short of
+//! quorum, a bootstrap limited to some of the db hosts).
+
+use super::{Ctx, Role, Step};
+use std::fmt;
+
+/// Why a limited run cannot go ahead: nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What the limit leaves unsafe.
+    pub message: String,
+    /// What to do instead.
+    pub hint: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; nothing was changed on any host\nhint: {}",
+            self.message, self.hint
+        )
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// What `--limit` lets through of one step, if anything.
+fn keep(ctx: &Ctx, step: &Step) -> Option<Step> {
+    if ctx.scope.includes(step.host()) {
+        return Some(step.clone());
+    }
+    match step {
+        Step::DatabaseUsers { host, apps, .. } => {
+            let apps: Vec<String> = apps
+                .iter()
+                .filter(|a| ctx.scope.includes(a))
+                .cloned()
+                .collect();
+            (!apps.is_empty()).then(|| Step::DatabaseUsers {
+                host: host.clone(),
+                apps,
+                with_sst: false,
+            })
+        }
+        check if !check.is_change() => Some(check.clone()),
+        _ => None,
+    }
+}
+
+/// The steps of `role`'s phase a limited run keeps (all of them without a limit), or why
+/// the run must not go ahead.
+pub fn restrict(ctx: &Ctx, role: &Role, steps: Vec<Step>) -> Result<Vec<Step>, Refusal> {
+    if ctx.scope.limit.is_none() {
+        return Ok(steps);
+    }
+    let mut kept: Vec<Step> = steps.iter().filter_map(|s| keep(ctx, s)).collect();
+    if !kept.iter().any(Step::is_change) {
+        kept.retain(|s| ctx.scope.includes(s.host()));
+    }
+    if kept.is_empty() {
+        return Ok(kept);
+    }
+    let limited = limited_hosts(&kept, ctx);
+    for step in &kept {
+        if let Some(why) = unreachable(ctx, step.host()) {
+            return Err(Refusal {
+                message: format!(
+                    "{} is outside --limit and unreachable ({why}), but the {} phase for {} \
+                     needs it: `{step}` runs there",
+                    step.host(),
+                    role.phase,
+                    limited
+                ),
+                hint: reach_hint(step.host()),
+            });
+        }
+    }
+    for host in (role.reads)(ctx.inv) {
+        if let Some(why) = unreachable(ctx, host) {
+            return Err(Refusal {
+                message: format!(
+                    "{host} is outside --limit and unreachable ({why}), but the {} phase's \
+                     steps for {limited} are decided on its facts (quorum, bootstrap, who holds \
+                     a VIP): minicloud does not guess them",
+                    role.phase
+                ),
+                hint: reach_hint(host),
+            });
+        }
+    }
+    (role.check_limited)(ctx, &steps, &kept)?;
+    Ok(kept)
+}
+
+/// The limited hosts a phase's kept steps are for, for messages.
+fn limited_hosts(kept: &[Step], ctx: &Ctx) -> String {
+    let mut hosts: Vec<&str> = Vec::new();
+    for step in kept {
+        let host = step.host();
+        if ctx.scope.includes(host) && !hosts.contains(&host) {
+            hosts.push(host);
+        }
+        if let Step::DatabaseUsers { apps, .. } = step {
+            for app in apps {
+                if ctx.scope.includes(app) && !hosts.contains(&app.as_str()) {
+                    hosts.push(app);
+                }
+            }
+        }
+    }
+    hosts.join(", ")
+}
+
+/// Why `host` could not be read, if it could not.
+fn unreachable<'s>(ctx: &'s Ctx, host: &str) -> Option<&'s str> {
+    ctx.scope
+        .unreachable
+        .iter()
+        .find(|(h, _)| h == host)
+        .map(|(_, why)| why.as_str())
+}
+
+fn reach_hint(host: &str) -> String {
+    format!(
+        "bring {host} back (or reach it: `minicloud status` shows why it is not), or leave the \
+         hosts whose steps depend on it out of --limit"
+    )
+}
+
+/// For a role whose planner reads only its own hosts' facts.
+pub fn reads_none(_: &crate::inventory::Inventory) -> Vec<&str> {
+    Vec::new()
+}
+
+/// For a role with no rule of its own about limited runs.
+pub fn no_rule(_: &Ctx, _: &[Step], _: &[Step]) -> Result<(), Refusal> {
+    Ok(())
+}
