@@ -1219,7 +1219,7 @@ fn print_plan(plan: &converge::Plan, settings: output::Settings) -> Result<()> {
             plan.hosts.len()
         )?,
         Some(limit) => crate::outln!(
-            "plan: {changes} of {} hosts in --limit {} would change; the {} others are not              changed by `up --limit` (nothing was changed)",
+            "plan: {changes} of {} hosts in --limit {} would change; the {} others are not changed by `up --limit` (nothing was changed)",
             limit.hosts.len(),
             limit.text(),
             plan.hosts.len() - limit.hosts.len()

@@ -753,6 +753,7 @@ mod tests {
         world.change_file("lb1", "/etc/haproxy/haproxy.cfg");
         let stack = stack(&world);
         let steps = crate::roles::plan_phases(&stack.ctx())
+            .unwrap()
             .into_iter()
             .find(|(role, _)| role.phase == "lb tier")
             .unwrap()
@@ -911,6 +912,7 @@ mod tests {
         let stack = stack(&world);
         stack.session("app1").answer("enable --now roster", 1, "");
         let steps = crate::roles::plan_phases(&stack.ctx())
+            .unwrap()
             .into_iter()
             .find(|(role, _)| role.phase == "app tier")
             .unwrap()

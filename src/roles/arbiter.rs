@@ -66,7 +66,7 @@ fn check_limited(
     let starts = kept.iter().any(|s| matches!(s, Step::StartArbiter { .. }));
     if starts && !all_db && super::galera::bootstraps(ctx) {
         return Err(super::limited::Refusal {
-            message: "an arbiter (garbd) would start, but no Galera node is in a Primary                       component and the db hosts that would start one are outside --limit"
+            message: "an arbiter (garbd) would start, but no Galera node is in a Primary component and the db hosts that would start one are outside --limit"
                 .to_string(),
             hint: "add the db hosts to --limit (e.g. --limit db,arbiter), or run without --limit"
                 .to_string(),

@@ -306,7 +306,7 @@ fn check_limited(
     if bootstraps(ctx) && !outside.is_empty() {
         return Err(super::limited::Refusal {
             message: format!(
-                "no Galera node is in a Primary component, and starting the cluster again is one                  decision over every db host (the most advanced one bootstraps, the others join),                  but {} {} outside --limit",
+                "no Galera node is in a Primary component, and starting the cluster again is one decision over every db host (the most advanced one bootstraps, the others join), but {} {} outside --limit",
                 outside.join(", "),
                 if outside.len() == 1 { "is" } else { "are" }
             ),
@@ -328,7 +328,7 @@ fn check_limited(
         if let Some(other) = missing {
             return Err(super::limited::Refusal {
                 message: format!(
-                    "{host}'s config changed and it would restart, but {other} is outside                      --limit and not in the Primary component: the restart would leave the                      cluster short of a member (and perhaps of quorum)"
+                    "{host}'s config changed and it would restart, but {other} is outside --limit and not in the Primary component: the restart would leave the cluster short of a member (and perhaps of quorum)"
                 ),
                 hint: format!(
                     "add {other} to --limit (it joins before {host} restarts), or run without --limit"

@@ -7,9 +7,11 @@
 //!
 //! - a step on a host inside the limit is kept;
 //! - a change on a host outside it is dropped: such a host is never changed;
-//! - a check (a gate: it only reads) on a host outside it is kept when the phase keeps a
-//!   change, since it is what guards that change (the DB VIP gate on db1 after db2's
-//!   keepalived reload), and dropped otherwise;
+//! - a check (a gate: it only reads) on a host outside it is kept when it guards a kept
+//!   change: when the nearest change planned before it in the phase is kept (the app tier's
+//!   /readyz gate on app1 after app2's restart), or, with no change before it, the nearest
+//!   after it (the Synced gate before the database accounts). A check after a dropped change
+//!   (app2's /healthz after its own restart) goes with it;
 //! - the database accounts ([`Step::DatabaseUsers`], cluster-wide data written on one node) are
 //!   kept when that node is in the limit; else they are narrowed to the accounts of the app
 //!   hosts in the limit (without the SST user, which belongs to the db hosts), or dropped when
@@ -45,7 +47,8 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// What `--limit` lets through of one step, if anything.
+/// What `--limit` lets through of one step, if anything (a check on a host outside it is
+/// decided by [`guards_kept_change`]).
 fn keep(ctx: &Ctx, step: &Step) -> Option<Step> {
     if ctx.scope.includes(step.host()) {
         return Some(step.clone());
@@ -63,9 +66,16 @@ fn keep(ctx: &Ctx, step: &Step) -> Option<Step> {
                 with_sst: false,
             })
         }
-        check if !check.is_change() => Some(check.clone()),
         _ => None,
     }
+}
+
+/// Whether the check at `index` of `steps` guards a change the limit keeps: the nearest
+/// change before it, or with none before it the nearest after it.
+fn guards_kept_change(ctx: &Ctx, steps: &[Step], index: usize) -> bool {
+    let before = steps[..index].iter().rev().find(|s| s.is_change());
+    let guarded = before.or_else(|| steps[index + 1..].iter().find(|s| s.is_change()));
+    guarded.is_some_and(|change| keep(ctx, change).is_some())
 }
 
 /// The steps of `role`'s phase a limited run keeps (all of them without a limit), or why
@@ -74,10 +84,16 @@ pub fn restrict(ctx: &Ctx, role: &Role, steps: Vec<Step>) -> Result<Vec<Step>, R
     if ctx.scope.limit.is_none() {
         return Ok(steps);
     }
-    let mut kept: Vec<Step> = steps.iter().filter_map(|s| keep(ctx, s)).collect();
-    if !kept.iter().any(Step::is_change) {
-        kept.retain(|s| ctx.scope.includes(s.host()));
-    }
+    let kept: Vec<Step> = steps
+        .iter()
+        .enumerate()
+        .filter_map(|(index, step)| match keep(ctx, step) {
+            None if !step.is_change() && guards_kept_change(ctx, &steps, index) => {
+                Some(step.clone())
+            }
+            kept => kept,
+        })
+        .collect();
     if kept.is_empty() {
         return Ok(kept);
     }
