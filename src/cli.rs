@@ -282,8 +282,8 @@ pub struct StatusArgs {
     /// who holds a VIP), but a problem of a host outside the limit is not counted, and one
     /// that does not answer is a warning. The verdict line says the view is limited: a
     /// limited `healthy` says nothing of the hosts outside it.
-    #[arg(long, value_name = "HOSTS|ROLES", value_parser = crate::limit::parse)]
-    pub limit: Option<crate::limit::LimitArg>,
+    #[arg(long, value_name = "HOSTS|ROLES")]
+    pub limit: Option<String>,
 }
 
 /// `--limit` of `up` and `plan`.
@@ -294,19 +294,22 @@ pub struct LimitArgs {
     /// where a gate or a decision needs them (Galera quorum, who holds a VIP, which node
     /// bootstraps) and are never changed; one that cannot be reached is only a warning,
     /// unless a kept step needs it, which refuses the run before anything changes.
-    #[arg(long, value_name = "HOSTS|ROLES", value_parser = crate::limit::parse)]
-    pub limit: Option<crate::limit::LimitArg>,
+    #[arg(long, value_name = "HOSTS|ROLES")]
+    pub limit: Option<String>,
 }
 
-/// `--limit` matched against the inventory, before any host is contacted (a word that names
-/// no host or role is an error, exit 2).
+/// `--limit` checked and matched against the inventory, before any host is contacted (a bad
+/// word is an error, exit 2). Parsed here rather than by clap, whose own error would echo
+/// the raw value, control characters and all.
 fn resolve_limit(
     inv: &inventory::Inventory,
-    arg: Option<&crate::limit::LimitArg>,
+    text: Option<&str>,
 ) -> Result<Option<crate::limit::Limit>> {
-    Ok(arg
-        .map(|arg| crate::limit::Limit::resolve(inv, arg))
-        .transpose()?)
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let arg = crate::limit::parse(text).map_err(anyhow::Error::msg)?;
+    Ok(Some(crate::limit::Limit::resolve(inv, &arg)?))
 }
 
 /// What `failover-test` takes.
@@ -610,7 +613,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
             lock_wait,
             limit,
-        } => cmd_up(&target, json, lock_wait, limit.limit.as_ref())?,
+        } => cmd_up(&target, json, lock_wait, limit.limit.as_deref())?,
         Command::Plan {
             target,
             json,
@@ -620,7 +623,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             &target,
             json,
             detailed_exitcode,
-            limit.limit.as_ref(),
+            limit.limit.as_deref(),
             settings,
         )?,
         Command::Status(args) => cmd_status(&args)?,
@@ -741,12 +744,7 @@ fn unlock_keys(inv: &inventory::Inventory) -> Result<()> {
 }
 
 /// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
-fn cmd_up(
-    target: &TargetArgs,
-    json: bool,
-    lock_wait: u64,
-    limit: Option<&crate::limit::LimitArg>,
-) -> Result<Outcome> {
+fn cmd_up(target: &TargetArgs, json: bool, lock_wait: u64, limit: Option<&str>) -> Result<Outcome> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
     let limit = resolve_limit(&inv, limit)?;
@@ -775,7 +773,7 @@ fn cmd_plan(
     target: &TargetArgs,
     json: bool,
     detailed_exitcode: bool,
-    limit: Option<&crate::limit::LimitArg>,
+    limit: Option<&str>,
     settings: output::Settings,
 ) -> Result<Outcome> {
     let path = target.inventory_path()?;
@@ -807,7 +805,7 @@ fn cmd_plan(
 fn cmd_status(args: &StatusArgs) -> Result<Outcome> {
     let path = inventory_or_lab(args.inventory.as_ref())?;
     let inv = inventory::load(&path)?;
-    let limit = resolve_limit(&inv, args.limit.as_ref())?;
+    let limit = resolve_limit(&inv, args.limit.as_deref())?;
     unlock_keys(&inv)?;
     let opts = StatusOptions {
         timeout: seconds("--timeout", args.timeout)?,

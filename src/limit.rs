@@ -1,8 +1,8 @@
 //! `--limit HOSTS|ROLES` of `up`, `plan` and `status`: which hosts a run may change (or a status
 //! judges), as Ansible's `--limit db1,app`.
 //!
-//! Two steps, both before any host is contacted: [`parse`] (clap's value parser) checks the
-//! words' syntax, so no hostile string gets further than an error message; [`Limit::resolve`]
+//! Two steps, both before any host is contacted: [`parse`] checks the words' syntax, so no
+//! hostile string gets further than an error message (which shows it escaped); [`Limit::resolve`]
 //! matches them against the inventory and names every word that is neither a host nor a role,
 //! with the valid ones as the hint (exit 2, nothing touched).
 //!
@@ -72,7 +72,7 @@ fn check_name(item: &str, name: &str) -> Result<String, String> {
         })
 }
 
-/// Parse `--limit`'s value (clap's value parser): comma-separated host and role names.
+/// Parse `--limit`'s value: comma-separated host and role names.
 pub fn parse(text: &str) -> Result<LimitArg, String> {
     if text.len() > MAX_LEN {
         return Err(format!(
@@ -319,14 +319,20 @@ mod tests {
         assert_eq!(resolve("db1").unwrap(), ["db1"]);
         assert_eq!(resolve("app, db1").unwrap(), ["app1", "app2", "db1"]);
         assert_eq!(resolve("db1,db,db1").unwrap(), ["db1", "db2"]);
-        assert_eq!(resolve("role:lb,host:app2").unwrap(), ["lb1", "lb2", "app2"]);
+        assert_eq!(
+            resolve("role:lb,host:app2").unwrap(),
+            ["lb1", "lb2", "app2"]
+        );
     }
 
     #[test]
     fn unknown_words_are_all_named_with_the_valid_ones_as_hint() {
         let err = resolve("db1,dbx,web").unwrap_err();
         assert!(err.contains("dbx, web"), "{err}");
-        assert!(err.contains("hosts are lb1, lb2, app1, app2, db1, db2"), "{err}");
+        assert!(
+            err.contains("hosts are lb1, lb2, app1, app2, db1, db2"),
+            "{err}"
+        );
         assert!(err.contains("roles are lb, app, db"), "{err}");
         assert!(err.contains("nothing was touched"), "{err}");
         assert!(resolve("host:db").unwrap_err().contains("host:db"));
@@ -363,7 +369,11 @@ mod tests {
             assert!(err.contains("empty"), "{text:?}: {err}");
         }
         assert!(parse("role:web").unwrap_err().contains("names no role"));
-        assert!(parse("group:db").unwrap_err().contains("not a host or role"));
+        assert!(
+            parse("group:db")
+                .unwrap_err()
+                .contains("not a host or role")
+        );
     }
 
     #[test]

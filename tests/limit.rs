@@ -59,7 +59,15 @@ fn minicloud(args: &[&str]) -> (i32, String, String) {
 fn each_command<'a>(inv: &'a str, roster: &'a str, limit: &'a str) -> Vec<Vec<&'a str>> {
     vec![
         vec!["up", "-i", inv, "--roster-binary", roster, "--limit", limit],
-        vec!["plan", "-i", inv, "--roster-binary", roster, "--limit", limit],
+        vec![
+            "plan",
+            "-i",
+            inv,
+            "--roster-binary",
+            roster,
+            "--limit",
+            limit,
+        ],
         vec!["status", "-i", inv, "--limit", limit],
     ]
 }
@@ -78,7 +86,9 @@ fn an_unknown_limit_word_is_refused_before_any_host_is_contacted() {
             "{args:?}: {err}"
         );
         assert!(
-            err.contains("hosts are lb1, lb2, app1, app2, db1, db2; roles are lb, app, db, arbiter"),
+            err.contains(
+                "hosts are lb1, lb2, app1, app2, db1, db2; roles are lb, app, db, arbiter"
+            ),
             "{args:?}: {err}"
         );
         // No host was contacted: no connecting, no connection error.
@@ -89,7 +99,11 @@ fn an_unknown_limit_word_is_refused_before_any_host_is_contacted() {
     }
     // `up` refused before generating anything either.
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(files.len(), 2, "only the inventory and its secrets: {files:?}");
+    assert_eq!(
+        files.len(),
+        2,
+        "only the inventory and its secrets: {files:?}"
+    );
 }
 
 #[test]
@@ -130,7 +144,10 @@ fn a_limit_does_not_excuse_a_host_inside_it_that_does_not_answer() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nothing was changed on any host"), "{err}");
-    assert!(err.contains("app1"), "the error names the host inside: {err}");
+    assert!(
+        err.contains("app1"),
+        "the error names the host inside: {err}"
+    );
 }
 
 #[test]
@@ -139,7 +156,10 @@ fn help_teaches_limit_with_an_example() {
         let (code, out, _) = minicloud(&[command, "--help"]);
         assert_eq!(code, 0);
         assert!(out.contains("--limit <HOSTS|ROLES>"), "{command}: {out}");
-        assert!(out.contains(&format!("minicloud {command} --limit ")), "{command}: {out}");
+        assert!(
+            out.contains(&format!("minicloud {command} --limit ")),
+            "{command}: {out}"
+        );
     }
 }
 
@@ -262,7 +282,10 @@ async fn a_limited_up_changes_only_its_hosts_and_a_limited_status_warns_of_the_o
     assert!(!common::changes(&report, "app1").is_empty(), "{report:#}");
     // db1 only wrote app1's database account (see changed_hosts).
     for host in ["lb1", "lb2", "app2", "db2"] {
-        assert!(common::changes(&report, host).is_empty(), "{host}: {report:#}");
+        assert!(
+            common::changes(&report, host).is_empty(),
+            "{host}: {report:#}"
+        );
     }
     assert_eq!(
         lab.start_times("roster").await["app2"],

@@ -759,7 +759,13 @@ mod tests {
         let err = settle(vec![refused("app1"), refused("lb1")], &mut limited).unwrap_err();
         assert!(format!("{err:#}").starts_with("nothing was changed on any host"));
         let mut everything = Scope::everything();
-        assert!(settle(vec![("app1".into(), Ok(1)), refused("lb1")], &mut everything).is_err());
+        assert!(
+            settle(
+                vec![("app1".into(), Ok(1)), refused("lb1")],
+                &mut everything
+            )
+            .is_err()
+        );
         assert!(everything.unreachable.is_empty());
     }
 }

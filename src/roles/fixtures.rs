@@ -177,7 +177,8 @@ impl World {
     /// Every step of a run, as `plan` computes them (installs, then the phases planned on the
     /// facts the hosts would show after them).
     pub fn steps(&self) -> Vec<Step> {
-        self.try_steps().unwrap_or_else(|refusal| panic!("{refusal}"))
+        self.try_steps()
+            .unwrap_or_else(|refusal| panic!("{refusal}"))
     }
 
     /// The steps of a run as `plan` computes them, or why a limited run is refused.

@@ -376,7 +376,9 @@ fn a_gate_on_a_host_outside_the_limit_still_guards_the_limited_change() {
     // app2 restarts; app1 is only read: the tier's readiness gate runs there.
     assert!(text.contains("app2: restart roster"), "{text}");
     assert_eq!(
-        text.lines().filter(|l| l.starts_with("app1:")).collect::<Vec<_>>(),
+        text.lines()
+            .filter(|l| l.starts_with("app1:"))
+            .collect::<Vec<_>>(),
         ["app1: then wait until app1's roster to reach its database (/readyz)"]
     );
     assert!(
@@ -411,7 +413,10 @@ fn a_limited_rolling_restart_reads_the_other_nodes_facts() {
     let text = describe(&steps);
     assert!(!text.contains("drain"), "{text}");
     assert!(
-        steps.iter().filter(|s| s.host() == "db1").all(|s| !s.is_change()),
+        steps
+            .iter()
+            .filter(|s| s.host() == "db1")
+            .all(|s| !s.is_change()),
         "{text}"
     );
 }
@@ -427,7 +432,9 @@ fn a_restart_limited_to_one_node_is_refused_while_the_other_is_out_of_the_cluste
     world.limit("db1", &[]);
     let refusal = world.try_steps().unwrap_err();
     assert!(
-        refusal.message.contains("db2 is outside --limit and not in the Primary component"),
+        refusal
+            .message
+            .contains("db2 is outside --limit and not in the Primary component"),
         "{refusal}"
     );
     assert!(refusal.hint.contains("add db2 to --limit"), "{refusal}");
@@ -450,15 +457,25 @@ fn a_bootstrap_is_refused_unless_every_db_host_is_in_the_limit() {
     }
     world.limit("db1", &[]);
     let refusal = world.try_steps().unwrap_err();
-    assert!(refusal.message.contains("no Galera node is in a Primary component"));
-    assert!(refusal.message.contains("db2 is outside --limit"), "{refusal}");
+    assert!(
+        refusal
+            .message
+            .contains("no Galera node is in a Primary component")
+    );
+    assert!(
+        refusal.message.contains("db2 is outside --limit"),
+        "{refusal}"
+    );
     // An app host alone needs the cluster's accounts, which the bootstrap makes: refused too.
     world.limit("app2", &[]);
     assert!(world.try_steps().is_err());
     // Every db host: the most advanced one (db2, safe_to_bootstrap) bootstraps.
     world.limit("db", &[]);
     let text = describe(&world.steps());
-    assert!(text.contains("db2: bootstrap the Galera cluster from db2"), "{text}");
+    assert!(
+        text.contains("db2: bootstrap the Galera cluster from db2"),
+        "{text}"
+    );
     // A limit that leaves the db tier alone goes ahead without it.
     world.change_file("lb1", "/etc/haproxy/haproxy.cfg");
     world.limit("lb", &[]);
@@ -511,7 +528,11 @@ fn an_unreachable_host_whose_facts_decide_a_limited_step_refuses_the_run() {
             .starts_with("db2 is outside --limit and unreachable (connection refused)"),
         "{refusal}"
     );
-    assert!(refusal.to_string().contains("nothing was changed on any host"));
+    assert!(
+        refusal
+            .to_string()
+            .contains("nothing was changed on any host")
+    );
 }
 
 #[test]
@@ -520,7 +541,11 @@ fn an_unreachable_host_a_kept_gate_runs_on_refuses_the_run() {
     world.change_file("app2", "/usr/local/bin/roster");
     world.limit("app2", &["app1"]);
     let refusal = world.try_steps().unwrap_err();
-    assert!(refusal.message.contains("app1 is outside --limit and unreachable"));
+    assert!(
+        refusal
+            .message
+            .contains("app1 is outside --limit and unreachable")
+    );
     assert!(refusal.message.contains("runs there"), "{refusal}");
 }
 

@@ -195,7 +195,10 @@ impl<'a> StatusReader<'a> {
             limit.as_ref(),
             inv.hosts.len(),
         );
-        tracing::info!(ms = started.elapsed().as_millis() as u64, "status: {summary}");
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "status: {summary}"
+        );
         let warnings = hosts
             .iter()
             .filter(|h| !judged(&h.name) && !h.reachable)
