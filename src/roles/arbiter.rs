@@ -27,8 +27,8 @@ pub const ROLE: Role = Role {
         }
     },
     plan,
-    reads: reads,
-    check_limited: check_limited,
+    reads,
+    check_limited,
 };
 
 /// Whether the cluster will be short of arbiters after the db tier: a new cluster is started

@@ -43,8 +43,8 @@ pub const ROLE: Role = Role {
         galera_ports(inv, host, rules);
     },
     plan,
-    reads: reads,
-    check_limited: check_limited,
+    reads,
+    check_limited,
 };
 
 /// Galera replication, IST and SST, among the voters (db hosts and arbiters).

@@ -47,6 +47,10 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// A role's own rule for a limited run ([`Role::check_limited`]): given every step its phase
+/// planned and those the limit keeps, refuse what would be unsafe.
+pub type Rule = fn(&Ctx, planned: &[Step], kept: &[Step]) -> Result<(), Refusal>;
+
 /// What `--limit` lets through of one step, if anything (a check on a host outside it is
 /// decided by [`guards_kept_change`]).
 fn keep(ctx: &Ctx, step: &Step) -> Option<Step> {

@@ -147,7 +147,7 @@ pub struct Role {
     /// The role's own rule for a limited run: given every step planned and those the limit
     /// keeps, refuse what would be unsafe (e.g. a Galera restart that loses quorum because the
     /// node that should join first is outside the limit).
-    pub check_limited: fn(&Ctx, planned: &[Step], kept: &[Step]) -> Result<(), limited::Refusal>,
+    pub check_limited: limited::Rule,
 }
 
 /// Every role, in the order `up` runs their phases: the firewall before any service opens a
