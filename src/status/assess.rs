@@ -554,6 +554,44 @@ mod tests {
         );
     }
 
+    impl World {
+        /// The verdict judging only `limit`'s hosts, as `status --limit` does.
+        fn limited(&self, limit: &[&str]) -> String {
+            let judged = |host: &str| limit.contains(&host);
+            let (verdict, reasons) = assess_within(&self.inv, &self.hosts, &self.vips, &judged);
+            summary(verdict, &reasons)
+        }
+    }
+
+    #[test]
+    fn a_limited_verdict_judges_only_its_hosts_and_their_tiers() {
+        let mut world = healthy();
+        let lb1 = world.host("lb1");
+        lb1.reachable = false;
+        lb1.error = Some("no answer within 5 s".into());
+        lb1.services.clear();
+        lb1.haproxy_backends = None;
+        world.vip("frontend").holders = vec![];
+        assert!(world.summary().starts_with("down: frontend VIP"));
+        // The db hosts do not depend on the lbs: healthy within that view.
+        assert_eq!(world.limited(&["db1", "db2"]), "healthy");
+        // lb2 is a VIP holder: the VIP held by nobody counts, lb1's own problem does not.
+        assert_eq!(
+            world.limited(&["lb2"]),
+            "down: frontend VIP 10.0.1.100 held by no reachable host"
+        );
+        // A db node outside the limit: its own problem is not counted, the tier's is.
+        world.host("db2").services["mariadb"] = ActiveState::Inactive;
+        for db in ["db1", "db2"] {
+            world.host(db).galera.as_mut().unwrap().cluster_size = 2;
+        }
+        assert_eq!(world.limited(&["db1"]), "degraded: Galera size 2 of 3");
+        assert_eq!(
+            world.limited(&["db2"]),
+            "degraded: db2: mariadb inactive; Galera size 2 of 3"
+        );
+    }
+
     #[test]
     fn an_unreachable_host_is_named_with_why() {
         let mut world = healthy();
