@@ -31,7 +31,9 @@
 //!
 //!   **Adding a role** (say, memcached on the app hosts) is one new module under `src/roles/`
 //!   with a `pub const ROLE: Role` — its phase name, whether its hosts run in parallel, its
-//!   packages, units, services, files, firewall rules and planner — plus its templates in
+//!   packages, units, services, files, firewall rules and planner, and for `--limit` the
+//!   other hosts whose facts its planner decides on (`reads`) and its own rule for a limited
+//!   run (`check_limited`; `roles::limited` has the defaults) — plus its templates in
 //!   `templates/`, and one line in `REGISTRY`. Everything else reads the registry: the facts
 //!   `up` gathers, the files `render` writes, the firewall table, `status`'s service list, and
 //!   the phases `plan` shows and `up` runs.
