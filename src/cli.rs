@@ -102,9 +102,14 @@ pub enum Command {
     /// Synced), the DB VIP, garbd, the roster app (rolling, each gated on /healthz), HAProxy and
     /// keepalived (backup before the VIP holder), and checks that the VIP serves. Only what
     /// differs is touched: a second run changes nothing. Exit 0 converged, 2 failed.
+    ///
+    /// With --limit, only the hosts named change; `plan --limit` with the same words shows
+    /// exactly those steps.
     #[command(
         after_help = "Examples:\n  minicloud up                      (the lab's inventory)\n  \
-                            minicloud up -i prod.yml --accept-new-host-keys\n  minicloud up --json\n\n\
+                            minicloud up -i prod.yml --accept-new-host-keys\n  minicloud up --json\n  \
+                            minicloud up --limit app1         (only app1 changes; the others are read)\n  \
+                            minicloud up --limit db,lb2       (every db host, and lb2)\n\n\
                       Ctrl-C stops after the commands in progress on each host and reports what was\n\
                       done (exit 130); a second Ctrl-C stops at once. Either way the next `up`\n\
                       continues from where this one stopped."
@@ -120,6 +125,8 @@ pub enum Command {
         /// host), before giving up without changing anything.
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         lock_wait: u64,
+        #[command(flatten)]
+        limit: LimitArgs,
     },
     /// Show what `up` would change on each host, with a diff of every file; changes nothing.
     ///
@@ -128,7 +135,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  minicloud plan                    (the lab's inventory)\n  \
                             minicloud plan -i prod.yml --detailed-exitcode   (0 in sync, 3 drift, 2 error)\n  \
-                            minicloud plan --json | jq '.hosts.lb1.steps'\n\n\
+                            minicloud plan --json | jq '.hosts.lb1.steps'\n  \
+                            minicloud plan --limit app1       (what `up --limit app1` would do)\n\n\
                       The --json shape is documented in docs/json.md."
     )]
     Plan {
@@ -141,6 +149,8 @@ pub enum Command {
         /// Exit 3 when changes are pending, 0 when every host is in sync (2 stays an error).
         #[arg(long)]
         detailed_exitcode: bool,
+        #[command(flatten)]
+        limit: LimitArgs,
     },
     /// The whole cluster's health: a verdict, the VIPs, one table per tier. Changes nothing.
     ///
@@ -154,7 +164,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  minicloud status                  (the lab's inventory)\n  \
                             minicloud status -i prod.yml --json | jq .summary\n  \
-                            minicloud status --watch --interval 1\n\n\
+                            minicloud status --watch --interval 1\n  \
+                            minicloud status --limit db       (the db hosts' rows and verdict only)\n\n\
                       The --json shape is documented in docs/status.md."
     )]
     Status(StatusArgs),
@@ -270,6 +281,39 @@ pub struct StatusArgs {
     /// (between 1 and 3 s), so a roster stuck on its database does not hide its host.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub timeout: f64,
+    /// Show and judge only these hosts (comma-separated host and role names, e.g. db or
+    /// db1,app). Every host is still read, as the tiers' verdicts need them (Galera's size,
+    /// who holds a VIP), but a problem of a host outside the limit is not counted, and one
+    /// that does not answer is a warning. The verdict line says the view is limited: a
+    /// limited `healthy` says nothing of the hosts outside it.
+    #[arg(long, value_name = "HOSTS|ROLES")]
+    pub limit: Option<String>,
+}
+
+/// `--limit` of `up` and `plan`.
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// Change only these hosts: host and role names, comma-separated (e.g. app1, db, or
+    /// lb,db1; `host:NAME` / `role:NAME` when a name is both). The other hosts are still read
+    /// where a gate or a decision needs them (Galera quorum, who holds a VIP, which node
+    /// bootstraps) and are never changed; one that cannot be reached is only a warning,
+    /// unless a kept step needs it, which refuses the run before anything changes.
+    #[arg(long, value_name = "HOSTS|ROLES")]
+    pub limit: Option<String>,
+}
+
+/// `--limit` checked and matched against the inventory, before any host is contacted (a bad
+/// word is an error, exit 2). Parsed here rather than by clap, whose own error would echo
+/// the raw value, control characters and all.
+fn resolve_limit(
+    inv: &inventory::Inventory,
+    text: Option<&str>,
+) -> Result<Option<crate::limit::Limit>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let arg = crate::limit::parse(text).map_err(anyhow::Error::msg)?;
+    Ok(Some(crate::limit::Limit::resolve(inv, &arg)?))
 }
 
 /// What `failover-test` takes.
@@ -403,6 +447,7 @@ impl TargetArgs {
             accept_new_host_keys: self.accept_new_host_keys,
             lock_wait: Duration::from_secs(60),
             roster_binary: self.roster_binary.clone(),
+            limit: None,
         }
     }
 }
@@ -580,12 +625,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             target,
             json,
             lock_wait,
-        } => cmd_up(&target, json, lock_wait)?,
+            limit,
+        } => cmd_up(&target, json, lock_wait, limit.limit.as_deref())?,
         Command::Plan {
             target,
             json,
             detailed_exitcode,
-        } => cmd_plan(&target, json, detailed_exitcode, settings)?,
+            limit,
+        } => cmd_plan(
+            &target,
+            json,
+            detailed_exitcode,
+            limit.limit.as_deref(),
+            settings,
+        )?,
         Command::Status(args) => cmd_status(&args)?,
         Command::FailoverTest(args) => cmd_failover_test(args)?,
         Command::Secrets {
@@ -704,13 +757,15 @@ fn unlock_keys(inv: &inventory::Inventory) -> Result<()> {
 }
 
 /// `up` with `target`, its report printed; exit 0 converged, 2 failed, 130 stopped by Ctrl-C.
-fn cmd_up(target: &TargetArgs, json: bool, lock_wait: u64) -> Result<Outcome> {
+fn cmd_up(target: &TargetArgs, json: bool, lock_wait: u64, limit: Option<&str>) -> Result<Outcome> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    let limit = resolve_limit(&inv, limit)?;
     unlock_keys(&inv)?;
     tracing::info!("up: {} hosts from {}", inv.hosts.len(), path.display());
     let mut opts = target.options();
     opts.lock_wait = Duration::from_secs(lock_wait);
+    opts.limit = limit;
     let report = block_on(async {
         converge::interrupt::listen(|message| eprintln!("{message}"));
         converge::up(&inv, &path, &opts).await
@@ -731,12 +786,15 @@ fn cmd_plan(
     target: &TargetArgs,
     json: bool,
     detailed_exitcode: bool,
+    limit: Option<&str>,
     settings: output::Settings,
 ) -> Result<Outcome> {
     let path = target.inventory_path()?;
     let inv = inventory::load(&path)?;
+    let mut opts = target.options();
+    opts.limit = resolve_limit(&inv, limit)?;
     unlock_keys(&inv)?;
-    let plan = block_on(converge::plan(&inv, &path, &target.options()))?;
+    let plan = block_on(converge::plan(&inv, &path, &opts))?;
     let pending = plan.hosts.values().any(|steps| !steps.is_empty());
     let outcome = if detailed_exitcode && pending {
         Outcome::ChangesPending
@@ -760,9 +818,11 @@ fn cmd_plan(
 fn cmd_status(args: &StatusArgs) -> Result<Outcome> {
     let path = inventory_or_lab(args.inventory.as_ref())?;
     let inv = inventory::load(&path)?;
+    let limit = resolve_limit(&inv, args.limit.as_deref())?;
     unlock_keys(&inv)?;
     let opts = StatusOptions {
         timeout: seconds("--timeout", args.timeout)?,
+        limit,
     };
     if args.watch {
         let interval = seconds("--interval", args.interval)?;
@@ -885,7 +945,7 @@ fn cmd_secrets_rotate(
             secrets_path.display()
         ));
     }
-    cmd_up(target, json, 60)
+    cmd_up(target, json, 60, None)
 }
 
 /// `schema`: the inventory's JSON Schema.
@@ -1130,16 +1190,27 @@ fn outside_the_lab(
 /// verdict line, which is all `-q` keeps.
 fn print_plan(plan: &converge::Plan, settings: output::Settings) -> Result<()> {
     let changes = plan.changed_hosts();
+    print_warnings(&plan.warnings);
+    let outside = |host: &str| plan.limit.as_ref().is_some_and(|l| !l.contains(host));
     if !settings.quiet {
         for note in &plan.notes {
             crate::outln!("note: {note}")?;
         }
         for (host, lines) in &plan.hosts {
-            if lines.is_empty() {
-                crate::outln!("{host}: no change")?;
-                continue;
+            match (lines.is_empty(), outside(host)) {
+                (true, true) => {
+                    crate::outln!("{host}: outside --limit (read only, not changed)")?;
+                    continue;
+                }
+                (true, false) => {
+                    crate::outln!("{host}: no change")?;
+                    continue;
+                }
+                (false, true) => {
+                    crate::outln!("{host}: outside --limit, read by the gates of the changes:")?
+                }
+                (false, false) => crate::outln!("{host}:")?,
             }
-            crate::outln!("{host}:")?;
             for line in lines {
                 // Masked again on the way out: every value loaded or read from a host.
                 let masked = crate::secrets::redact(line.trim_end());
@@ -1153,11 +1224,27 @@ fn print_plan(plan: &converge::Plan, settings: output::Settings) -> Result<()> {
             }
         }
     }
-    crate::outln!(
-        "plan: {changes} of {} hosts would change (nothing was changed)",
-        plan.hosts.len()
-    )?;
+    match &plan.limit {
+        None => crate::outln!(
+            "plan: {changes} of {} hosts would change (nothing was changed)",
+            plan.hosts.len()
+        )?,
+        Some(limit) => crate::outln!(
+            "plan: {changes} of {} hosts in --limit {} would change; the {} others are not changed by `up --limit` (nothing was changed)",
+            limit.hosts.len(),
+            limit.text(),
+            plan.hosts.len() - limit.hosts.len()
+        )?,
+    }
     Ok(())
+}
+
+/// Warnings (hosts outside `--limit` that did not answer) on stderr, before the output; the
+/// JSON outputs carry them in `warnings` too.
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        output::say(&format!("warning: {warning}"));
+    }
 }
 
 /// Effective user id 0, read from /proc so no C bindings are needed.
@@ -1189,6 +1276,7 @@ fn status_outcome(status: &status::Status) -> Outcome {
 }
 
 fn print_status(status: &status::Status, json: bool, one_line: bool) -> Result<()> {
+    print_warnings(&status.warnings);
     match (json, one_line) {
         (true, true) => crate::outln!(
             "{}",
@@ -1328,6 +1416,7 @@ async fn run_drills(
 }
 
 fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
+    print_warnings(&report.warnings);
     if json {
         crate::outln!(
             "{}",
@@ -1338,8 +1427,11 @@ fn print_up_report(report: &converge::Report, json: bool) -> Result<()> {
     let changed = report.changed_hosts();
     let total = report.changes.len();
     let quiet = output::settings().quiet;
+    let outside = |host: &str| report.limit.as_ref().is_some_and(|l| !l.contains(host));
     for (host, changes) in report.changes.iter().filter(|_| !quiet) {
-        if changes.is_empty() {
+        if changes.is_empty() && outside(host) {
+            crate::outln!("{host:<10} outside --limit, unchanged")?;
+        } else if changes.is_empty() {
             crate::outln!("{host:<10} unchanged")?;
         } else {
             crate::outln!(

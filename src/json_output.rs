@@ -76,6 +76,8 @@ pub fn plan(plan: &crate::converge::Plan) -> Value {
         "changed_hosts": changed,
         "total_hosts": plan.hosts.len(),
         "notes": plan.notes.iter().map(|n| crate::secrets::redact(n)).collect::<Vec<_>>(),
+        "limit": plan.limit,
+        "warnings": plan.warnings.iter().map(|w| terminal_safe(&crate::secrets::redact(w))).collect::<Vec<_>>(),
         "hosts": hosts,
         "steps": plan.steps,
     })

@@ -20,7 +20,9 @@
 //!   which runs them over the `converge::host::Host` trait — SSH for real, a fake in unit
 //!   tests; the run lock and Ctrl-C in `converge::lock` / `converge::interrupt`; the VIPs'
 //!   notify scripts checked on their hosts before anything changes: `converge::notify`),
-//!   [`status`] (read-only health), [`drill`] (failover drills under live load).
+//!   [`status`] (read-only health), [`drill`] (failover drills under live load). [`limit`] is
+//!   `--limit`: the words checked, matched against the inventory, and the scope (hosts a run
+//!   may change, hosts it could not read) that `roles::limited` filters every planned step by.
 //! - Roles: [`roles`] — one module per role (firewall, sysctl, galera, arbiter, aerospike, app,
 //!   file_sync, frontend: the lb pair or the web pair as one enum), each owning its packages,
 //!   files (`render::FileSpec` rows, templates from `templates/`), inbound firewall rules, the
@@ -30,7 +32,9 @@
 //!
 //!   **Adding a role** (say, memcached on the app hosts) is one new module under `src/roles/`
 //!   with a `pub const ROLE: Role` — its phase name, whether its hosts run in parallel, its
-//!   packages, units, services, files, firewall rules and planner — plus its templates in
+//!   packages, units, services, files, firewall rules and planner, and for `--limit` the
+//!   other hosts whose facts its planner decides on (`reads`) and its own rule for a limited
+//!   run (`check_limited`; `roles::limited` has the defaults) — plus its templates in
 //!   `templates/`, and one line in `REGISTRY`. Everything else reads the registry: the facts
 //!   `up` gathers, the files `render` writes, the firewall table, `status`'s service list, and
 //!   the phases `plan` shows and `up` runs.
@@ -64,6 +68,7 @@ pub mod json_output;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod lab_dir;
+pub mod limit;
 pub mod logging;
 pub mod output;
 pub mod platform;

@@ -713,6 +713,7 @@ mod tests {
             world.files.clone(),
             world.facts.clone(),
             None,
+            crate::limit::Scope::everything(),
             world.pending.clone(),
             Progress::start(),
             None,
@@ -758,6 +759,7 @@ mod tests {
         world.change_file("lb1", "/etc/haproxy/haproxy.cfg");
         let stack = stack(&world);
         let steps = crate::roles::plan_phases(&stack.ctx())
+            .unwrap()
             .into_iter()
             .find(|(role, _)| role.phase == "lb tier")
             .unwrap()
@@ -916,6 +918,7 @@ mod tests {
         let stack = stack(&world);
         stack.session("app1").answer("enable --now roster", 1, "");
         let steps = crate::roles::plan_phases(&stack.ctx())
+            .unwrap()
             .into_iter()
             .find(|(role, _)| role.phase == "app tier")
             .unwrap()

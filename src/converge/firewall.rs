@@ -158,7 +158,7 @@ pub fn ssh_port_mismatch(inv: &Inventory, host: &str) -> Option<(u16, u16)> {
 /// `firewall.ssh_from` allows, or the new rules would lock minicloud out.
 pub(super) async fn check_ssh_source<H: Host>(stack: &Stack<'_, H>) -> Result<()> {
     let ctx = stack.ctx();
-    for host in stack.sessions.keys() {
+    for host in stack.sessions.keys().filter(|h| stack.scope.includes(h)) {
         if crate::roles::firewall::host_reason(&ctx, host).is_none() {
             continue;
         }
@@ -174,7 +174,7 @@ pub(super) async fn check_ssh_source<H: Host>(stack: &Stack<'_, H>) -> Result<()
     if stack.inv.firewall.ssh_from.is_empty() {
         return Ok(());
     }
-    for host in stack.sessions.keys() {
+    for host in stack.sessions.keys().filter(|h| stack.scope.includes(h)) {
         if crate::roles::firewall::host_reason(&ctx, host).is_none() {
             continue;
         }

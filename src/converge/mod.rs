@@ -36,7 +36,7 @@ use crate::ssh::Connection;
 use anyhow::{Context, Result, bail};
 use desired::{FileChange, HostDiff, Managed};
 use execute::RunState;
-use futures_util::future::try_join_all;
+use futures_util::future::{join_all, try_join_all};
 use futures_util::{StreamExt, TryStreamExt};
 use host::Host;
 use indexmap::IndexMap;
@@ -55,6 +55,10 @@ pub struct Options {
     pub lock_wait: Duration,
     /// The roster binary to ship; default: `roster` beside this executable.
     pub roster_binary: Option<PathBuf>,
+    /// `--limit`: the only hosts the run changes (None: every host). The others are still
+    /// read for the gates and decisions that need them; one that cannot be reached is a
+    /// warning, unless a step that is kept needs it.
+    pub limit: Option<crate::limit::Limit>,
 }
 
 /// What `up` did, per host.
@@ -73,6 +77,10 @@ pub struct Report {
     /// The steps run, in the order planned (the same list and form as `plan --json`'s
     /// `steps`); a step that failed is the last.
     pub steps: Vec<Step>,
+    /// `--limit`, when given: the words and the hosts they name (no other host was changed).
+    pub limit: Option<crate::limit::Limit>,
+    /// What the run could not do but did not need: hosts outside `--limit` it could not reach.
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -93,6 +101,8 @@ pub(crate) struct Stack<'a, H = Session> {
     pub diffs: IndexMap<String, HostDiff>,
     /// The Aerospike server package (when there are aerospike hosts), checked before any change.
     pub aerospike_package: Option<(PathBuf, roles::aerospike::PackageKind)>,
+    /// `--limit` and the hosts outside it that could not be read (no session, placeholder facts).
+    pub scope: crate::limit::Scope,
     /// Per host, the units a stopped run wrote files for but may not have restarted or
     /// reloaded (their markers, see [`commands::PENDING_DIR`]): applied again in this run.
     pub pending: IndexMap<String, Vec<String>>,
@@ -118,6 +128,7 @@ impl<'a, H: Host> Stack<'a, H> {
         files: IndexMap<String, Vec<Managed>>,
         facts: IndexMap<String, HostFacts>,
         aerospike_package: Option<(PathBuf, roles::aerospike::PackageKind)>,
+        scope: crate::limit::Scope,
         pending: IndexMap<String, Vec<String>>,
         progress: Progress,
         locks: Option<lock::RunLocks>,
@@ -143,6 +154,7 @@ impl<'a, H: Host> Stack<'a, H> {
             facts,
             diffs,
             aerospike_package,
+            scope,
             pending,
             marked: Mutex::new(found),
             report: Mutex::new(Report::default()),
@@ -161,6 +173,7 @@ impl<'a, H: Host> Stack<'a, H> {
             diffs: &self.diffs,
             pending: &self.pending,
             aerospike_package: self.aerospike_package.as_ref().map(|(_, kind)| kind),
+            scope: &self.scope,
         }
     }
 
@@ -313,7 +326,7 @@ impl<'a, H: Host> Stack<'a, H> {
             })
             .map(str::to_string)
             .collect();
-        let phases = roles::plan_phases(&self.ctx());
+        let phases = roles::plan_phases(&self.ctx())?;
         let mut first = self.executed.lock().expect("executed lock").len();
         for (role, steps) in &phases {
             if steps.is_empty() {
@@ -342,6 +355,8 @@ impl<'a, H: Host> Stack<'a, H> {
         if let Err(err) = outcome {
             report.failed = Some(format!("{err:#}"));
         }
+        report.warnings = self.scope.warnings();
+        report.limit = self.scope.limit;
         report
     }
 }
@@ -405,14 +420,15 @@ async fn prepare<'a>(
         }
         files.insert(host.clone(), managed);
     }
+    let mut scope = crate::limit::Scope::limited(opts.limit.clone());
     progress.set_message(format!("connecting to {} hosts", inv.hosts.len()));
-    let connections = try_join_all(inv.hosts.keys().map(|host| async move {
-        let conn = Connection::open(&inv.ssh_target(host, opts.accept_new_host_keys)).await?;
-        Ok::<_, anyhow::Error>((host.clone(), Session::new(host, conn)))
+    let connections = join_all(inv.hosts.keys().map(|host| async move {
+        let conn = Connection::open(&inv.ssh_target(host, opts.accept_new_host_keys)).await;
+        (host.clone(), conn.map(|conn| Session::new(host, conn)))
     }))
-    .await
-    .context("nothing was changed on any host")?;
-    let sessions: IndexMap<String, Session> = connections.into_iter().collect();
+    .await;
+    let mut sessions: IndexMap<String, Session> =
+        settle(connections, &mut scope)?.into_iter().collect();
     let locks = if take_lock {
         progress.set_message("taking the run lock on every host");
         Some(lock::lock_all(&sessions, opts.lock_wait).await?)
@@ -420,15 +436,13 @@ async fn prepare<'a>(
         None
     };
     progress.set_message("reading facts");
-    let facts: Vec<(String, HostFacts)> = try_join_all(sessions.iter().map(|(host, session)| {
+    let read = join_all(sessions.iter().map(|(host, session)| {
         let files = &files[host];
-        async move {
-            Ok::<_, anyhow::Error>((host.clone(), read_facts(inv, host, session, files).await?))
-        }
+        async move { (host.clone(), read_facts(inv, host, session, files).await) }
     }))
-    .await
-    .context("nothing was changed on any host")?;
-    let facts: IndexMap<String, HostFacts> = facts.into_iter().collect();
+    .await;
+    let read: IndexMap<String, HostFacts> = settle(read, &mut scope)?.into_iter().collect();
+    sessions.retain(|host, _| read.contains_key(host));
     let pending: IndexMap<String, Vec<String>> =
         try_join_all(sessions.iter().map(|(host, session)| async move {
             let out = session
@@ -441,7 +455,7 @@ async fn prepare<'a>(
         .context("nothing was changed on any host")?
         .into_iter()
         .collect();
-    for (host, host_facts) in &facts {
+    for (host, host_facts) in &read {
         crate::platform::check(host, &host_facts.os).map_err(anyhow::Error::msg)?;
         if host_facts.arch != crate::platform::ROSTER_ARCH
             && binary.is_some()
@@ -454,7 +468,19 @@ async fn prepare<'a>(
             );
         }
     }
-    notify::check(inv, &facts)?;
+    notify::check(inv, &read)?;
+    // Hosts outside the limit that could not be read get placeholder facts, in inventory
+    // order: the planners plan them (their steps are dropped), and `roles::limited` refuses
+    // any kept step or decision that would rest on them.
+    let facts: IndexMap<String, HostFacts> = inv
+        .hosts
+        .keys()
+        .map(|h| (h.clone(), read.get(h).cloned().unwrap_or_default()))
+        .collect();
+    let mut pending = pending;
+    for host in inv.hosts.keys() {
+        pending.entry(host.clone()).or_default();
+    }
     let stack = Stack::new(
         inv,
         secrets,
@@ -462,12 +488,34 @@ async fn prepare<'a>(
         files,
         facts,
         aerospike_package,
+        scope,
         pending,
         progress,
         locks,
     );
     firewall::check_ssh_source(&stack).await?;
     Ok(stack)
+}
+
+/// Split one stage's per-host results: a host outside `--limit` that failed becomes
+/// unreachable (a warning; no decision may rest on it), any other failure ends the run
+/// before anything changed.
+fn settle<T>(
+    results: Vec<(String, Result<T>)>,
+    scope: &mut crate::limit::Scope,
+) -> Result<Vec<(String, T)>> {
+    let mut ok = Vec::new();
+    for (host, result) in results {
+        match result {
+            Ok(value) => ok.push((host, value)),
+            Err(err) if !scope.includes(&host) && !interrupt::requested() => {
+                tracing::warn!(host, "outside --limit and unreachable: {err:#}");
+                scope.unreachable.push((host, format!("{err:#}")));
+            }
+            Err(err) => return Err(err.context("nothing was changed on any host")),
+        }
+    }
+    Ok(ok)
 }
 
 async fn read_facts(
@@ -581,6 +629,10 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Said once, before the hosts (such as: the secrets file is missing).
     pub notes: Vec<String>,
+    /// `--limit`, when given: the words and the hosts they name.
+    pub limit: Option<crate::limit::Limit>,
+    /// Hosts outside `--limit` it could not reach (read-only and not needed).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -612,7 +664,7 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
     // The host's copies of the files that differ, read first: their secret values are masked
     // in everything shown, secrets file or not.
     let mut old_texts: IndexMap<(String, String), String> = IndexMap::new();
-    for (host, diff) in &stack.diffs {
+    for (host, diff) in stack.diffs.iter().filter(|(h, _)| stack.scope.includes(h)) {
         for (file, change) in &diff.files {
             if *change == FileChange::Content && file.text {
                 let text = stack
@@ -633,7 +685,7 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
         }
     }
     let known = crate::secrets::registered();
-    let steps: Vec<Step> = roles::plan_run(&stack.ctx()).steps().cloned().collect();
+    let steps: Vec<Step> = roles::plan_run(&stack.ctx())?.steps().cloned().collect();
     let describe = |step: &Step| -> String {
         let Step::Write { host, path, .. } = step else {
             return step.to_string();
@@ -671,5 +723,54 @@ pub async fn plan(inv: &Inventory, inventory_path: &Path, opts: &Options) -> Res
         changing,
         steps,
         notes,
+        warnings: stack.scope.warnings(),
+        limit: stack.scope.limit.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limit::{Limit, Scope};
+
+    fn scope(limit: &str) -> Scope {
+        let inv = crate::roles::fixtures::default_inventory();
+        let arg = crate::limit::parse(limit).unwrap();
+        Scope::limited(Some(Limit::resolve(&inv, &arg).unwrap()))
+    }
+
+    fn refused(host: &str) -> (String, Result<u8>) {
+        (host.to_string(), Err(anyhow::anyhow!("connection refused")))
+    }
+
+    #[test]
+    fn a_host_outside_the_limit_that_fails_is_a_warning() {
+        let mut scope = scope("app1");
+        let ok = settle(vec![("app1".into(), Ok(1)), refused("lb1")], &mut scope).unwrap();
+        assert_eq!(ok, [("app1".to_string(), 1)]);
+        assert_eq!(
+            scope.unreachable,
+            [("lb1".to_string(), "connection refused".to_string())]
+        );
+        assert_eq!(
+            scope.warnings(),
+            ["lb1 is outside --limit and unreachable (connection refused): not read, not changed"]
+        );
+    }
+
+    #[test]
+    fn a_host_inside_the_limit_or_without_one_that_fails_is_an_error() {
+        let mut limited = scope("app1");
+        let err = settle(vec![refused("app1"), refused("lb1")], &mut limited).unwrap_err();
+        assert!(format!("{err:#}").starts_with("nothing was changed on any host"));
+        let mut everything = Scope::everything();
+        assert!(
+            settle(
+                vec![("app1".into(), Ok(1)), refused("lb1")],
+                &mut everything
+            )
+            .is_err()
+        );
+        assert!(everything.unreachable.is_empty());
+    }
 }

@@ -230,6 +230,7 @@ impl<'a> Runner<'a> {
     fn status_options(&self) -> StatusOptions {
         StatusOptions {
             timeout: Duration::from_secs(3),
+            limit: None,
         }
     }
 

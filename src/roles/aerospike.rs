@@ -66,6 +66,8 @@ pub const ROLE: Role = Role {
         );
     },
     plan,
+    reads: super::limited::reads_none,
+    check_limited: super::limited::no_rule,
 };
 
 /// Installs first (on hosts without the server), then node by node, in inventory order,

@@ -47,6 +47,8 @@ pub const ROLE: Role = Role {
     ],
     firewall,
     plan,
+    reads: super::limited::reads_none,
+    check_limited: super::limited::no_rule,
 };
 
 /// Who may reach the roster (or its nginx) on an app host.

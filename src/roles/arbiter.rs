@@ -27,6 +27,8 @@ pub const ROLE: Role = Role {
         }
     },
     plan,
+    reads,
+    check_limited,
 };
 
 /// Whether the cluster will be short of arbiters after the db tier: a new cluster is started
@@ -45,6 +47,32 @@ fn short_of_arbiters(ctx: &Ctx, inv: &Inventory, arbiters: usize) -> bool {
         .collect();
     let members = primary.iter().copied().max().unwrap_or(0) as usize;
     members < primary.len() + arbiters
+}
+
+/// Whether the arbiters are short, and the gate, come from the db hosts' facts.
+fn reads(inv: &Inventory) -> Vec<&str> {
+    inv.hosts_with(HostRole::Db)
+}
+
+/// garbd can only join a Primary component: with none, and the db hosts (which the run would
+/// bootstrap) outside the limit, starting an arbiter would only time out.
+fn check_limited(
+    ctx: &Ctx,
+    _planned: &[Step],
+    kept: &[Step],
+) -> Result<(), super::limited::Refusal> {
+    let db = ctx.inv.hosts_with(HostRole::Db);
+    let all_db = db.iter().all(|h| ctx.scope.includes(h));
+    let starts = kept.iter().any(|s| matches!(s, Step::StartArbiter { .. }));
+    if starts && !all_db && super::galera::bootstraps(ctx) {
+        return Err(super::limited::Refusal {
+            message: "an arbiter (garbd) would start, but no Galera node is in a Primary component and the db hosts that would start one are outside --limit"
+                .to_string(),
+            hint: "add the db hosts to --limit (e.g. --limit db,arbiter), or run without --limit"
+                .to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn plan(ctx: &Ctx, _earlier: &[Step]) -> Vec<Step> {

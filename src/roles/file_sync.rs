@@ -42,6 +42,8 @@ pub const ROLE: Role = Role {
         }
     },
     plan,
+    reads: super::limited::reads_none,
+    check_limited: super::limited::no_rule,
 };
 
 const FILES: &[FileSpec] = &[

@@ -23,6 +23,8 @@ pub struct World {
     pub facts: IndexMap<String, HostFacts>,
     pub pending: IndexMap<String, Vec<String>>,
     pub aerospike: Option<PackageKind>,
+    /// `--limit` and the hosts that could not be read (default: every host, all read).
+    pub scope: crate::limit::Scope,
 }
 
 impl World {
@@ -52,6 +54,7 @@ impl World {
             inv,
             files,
             aerospike: None,
+            scope: crate::limit::Scope::everything(),
         }
     }
 
@@ -174,13 +177,35 @@ impl World {
     /// Every step of a run, as `plan` computes them (installs, then the phases planned on the
     /// facts the hosts would show after them).
     pub fn steps(&self) -> Vec<Step> {
-        self.with_ctx(|ctx| super::plan_run(ctx).steps().cloned().collect())
+        self.try_steps()
+            .unwrap_or_else(|refusal| panic!("{refusal}"))
+    }
+
+    /// The steps of a run as `plan` computes them, or why a limited run is refused.
+    pub fn try_steps(&self) -> Result<Vec<Step>, super::limited::Refusal> {
+        self.with_ctx(|ctx| Ok(super::plan_run(ctx)?.steps().cloned().collect()))
+    }
+
+    /// Limit the run to `limit` (as `--limit` would), with `unreachable` hosts outside it not
+    /// read: their facts become placeholders, as `up` makes them.
+    pub fn limit(&mut self, limit: &str, unreachable: &[&str]) -> &mut World {
+        let arg = crate::limit::parse(limit).unwrap();
+        let limit = crate::limit::Limit::resolve(&self.inv, &arg).unwrap();
+        self.scope = crate::limit::Scope::limited(Some(limit));
+        for host in unreachable {
+            self.facts.insert(host.to_string(), HostFacts::default());
+            self.scope
+                .unreachable
+                .push((host.to_string(), "connection refused".into()));
+        }
+        self
     }
 
     /// The steps of one phase, planned on the facts as they are.
     pub fn phase(&self, phase: &str) -> Vec<Step> {
         self.with_ctx(|ctx| {
             super::plan_phases(ctx)
+                .unwrap_or_else(|refusal| panic!("{refusal}"))
                 .into_iter()
                 .find(|(role, _)| role.phase == phase)
                 .map(|(_, steps)| steps)
@@ -197,6 +222,7 @@ impl World {
             diffs: &diffs,
             pending: &self.pending,
             aerospike_package: self.aerospike.as_ref(),
+            scope: &self.scope,
         })
     }
 

@@ -62,6 +62,8 @@ pub const ROLE: Role = Role {
     files: FILES,
     firewall,
     plan,
+    reads: Inventory::frontend_vip_holders,
+    check_limited: super::limited::no_rule,
 };
 
 const FILES: &[FileSpec] = &[

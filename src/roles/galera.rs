@@ -43,6 +43,8 @@ pub const ROLE: Role = Role {
         galera_ports(inv, host, rules);
     },
     plan,
+    reads,
+    check_limited,
 };
 
 /// Galera replication, IST and SST, among the voters (db hosts and arbiters).
@@ -276,6 +278,65 @@ fn plan(ctx: &Ctx, _earlier: &[Step]) -> Vec<Step> {
     }
     steps.extend(db_vip(ctx, &db));
     steps
+}
+
+/// The db tier decides on every db host (who is in the Primary component, the most advanced
+/// node, who can take the DB VIP) and on the app hosts (which of them still need a database
+/// account).
+fn reads(inv: &Inventory) -> Vec<&str> {
+    let mut hosts = inv.hosts_with(HostRole::Db);
+    hosts.extend(inv.hosts_with(HostRole::App));
+    hosts
+}
+
+/// A limited db tier: a bootstrap is one decision over every db host, so it needs them all in
+/// the limit; a rolling restart needs every other db node in the Primary component already or
+/// joining before it in this run (else the restart leaves the cluster short of quorum).
+fn check_limited(
+    ctx: &Ctx,
+    _planned: &[Step],
+    kept: &[Step],
+) -> Result<(), super::limited::Refusal> {
+    let db = ctx.inv.hosts_with(HostRole::Db);
+    let outside: Vec<&str> = db
+        .iter()
+        .copied()
+        .filter(|h| !ctx.scope.includes(h))
+        .collect();
+    if bootstraps(ctx) && !outside.is_empty() {
+        return Err(super::limited::Refusal {
+            message: format!(
+                "no Galera node is in a Primary component, and starting the cluster again is one decision over every db host (the most advanced one bootstraps, the others join), but {} {} outside --limit",
+                outside.join(", "),
+                if outside.len() == 1 { "is" } else { "are" }
+            ),
+            hint: "add the db hosts to --limit (e.g. --limit db,...), or run without --limit"
+                .to_string(),
+        });
+    }
+    for step in kept {
+        let Step::RollingRestart { host } = step else {
+            continue;
+        };
+        let missing = outside.iter().find(|other| {
+            **other != host.as_str()
+                && !in_primary(ctx, other)
+                && !kept
+                    .iter()
+                    .any(|s| matches!(s, Step::Join { host: h, .. } if h == *other))
+        });
+        if let Some(other) = missing {
+            return Err(super::limited::Refusal {
+                message: format!(
+                    "{host}'s config changed and it would restart, but {other} is outside --limit and not in the Primary component: the restart would leave the cluster short of a member (and perhaps of quorum)"
+                ),
+                hint: format!(
+                    "add {other} to --limit (it joins before {host} restarts), or run without --limit"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The steps that start a new cluster when no node is in a Primary component.

@@ -16,6 +16,7 @@ pub mod file_sync;
 pub mod firewall;
 pub mod frontend;
 pub mod galera;
+pub mod limited;
 pub mod step;
 pub mod sysctl;
 
@@ -38,6 +39,10 @@ pub struct Ctx<'a> {
     pub pending: &'a IndexMap<String, Vec<String>>,
     /// The Aerospike server package's kind, when the inventory has aerospike hosts.
     pub aerospike_package: Option<&'a aerospike::PackageKind>,
+    /// `--limit`: the hosts the run may change, and those it could not read (whose facts
+    /// are placeholders no kept step may rest on). The planners plan every host; the phases'
+    /// steps are filtered by it in [`plan_phases`] ([`limited`]).
+    pub scope: &'a crate::limit::Scope,
 }
 
 impl Ctx<'_> {
@@ -135,6 +140,14 @@ pub struct Role {
     pub firewall: fn(&Inventory, &str, &mut crate::render::context::Rules),
     /// The steps of this role's phase. `earlier` holds the steps of the phases before it.
     pub plan: fn(&Ctx, earlier: &[Step]) -> Vec<Step>,
+    /// Hosts beyond each step's own whose facts `plan` decides on (quorum, bootstrap, who
+    /// holds a VIP): a limited run refuses to keep any of the phase's steps when one of them
+    /// could not be read ([`limited`]).
+    pub reads: fn(&Inventory) -> Vec<&str>,
+    /// The role's own rule for a limited run: given every step planned and those the limit
+    /// keeps, refuse what would be unsafe (e.g. a Galera restart that loses quorum because the
+    /// node that should join first is outside the limit).
+    pub check_limited: limited::Rule,
 }
 
 /// Every role, in the order `up` runs their phases: the firewall before any service opens a
@@ -282,11 +295,12 @@ pub fn after_install(facts: &HostFacts, packages: &[&str]) -> HostFacts {
     after
 }
 
-/// The installation steps: one per host that lacks packages.
+/// The installation steps: one per host that lacks packages (inside `--limit`: an install
+/// only concerns its host).
 pub fn plan_installs(ctx: &Ctx) -> Vec<Step> {
     ctx.diffs
         .iter()
-        .filter(|(_, d)| !d.packages.is_empty())
+        .filter(|(host, d)| !d.packages.is_empty() && ctx.scope.includes(host))
         .map(|(host, d)| Step::Install {
             host: host.clone(),
             packages: d.packages.iter().map(|p| p.to_string()).collect(),
@@ -314,7 +328,7 @@ impl Planned<'_> {
 /// The whole run as `plan` shows it: the installations, then the phases planned on the facts
 /// the hosts will show once those are done ([`after_install`]). `up` plans the phases again on
 /// the facts it reads after installing, with the same [`plan_phases`].
-pub fn plan_run<'r>(ctx: &Ctx) -> Planned<'r> {
+pub fn plan_run<'r>(ctx: &Ctx) -> Result<Planned<'r>, limited::Refusal> {
     let installs = plan_installs(ctx);
     let facts: IndexMap<String, HostFacts> = ctx
         .facts
@@ -328,22 +342,24 @@ pub fn plan_run<'r>(ctx: &Ctx) -> Planned<'r> {
         facts: &facts,
         ..*ctx
     };
-    Planned {
+    Ok(Planned {
         installs,
-        phases: plan_phases(&after),
-    }
+        phases: plan_phases(&after)?,
+    })
 }
 
-/// The steps of every phase after the installation, in order, each with its role.
-pub fn plan_phases<'r>(ctx: &Ctx) -> Vec<(&'r Role, Vec<Step>)> {
+/// The steps of every phase after the installation, in order, each with its role: those
+/// `--limit` keeps ([`limited::restrict`]; each planner sees the kept steps of the phases
+/// before it), or why a limited run must not go ahead.
+pub fn plan_phases<'r>(ctx: &Ctx) -> Result<Vec<(&'r Role, Vec<Step>)>, limited::Refusal> {
     let mut done: Vec<Step> = Vec::new();
     let mut phases = Vec::new();
     for role in REGISTRY {
-        let steps = (role.plan)(ctx, &done);
+        let steps = limited::restrict(ctx, role, (role.plan)(ctx, &done))?;
         done.extend(steps.iter().cloned());
         phases.push((*role, steps));
     }
-    phases
+    Ok(phases)
 }
 
 #[cfg(test)]

@@ -332,3 +332,227 @@ fn without_a_db_vip_a_rolling_restart_drains_nothing() {
     assert!(text.contains("rolling restart"), "{text}");
     assert!(!text.contains("DB VIP"), "{text}");
 }
+
+// `--limit`: the planners still see every host; only the limited hosts' changes are kept.
+
+/// The hosts of `steps`, each once, in order.
+fn hosts_of(steps: &[Step]) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for step in steps {
+        if !hosts.iter().any(|h| h == step.host()) {
+            hosts.push(step.host().to_string());
+        }
+    }
+    hosts
+}
+
+#[test]
+fn a_limited_plan_changes_only_the_limited_hosts() {
+    let mut world = World::converged(DEFAULT);
+    for app in ["app1", "app2"] {
+        world.change_file(app, "/usr/local/bin/roster");
+    }
+    world.limit("app1", &[]);
+    let steps = world.steps();
+    assert_eq!(hosts_of(&steps), ["app1"], "{}", describe(&steps));
+    assert!(describe(&steps).contains("app1: restart roster"));
+}
+
+#[test]
+fn bare_hosts_limited_to_one_lb_get_that_lb_only_and_no_bootstrap() {
+    let mut world = World::bare(DEFAULT);
+    world.limit("lb1", &[]);
+    let steps = world.steps();
+    assert_eq!(hosts_of(&steps), ["lb1"], "{}", describe(&steps));
+    assert!(describe(&steps).contains("lb1: install haproxy keepalived nftables"));
+}
+
+#[test]
+fn a_gate_on_a_host_outside_the_limit_still_guards_the_limited_change() {
+    let mut world = World::converged(DEFAULT);
+    world.change_file("app2", "/usr/local/bin/roster");
+    world.limit("app2", &[]);
+    let text = describe(&world.steps());
+    // app2 restarts; app1 is only read: the tier's readiness gate runs there.
+    assert!(text.contains("app2: restart roster"), "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("app1:"))
+            .collect::<Vec<_>>(),
+        ["app1: then wait until app1's roster to reach its database (/readyz)"]
+    );
+    assert!(
+        world
+            .steps()
+            .iter()
+            .filter(|s| s.host() != "app2")
+            .all(|s| !s.is_change())
+    );
+}
+
+#[test]
+fn a_limited_rolling_restart_reads_the_other_nodes_facts() {
+    let mut world = World::converged(DEFAULT);
+    for db in ["db1", "db2"] {
+        world.change_file(db, "/etc/mysql/mariadb.conf.d/60-galera.cnf");
+    }
+    world.limit("db2", &[]);
+    assert_eq!(
+        lines(&world, "db tier"),
+        [
+            "db2: write /etc/mysql/mariadb.conf.d/60-galera.cnf",
+            "db2: drain the DB VIP (when this node holds it, wait until another Synced node does)",
+            "db2: rolling restart of mariadb (config changed), gated on Synced",
+            "db2: let this node hold the DB VIP again",
+        ]
+    );
+    // The drain is decided on db1's facts: with its keepalived stopped, nobody could take the
+    // VIP, so db2 is not drained (and db1's keepalived, outside the limit, is not started).
+    world.unit("db1", "keepalived.service", "inactive");
+    let steps = world.phase("db tier");
+    let text = describe(&steps);
+    assert!(!text.contains("drain"), "{text}");
+    assert!(
+        steps
+            .iter()
+            .filter(|s| s.host() == "db1")
+            .all(|s| !s.is_change()),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_restart_limited_to_one_node_is_refused_while_the_other_is_out_of_the_cluster() {
+    let mut world = World::converged(DEFAULT);
+    world.change_file("db1", "/etc/mysql/mariadb.conf.d/60-galera.cnf");
+    world
+        .unit("db2", "mariadb.service", "inactive")
+        .wsrep("db2", None);
+    world.wsrep("db1", Some(synced(2)));
+    world.limit("db1", &[]);
+    let refusal = world.try_steps().unwrap_err();
+    assert!(
+        refusal
+            .message
+            .contains("db2 is outside --limit and not in the Primary component"),
+        "{refusal}"
+    );
+    assert!(refusal.hint.contains("add db2 to --limit"), "{refusal}");
+    // With db2 in the limit, it joins first and db1 then restarts.
+    world.limit("db", &[]);
+    let text = world.describe_phase("db tier");
+    let join = text.find("db2: join").expect("db2 joins");
+    let restart = text.find("db1: rolling restart").expect("db1 restarts");
+    assert!(join < restart, "{text}");
+}
+
+#[test]
+fn a_bootstrap_is_refused_unless_every_db_host_is_in_the_limit() {
+    let mut world = World::converged(DEFAULT);
+    for db in ["db1", "db2"] {
+        world
+            .unit(db, "mariadb.service", "inactive")
+            .wsrep(db, None)
+            .grastate(db, Some(7), db == "db2");
+    }
+    world.limit("db1", &[]);
+    let refusal = world.try_steps().unwrap_err();
+    assert!(
+        refusal
+            .message
+            .contains("no Galera node is in a Primary component")
+    );
+    assert!(
+        refusal.message.contains("db2 is outside --limit"),
+        "{refusal}"
+    );
+    // An app host alone needs the cluster's accounts, which the bootstrap makes: refused too.
+    world.limit("app2", &[]);
+    assert!(world.try_steps().is_err());
+    // Every db host: the most advanced one (db2, safe_to_bootstrap) bootstraps.
+    world.limit("db", &[]);
+    let text = describe(&world.steps());
+    assert!(
+        text.contains("db2: bootstrap the Galera cluster from db2"),
+        "{text}"
+    );
+    // A limit that leaves the db tier alone goes ahead without it.
+    world.change_file("lb1", "/etc/haproxy/haproxy.cfg");
+    world.limit("lb", &[]);
+    let steps = world.steps();
+    assert!(describe(&steps).contains("lb1: reload haproxy"));
+    assert!(steps.iter().all(|s| s.host().starts_with("lb")));
+}
+
+#[test]
+fn a_new_app_hosts_accounts_are_kept_narrowed_to_the_limit() {
+    let mut world = World::converged(DEFAULT);
+    for app in ["app1", "app2"] {
+        world.facts[app]
+            .files
+            .remove(crate::render::context::ROSTER_ENV);
+    }
+    world.limit("app2", &[]);
+    let steps = world.phase("db tier");
+    assert_eq!(
+        describe(&steps),
+        "db1: then wait until Synced in a Primary cluster of 1 or more\n\
+         db1: create the roster database and the accounts of app2\n"
+    );
+    assert!(matches!(
+        &steps[1],
+        Step::DatabaseUsers { apps, with_sst: false, .. } if apps == &["app2".to_string()]
+    ));
+}
+
+#[test]
+fn an_unreachable_host_outside_the_limit_is_not_needed_for_an_unrelated_change() {
+    let mut world = World::converged(DEFAULT);
+    world.change_file("app1", "/usr/local/bin/roster");
+    world.limit("app1", &["lb1"]);
+    let steps = world.steps();
+    assert_eq!(hosts_of(&steps), ["app1"], "{}", describe(&steps));
+    assert_eq!(world.scope.warnings().len(), 1);
+    assert!(world.scope.warnings()[0].starts_with("lb1 is outside --limit and unreachable"));
+}
+
+#[test]
+fn an_unreachable_host_whose_facts_decide_a_limited_step_refuses_the_run() {
+    let mut world = World::converged(DEFAULT);
+    world.change_file("db1", "/etc/mysql/mariadb.conf.d/60-galera.cnf");
+    world.limit("db1", &["db2"]);
+    let refusal = world.try_steps().unwrap_err();
+    assert!(
+        refusal
+            .message
+            .starts_with("db2 is outside --limit and unreachable (connection refused)"),
+        "{refusal}"
+    );
+    assert!(
+        refusal
+            .to_string()
+            .contains("nothing was changed on any host")
+    );
+}
+
+#[test]
+fn an_unreachable_host_a_kept_gate_runs_on_refuses_the_run() {
+    let mut world = World::converged(DEFAULT);
+    world.change_file("app2", "/usr/local/bin/roster");
+    world.limit("app2", &["app1"]);
+    let refusal = world.try_steps().unwrap_err();
+    assert!(
+        refusal
+            .message
+            .contains("app1 is outside --limit and unreachable")
+    );
+    assert!(refusal.message.contains("runs there"), "{refusal}");
+}
+
+#[test]
+fn without_a_limit_nothing_is_filtered() {
+    let mut unlimited = World::bare(DEFAULT);
+    let all = unlimited.steps();
+    unlimited.limit("lb,app,db", &[]);
+    assert_eq!(unlimited.steps(), all);
+}

@@ -21,6 +21,8 @@ pub const ROLE: Role = Role {
     )],
     firewall: super::no_rules,
     plan,
+    reads: super::limited::reads_none,
+    check_limited: super::limited::no_rule,
 };
 
 fn plan(ctx: &Ctx, _earlier: &[Step]) -> Vec<Step> {

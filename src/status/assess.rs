@@ -42,26 +42,52 @@ fn find<'a>(hosts: &'a [HostHealth], name: &str) -> Option<&'a HostHealth> {
 
 /// The verdict and its reasons (the ones that make it down first).
 pub fn assess(inv: &Inventory, hosts: &[HostHealth], vips: &[VipStatus]) -> (Verdict, Vec<String>) {
+    assess_within(inv, hosts, vips, &|_| true)
+}
+
+/// The verdict of the hosts `judged` says yes to (`status --limit`), on what every host
+/// showed: a host outside is not judged for its own problems, and a tier's verdict (Galera's
+/// Primary component and size, a VIP, no app node ready) counts when the limit has a host of
+/// that tier, since those hosts depend on it.
+pub fn assess_within(
+    inv: &Inventory,
+    hosts: &[HostHealth],
+    vips: &[VipStatus],
+    judged: &dyn Fn(&str) -> bool,
+) -> (Verdict, Vec<String>) {
     let mut found = Findings::default();
-    assess_hosts(hosts, &mut found);
-    if let Some(vip) = vips.iter().find(|v| v.name == "frontend") {
+    let tier = |roles: &[Role]| {
+        roles
+            .iter()
+            .any(|r| inv.hosts_with(*r).into_iter().any(judged))
+    };
+    assess_hosts(hosts, judged, &mut found);
+    if let Some(vip) = vips.iter().find(|v| v.name == "frontend")
+        && inv.frontend_vip_holders().into_iter().any(judged)
+    {
         assess_frontend_vip(inv, hosts, vip, &mut found);
     }
-    assess_apps(hosts, &mut found);
-    assess_haproxy(hosts, &mut found);
-    assess_aerospike(inv, hosts, &mut found);
-    if !inv.hosts_with(Role::Db).is_empty() {
-        assess_galera(inv, hosts, &mut found);
-        if let Some(vip) = vips.iter().find(|v| v.name == "db") {
+    if tier(&[Role::App]) {
+        assess_apps(hosts, judged, &mut found);
+    }
+    assess_haproxy(hosts, judged, &mut found);
+    if tier(&[Role::Aerospike]) {
+        assess_aerospike(inv, hosts, judged, &mut found);
+    }
+    if !inv.hosts_with(Role::Db).is_empty() && tier(&[Role::Db, Role::Arbiter]) {
+        assess_galera(inv, hosts, judged, &mut found);
+        if let Some(vip) = vips.iter().find(|v| v.name == "db")
+            && tier(&[Role::Db])
+        {
             assess_db_vip(hosts, vip, &mut found);
         }
     }
     found.verdict()
 }
 
-/// Each host unreachable, and each of its services not active.
-fn assess_hosts(hosts: &[HostHealth], found: &mut Findings) {
-    for h in hosts {
+/// Each judged host unreachable, and each of its services not active.
+fn assess_hosts(hosts: &[HostHealth], judged: &dyn Fn(&str) -> bool, found: &mut Findings) {
+    for h in hosts.iter().filter(|h| judged(&h.name)) {
         if !h.reachable {
             found.degraded.push(format!(
                 "{} unreachable ({})",
@@ -131,9 +157,9 @@ fn assess_frontend_vip(
 }
 
 /// App nodes: each whose roster runs is ready; at least one is.
-fn assess_apps(hosts: &[HostHealth], found: &mut Findings) {
+fn assess_apps(hosts: &[HostHealth], judged: &dyn Fn(&str) -> bool, found: &mut Findings) {
     let apps: Vec<&HostHealth> = hosts.iter().filter(|h| h.has_role(Role::App)).collect();
-    for app in apps.iter().filter(|a| a.runs("roster")) {
+    for app in apps.iter().filter(|a| a.runs("roster") && judged(&a.name)) {
         if let Some(readyz) = &app.readyz
             && !readyz.ok
         {
@@ -155,10 +181,10 @@ fn assess_apps(hosts: &[HostHealth], found: &mut Findings) {
 
 /// Every running HAProxy answers on its stats socket and has every healthy app node in its
 /// rotation (a node with a problem of its own was reported at its cause).
-fn assess_haproxy(hosts: &[HostHealth], found: &mut Findings) {
+fn assess_haproxy(hosts: &[HostHealth], judged: &dyn Fn(&str) -> bool, found: &mut Findings) {
     for lb in hosts
         .iter()
-        .filter(|h| h.has_role(Role::Lb) && h.runs("haproxy"))
+        .filter(|h| h.has_role(Role::Lb) && h.runs("haproxy") && judged(&h.name))
     {
         let Some(backends) = &lb.haproxy_backends else {
             found.degraded.push(format!(
@@ -182,13 +208,25 @@ fn assess_haproxy(hosts: &[HostHealth], found: &mut Findings) {
 
 /// Galera: every running node Synced in one Primary component of the expected size (db
 /// nodes and arbitrators).
-fn assess_galera(inv: &Inventory, hosts: &[HostHealth], found: &mut Findings) {
+fn assess_galera(
+    inv: &Inventory,
+    hosts: &[HostHealth],
+    judged: &dyn Fn(&str) -> bool,
+    found: &mut Findings,
+) {
     let expected = (inv.hosts_with(Role::Db).len() + inv.hosts_with(Role::Arbiter).len()) as u32;
     let mut primary_size = None;
     for db in hosts
         .iter()
         .filter(|h| h.has_role(Role::Db) && h.runs("mariadb"))
     {
+        if !judged(&db.name) {
+            // Not judged, but its Primary component is the tier's.
+            if let Some(g) = db.galera.as_ref().filter(|g| g.is_primary()) {
+                primary_size = primary_size.max(Some(g.cluster_size));
+            }
+            continue;
+        }
         match &db.galera {
             None => found.degraded.push(format!(
                 "{}: MariaDB does not report Galera status",
@@ -251,7 +289,12 @@ fn assess_db_vip(hosts: &[HostHealth], vip: &VipStatus, found: &mut Findings) {
 }
 
 /// Aerospike: one cluster of every node, with its data where it belongs.
-fn assess_aerospike(inv: &Inventory, hosts: &[HostHealth], found: &mut Findings) {
+fn assess_aerospike(
+    inv: &Inventory,
+    hosts: &[HostHealth],
+    judged: &dyn Fn(&str) -> bool,
+    found: &mut Findings,
+) {
     let expected = inv.hosts_with(Role::Aerospike).len() as u32;
     if expected == 0 {
         return;
@@ -271,7 +314,7 @@ fn assess_aerospike(inv: &Inventory, hosts: &[HostHealth], found: &mut Findings)
             .degraded
             .push(format!("Aerospike cluster size {size} of {expected}"));
     }
-    for (name, node) in &nodes {
+    for (name, node) in nodes.iter().filter(|(name, _)| judged(name)) {
         if !node.cluster_integrity {
             found
                 .degraded
@@ -508,6 +551,44 @@ mod tests {
         assert_eq!(
             world.summary(),
             "degraded: frontend VIP 10.0.1.100 held by lb1 and lb2 at once"
+        );
+    }
+
+    impl World {
+        /// The verdict judging only `limit`'s hosts, as `status --limit` does.
+        fn limited(&self, limit: &[&str]) -> String {
+            let judged = |host: &str| limit.contains(&host);
+            let (verdict, reasons) = assess_within(&self.inv, &self.hosts, &self.vips, &judged);
+            summary(verdict, &reasons)
+        }
+    }
+
+    #[test]
+    fn a_limited_verdict_judges_only_its_hosts_and_their_tiers() {
+        let mut world = healthy();
+        let lb1 = world.host("lb1");
+        lb1.reachable = false;
+        lb1.error = Some("no answer within 5 s".into());
+        lb1.services.clear();
+        lb1.haproxy_backends = None;
+        world.vip("frontend").holders = vec![];
+        assert!(world.summary().starts_with("down: frontend VIP"));
+        // The db hosts do not depend on the lbs: healthy within that view.
+        assert_eq!(world.limited(&["db1", "db2"]), "healthy");
+        // lb2 is a VIP holder: the VIP held by nobody counts, lb1's own problem does not.
+        assert_eq!(
+            world.limited(&["lb2"]),
+            "down: frontend VIP 10.0.1.100 held by no reachable host"
+        );
+        // A db node outside the limit: its own problem is not counted, the tier's is.
+        world.host("db2").services["mariadb"] = ActiveState::Inactive;
+        for db in ["db1", "db2"] {
+            world.host(db).galera.as_mut().unwrap().cluster_size = 2;
+        }
+        assert_eq!(world.limited(&["db1"]), "degraded: Galera size 2 of 3");
+        assert_eq!(
+            world.limited(&["db2"]),
+            "degraded: db2: mariadb inactive; Galera size 2 of 3"
         );
     }
 

@@ -60,8 +60,12 @@ pub struct Status {
     pub elapsed_ms: u64,
     /// Each VIP: the frontend one, and the DB one with Galera.
     pub vips: Vec<VipStatus>,
-    /// Every inventory host, in inventory order.
+    /// Every inventory host, in inventory order (with `--limit`, only the hosts in it).
     pub hosts: Vec<HostHealth>,
+    /// `--limit`, when given: the verdict judges only these hosts (and the tiers they are in).
+    pub limit: Option<crate::limit::Limit>,
+    /// What was seen but not judged: hosts outside `--limit` that did not answer.
+    pub warnings: Vec<String>,
 }
 
 /// A keepalived VIP: who holds it, and (frontend) whether it serves.
@@ -133,6 +137,8 @@ impl HostHealth {
 pub struct StatusOptions {
     /// Longest wait for one host (connect + probe).
     pub timeout: Duration,
+    /// `--limit`: judge and show only these hosts (every host is still read).
+    pub limit: Option<crate::limit::Limit>,
 }
 
 impl StatusOptions {
@@ -181,21 +187,40 @@ impl<'a> StatusReader<'a> {
         );
         let (hosts, frontend_readyz) = tokio::join!(probes, frontend_readyz(&self.http, inv));
         let vips = vips(inv, &hosts, frontend_readyz);
-        let (verdict, reasons) = assess::assess(inv, &hosts, &vips);
+        let limit = self.opts.limit.clone();
+        let judged = |host: &str| limit.as_ref().is_none_or(|l| l.contains(host));
+        let (verdict, reasons) = assess::assess_within(inv, &hosts, &vips, &judged);
+        let summary = limited_summary(
+            &assess::summary(verdict, &reasons),
+            limit.as_ref(),
+            inv.hosts.len(),
+        );
         tracing::info!(
             ms = started.elapsed().as_millis() as u64,
-            "status: {}",
-            assess::summary(verdict, &reasons)
+            "status: {summary}"
         );
+        let warnings = hosts
+            .iter()
+            .filter(|h| !judged(&h.name) && !h.reachable)
+            .map(|h| {
+                format!(
+                    "{} is outside --limit and unreachable ({}): not judged",
+                    h.name,
+                    h.error.as_deref().unwrap_or("no answer")
+                )
+            })
+            .collect();
         Status {
             stack: inv.name.clone(),
             verdict,
-            summary: assess::summary(verdict, &reasons),
+            summary,
             reasons,
             checked_at,
             elapsed_ms: started.elapsed().as_millis() as u64,
             vips,
-            hosts,
+            hosts: hosts.into_iter().filter(|h| judged(&h.name)).collect(),
+            limit,
+            warnings,
         }
     }
 
@@ -204,6 +229,27 @@ impl<'a> StatusReader<'a> {
         for session in self.sessions.into_values().flatten() {
             session.conn.close().await;
         }
+    }
+}
+
+/// The verdict line of a limited status says so, and how many hosts it leaves unjudged: a
+/// `healthy` of the db hosts is not the whole stack's.
+fn limited_summary(summary: &str, limit: Option<&crate::limit::Limit>, total: usize) -> String {
+    let Some(limit) = limit else {
+        return summary.to_string();
+    };
+    let (word, rest) = summary.split_once(": ").unwrap_or((summary, ""));
+    let others = total - limit.hosts.len();
+    let scope = format!(
+        "{word} within --limit {} ({}; {others} other host{} not judged)",
+        limit.text(),
+        limit.hosts.join(", "),
+        if others == 1 { "" } else { "s" }
+    );
+    if rest.is_empty() {
+        scope
+    } else {
+        format!("{scope}: {rest}")
     }
 }
 
@@ -390,6 +436,26 @@ Id=keepalived.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabl
         );
         assert_eq!(json["galera"]["cluster_status"], "non-Primary");
         assert_eq!(json["galera"]["local_state_comment"], "Joining");
+    }
+
+    #[test]
+    fn a_limited_summary_says_it_is_limited_and_what_it_leaves_out() {
+        let inv = stack();
+        let arg = crate::limit::parse("db").unwrap();
+        let limit = crate::limit::Limit::resolve(&inv, &arg).unwrap();
+        assert_eq!(limited_summary("healthy", None, 6), "healthy");
+        let total = inv.hosts.len();
+        let others = total - limit.hosts.len();
+        assert_eq!(
+            limited_summary("healthy", Some(&limit), total),
+            format!("healthy within --limit db (db1, db2; {others} other hosts not judged)")
+        );
+        assert_eq!(
+            limited_summary("degraded: db2: mariadb inactive", Some(&limit), total),
+            format!(
+                "degraded within --limit db (db1, db2; {others} other hosts not judged): db2: mariadb inactive"
+            )
+        );
     }
 
     #[test]

@@ -393,6 +393,8 @@ mod tests {
             reasons: Vec::new(),
             checked_at: "2026-11-23T15:55:26Z".parse().unwrap(),
             elapsed_ms: 309,
+            limit: None,
+            warnings: Vec::new(),
             vips: vec![
                 VipStatus {
                     name: "frontend".into(),
