@@ -113,7 +113,13 @@ async fn the_stack_runs_through_a_bastion_as_a_sudo_user_by_host_names() {
             "ssh_from: [10.231.50.1/32, 10.231.60.1/32]",
         )
     });
-    let out = lab.minicloud(&["up", "-i", wrong.to_str().unwrap()]);
+    let out = lab.minicloud(&[
+        "up",
+        "-i",
+        wrong.to_str().unwrap(),
+        "--roster-binary",
+        common::roster_bin(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
