@@ -456,7 +456,9 @@ pub enum LabCommand {
         /// `inet minicloud_lab`, rejects its connections to the lab networks); the inventory
         /// reaches every host through it, by name, as the sudo user `deploy`, and lets SSH in
         /// from the bastion only. `status` and `failover-test` then ask the frontend VIP
-        /// through the bastion too. `lab up` without it (or `lab down`) removes the wall.
+        /// through the bastion too. `lab up` without it (or `lab down`) removes the wall; after
+        /// an `up` behind the bastion the hosts let SSH in from it only, so go back with
+        /// `lab down` first.
         #[arg(long)]
         bastion: bool,
     },

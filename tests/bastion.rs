@@ -8,8 +8,8 @@
 //!   from the bastion's address, which `firewall.ssh_from` holds; an inventory whose ssh_from
 //!   holds this machine's addresses instead is refused before anything changes;
 //! - `status` is healthy, its VIP check answered through the bastion;
-//! - `failover-test` passes an lb drill and a db drill under the default load (through the
-//!   bastion), nothing lost;
+//! - `failover-test` passes a drill per tier (lb-down, app-crash, db-crash) under the default
+//!   load (through the bastion), nothing lost;
 //! - `lab down` removes the wall (the lab's nftables table).
 //!
 //! Takes over the machine's lab (down at the start and at the end); needs root, dockerd, nft.
@@ -142,7 +142,7 @@ async fn the_stack_runs_through_a_bastion_as_a_sudo_user_by_host_names() {
         "--roster-binary",
         common::roster_bin(),
         "--drill",
-        "lb-down,db-crash",
+        "lb-down,app-crash,db-crash",
     ]);
     let results: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     for r in results.as_array().expect("a JSON array of results") {
@@ -162,7 +162,7 @@ async fn the_stack_runs_through_a_bastion_as_a_sudo_user_by_host_names() {
         assert!(r["acknowledged_writes"].as_u64().unwrap() > 500, "{r}");
     }
     assert_eq!(out.status.code(), Some(0), "a drill failed");
-    assert_eq!(results.as_array().unwrap().len(), 2);
+    assert_eq!(results.as_array().unwrap().len(), 3);
     eprintln!("drills: {:?}", started.elapsed());
 
     lab.must(&["lab", "down"]);
