@@ -31,6 +31,7 @@ pub const BASTION: &str = "bastion";
 pub const BASTION_MGMT: Ipv4Addr = Ipv4Addr::new(10, 231, 70, 10);
 /// The bastion's addresses on the lab networks: what the hosts see SSH come from.
 pub const BASTION_FRONTEND: Ipv4Addr = Ipv4Addr::new(10, 231, 50, 5);
+/// The bastion's address on the backend network (what the db hosts see SSH come from).
 pub const BASTION_BACKEND: Ipv4Addr = Ipv4Addr::new(10, 231, 60, 5);
 /// The login user of the bastion layout, on the bastion and the hosts: sudo without a
 /// password, as on most cloud images.
