@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/setup-host.sh
 
 require_root "the lab"
-ensure_packages docker.io debootstrap iproute2 tar
+# nftables: `lab up --bastion` walls this machine off the lab networks with a table of its own.
+ensure_packages docker.io debootstrap iproute2 tar nftables
 ensure_dockerd
 ensure_inotify
 

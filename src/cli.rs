@@ -218,6 +218,7 @@ pub enum Command {
         after_help = "Examples:\n  minicloud lab up\n  minicloud lab status\n  \
                             minicloud lab kill db1 && minicloud lab start db1\n  \
                             minicloud lab partition db2 --network backend && minicloud lab heal db2 --network backend\n  \
+                            minicloud lab up --bastion        (hosts reached only through a bastion)\n  \
                             minicloud lab down"
     )]
     #[cfg(feature = "lab")]
@@ -508,8 +509,19 @@ pub enum LabCommand {
         /// release's image are recreated.
         #[arg(long, default_value = "debian-12", value_parser = parse_release)]
         os: &'static crate::platform::Release,
+        /// Put the hosts behind a bastion: a `bastion` host on a third network (mgmt,
+        /// 10.231.70.0/24) is all this machine reaches (an nftables table of the lab's own,
+        /// `inet minicloud_lab`, rejects its connections to the lab networks); the inventory
+        /// reaches every host through it, by name, as the sudo user `deploy`, and lets SSH in
+        /// from the bastion only. `status` and `failover-test` then ask the frontend VIP
+        /// through the bastion too. `lab up` without it (or `lab down`) removes the wall; after
+        /// an `up` behind the bastion the hosts let SSH in from it only, so go back with
+        /// `lab down` first.
+        #[arg(long)]
+        bastion: bool,
     },
-    /// Remove every container and network the lab created, and its local files (the image stays).
+    /// Remove every container and network the lab created, its nftables table (the bastion
+    /// layout's wall) and its local files (the image stays).
     Down,
     /// List the lab's hosts: container running, reachable over SSH. Exit 1 when one is not.
     Status {
@@ -1007,8 +1019,9 @@ async fn run_lab(command: LabCommand) -> Result<ExitCode> {
             hosts,
             file_sync,
             os,
+            bastion,
         } => {
-            let actions = lab.up(&hosts, &file_sync, os).await?;
+            let actions = lab.up(&hosts, &file_sync, os, bastion).await?;
             for (host, action) in &actions {
                 let what = match action {
                     lab::HostAction::LeftAlone => "healthy, left alone".to_string(),

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub mod config;
+pub mod forward;
 pub mod known_hosts;
 pub mod passphrase;
 
@@ -79,6 +80,26 @@ impl Target {
             format!(" via {}", via.join(","))
         };
         format!("{} ({}:{}{via})", self.name, self.address, self.port)
+    }
+
+    /// The last jump host on the way, as a target of its own (reached through the hops before
+    /// it, verified against the same known_hosts): the machine the target's connections come
+    /// from, which reaches what the target's network holds. None when the target is reached
+    /// straight.
+    pub fn last_jump(&self) -> Option<Target> {
+        let (last, before) = self.jumps.split_last()?;
+        Some(Target {
+            name: format!("{}'s jump host {}", self.name, last.spec()),
+            address: last.address.clone(),
+            port: last.port,
+            user: last.user.clone(),
+            key: last.key.clone(),
+            jumps: before.to_vec(),
+            known_hosts: self.known_hosts.clone(),
+            accept_new_host_key: self.accept_new_host_key,
+            connect_timeout: self.connect_timeout,
+            unresolved: self.unresolved.clone(),
+        })
     }
 
     /// Every SSH endpoint on the way, jump hosts first, the target last.
@@ -298,6 +319,11 @@ impl Connection {
 
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The session has ended (the host went away, or a keepalive went unanswered).
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
     }
 
     /// A TCP connection from the host to `address:port` (a `direct-tcpip` channel), as a byte
@@ -765,6 +791,28 @@ mod tests {
             Some(verdict),
         )
         .to_string()
+    }
+
+    #[test]
+    fn the_last_jump_host_is_a_target_reached_through_the_hops_before_it() {
+        let hop = |address: &str, port: u16| Hop {
+            address: address.into(),
+            port,
+            user: "ops".into(),
+            key: Some(PathBuf::from("/keys/ops")),
+        };
+        let mut far = target(Path::new("/kh"));
+        assert!(far.last_jump().is_none(), "reached straight: no jump host");
+        far.jumps = vec![hop("outer.example", 2022), hop("10.231.70.10", 22)];
+        let last = far.last_jump().unwrap();
+        assert_eq!(
+            (last.address.as_str(), last.port, last.user.as_str()),
+            ("10.231.70.10", 22, "ops")
+        );
+        assert_eq!(last.jumps, [hop("outer.example", 2022)]);
+        assert_eq!(last.key, Some(PathBuf::from("/keys/ops")));
+        assert_eq!(last.known_hosts, PathBuf::from("/kh"));
+        assert_eq!(last.name, "app1's jump host ops@10.231.70.10:22");
     }
 
     #[test]

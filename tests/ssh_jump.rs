@@ -256,3 +256,100 @@ async fn a_tcp_connection_from_the_far_host_reaches_what_only_it_can() {
     );
     conn.close().await;
 }
+
+/// An echo server on 127.0.0.1: what only the far side is meant to reach.
+async fn echo_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut read, mut write) = stream.split();
+                let _ = tokio::io::copy(&mut read, &mut write).await;
+            });
+        }
+    });
+    port
+}
+
+/// Send `message` through 127.0.0.1:`port`, end the sending side, read all that comes back
+/// (or how the reading failed).
+async fn round_trip(port: u16, message: &[u8]) -> std::io::Result<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(message).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut back),
+    )
+    .await
+    .expect("an answer within 10 s")?;
+    Ok(back)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_forward_through_the_last_jump_host_carries_many_connections() {
+    use minicloud::ssh::forward::Forward;
+    let Some(lab) = lab() else { return };
+    let (jump, far) = (lab.sshd("jump"), lab.sshd("far"));
+    // What status and the drills do behind a bastion: a connection to the far host's last
+    // jump host, and a local forward over it.
+    let bastion = lab
+        .target(&jump, &far, true)
+        .last_jump()
+        .expect("the target has a jump host");
+    assert_eq!((bastion.port, bastion.jumps.len()), (jump.port, 0));
+    let echo = echo_server().await;
+    let forward = Forward::start(Connection::open(&bastion).await.unwrap(), "127.0.0.1", echo)
+        .await
+        .unwrap();
+    let local = forward.local_addr();
+    assert!(local.ip().is_loopback() && local.port() != echo);
+    // Several at once, each its own channel, each answered with its own bytes.
+    let sends = (0..6).map(|n| {
+        let message = format!("hello {n} ").repeat(5000);
+        async move { (round_trip(local.port(), message.as_bytes()).await, message) }
+    });
+    for (back, message) in futures_util::future::join_all(sends).await {
+        assert_eq!(back.unwrap(), message.as_bytes());
+    }
+    // They went through the jump host's forwarding, not straight.
+    let log = jump.log();
+    let forwarded = log
+        .matches(&format!("target 127.0.0.1 port {echo}"))
+        .count();
+    assert!(forwarded >= 6, "{forwarded} forwarded:\n{log}");
+    forward.close().await;
+    // Closed: nothing listens there any more.
+    assert!(
+        tokio::net::TcpStream::connect(local).await.is_err(),
+        "the forward still listens after close"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forward_to_where_nothing_listens_closes_the_client_at_once() {
+    use minicloud::ssh::forward::Forward;
+    let Some(lab) = lab() else { return };
+    let jump = lab.sshd("jump");
+    let far = lab.sshd("far");
+    let bastion = lab.target(&jump, &far, true).last_jump().unwrap();
+    let forward = Forward::start(
+        Connection::open(&bastion).await.unwrap(),
+        "127.0.0.1",
+        free_port(),
+    )
+    .await
+    .unwrap();
+    // The far side refuses: the client's connection ends at once (closed, or reset since
+    // what it sent was never read), no bytes, no hang.
+    match round_trip(forward.local_addr().port(), b"anyone?").await {
+        Ok(back) => assert!(back.is_empty(), "{back:?}"),
+        Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}"),
+    }
+    forward.close().await;
+}

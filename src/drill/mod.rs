@@ -14,7 +14,8 @@ use crate::converge::{self, commands, session::Session};
 use crate::inventory::{Inventory, Role};
 use crate::lab_dir::LabDir;
 use crate::ssh::Connection;
-use crate::status::{self, Status, StatusOptions, StatusReader, Verdict};
+use crate::status::route::FrontendRoute;
+use crate::status::{Status, StatusOptions, StatusReader, Verdict};
 use anyhow::{Context, Result, anyhow, bail};
 use catalog::{Budgets, DeadMan, Drill, DrillName, DrillStep, Situation};
 use load::{Kind, Latency, Load, Rates, Seen};
@@ -204,7 +205,6 @@ pub struct Runner<'a> {
     in_place: Mutex<InPlace>,
     /// Notes of the drill running now (see [`DrillResult::notes`]).
     notes: Mutex<Vec<String>>,
-    vip_url: String,
 }
 
 impl<'a> Runner<'a> {
@@ -212,18 +212,12 @@ impl<'a> Runner<'a> {
     /// carry it).
     pub fn new(inv: &'a Inventory, opts: DrillOptions) -> Runner<'a> {
         let run = format!("drill-{:08x}", rand::random::<u32>());
-        let vip_url = format!(
-            "http://{}:{}",
-            inv.services.frontend_vip.address,
-            status::frontend_port(inv)
-        );
         Runner {
             inv,
             opts,
             run,
             in_place: Mutex::new(InPlace::default()),
             notes: Mutex::new(Vec::new()),
-            vip_url,
         }
     }
 
@@ -324,10 +318,29 @@ impl<'a> Runner<'a> {
         mut reader: StatusReader<'_>,
         api_token: &str,
     ) -> DrillResult {
+        // The load goes where a client's requests would (through the bastion when the hosts
+        // are behind one), over a route of its own that lasts the drill.
+        let mut route = FrontendRoute::new(self.inv);
+        let base_url = match route.base_url().await {
+            Ok(url) => url,
+            Err(err) => {
+                reader.close().await;
+                route.close().await;
+                let why = format!("no way to the frontend VIP for the load: {err:#}");
+                return evaluate(
+                    drill,
+                    Seen::default(),
+                    Marks::default(),
+                    Vec::new(),
+                    Vec::new(),
+                    vec![why],
+                );
+            }
+        };
         // Each drill's days start 10 000 apart (over a minute and a half of writes at 100/s);
         // its rows are removed when it ends, so the next round may write the same days.
         let load = Load::start(
-            &self.vip_url,
+            &base_url,
             api_token,
             run,
             index * 10_000,
@@ -361,6 +374,7 @@ impl<'a> Runner<'a> {
         let (observations, (outcome, marks)) = tokio::join!(sampler, steps);
         reader.close().await;
         let seen = load.stop().await;
+        route.close().await;
         let mut failures = Vec::new();
         if let Err(err) = outcome {
             failures.push(format!("{err:#}"));

@@ -27,6 +27,8 @@ pub struct ContainerInfo {
     pub image: String,
     /// Network name → IPv4 address.
     pub addresses: HashMap<String, String>,
+    /// Network name → the names Docker's DNS answers for it there (besides its own).
+    pub aliases: HashMap<String, Vec<String>>,
     /// Its first process (systemd) as this machine sees it, while it runs.
     pub pid: Option<u32>,
 }
@@ -38,7 +40,8 @@ pub struct HostSpec {
     pub hostname: String,
     pub image: String,
     pub labels: HashMap<String, String>,
-    /// (network, address) in attach order; the first becomes eth0.
+    /// (network, address) in attach order; the first becomes eth0. On each, Docker's DNS
+    /// answers `hostname` with its address there (a network alias).
     pub networks: Vec<(String, Ipv4Addr)>,
 }
 
@@ -213,10 +216,15 @@ impl Engine {
             Err(e) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("inspecting container {name}")),
         };
-        let addresses = info
+        let endpoints = info
             .network_settings
             .and_then(|s| s.networks)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let aliases = endpoints
+            .iter()
+            .map(|(net, endpoint)| (net.clone(), endpoint.aliases.clone().unwrap_or_default()))
+            .collect();
+        let addresses = endpoints
             .into_iter()
             .map(|(net, endpoint)| (net, endpoint.ip_address.unwrap_or_default()))
             .collect();
@@ -224,6 +232,7 @@ impl Engine {
             running: info.state.as_ref().and_then(|s| s.running).unwrap_or(false),
             image: info.config.and_then(|c| c.image).unwrap_or_default(),
             addresses,
+            aliases,
             pid: info
                 .state
                 .as_ref()
@@ -270,7 +279,10 @@ impl Engine {
             stop_signal: Some("SIGRTMIN+3".into()),
             host_config: Some(host_config),
             networking_config: Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(first_net.clone(), endpoint(*first_addr))])),
+                endpoints_config: Some(HashMap::from([(
+                    first_net.clone(),
+                    endpoint(*first_addr, &spec.hostname),
+                )])),
             }),
             ..Default::default()
         };
@@ -284,16 +296,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Attach a running container to another network with a fixed address (it becomes ethN+1).
+    /// Attach a running container to another network with a fixed address (it becomes
+    /// ethN+1), Docker's DNS answering `alias` there.
     pub async fn connect_network(
         &self,
         container: &str,
         network: &str,
         address: Ipv4Addr,
+        alias: &str,
     ) -> Result<()> {
         let request = NetworkConnectRequest {
             container: container.to_string(),
-            endpoint_config: Some(endpoint(address)),
+            endpoint_config: Some(endpoint(address, alias)),
         };
         self.docker
             .connect_network(network, request)
@@ -393,12 +407,15 @@ impl Engine {
     }
 }
 
-fn endpoint(address: Ipv4Addr) -> EndpointSettings {
+/// A fixed address on a network, and a name other containers there resolve to it (the
+/// bastion layout reaches hosts by name: `lb1`, not the container's `minicloud-lb1`).
+fn endpoint(address: Ipv4Addr, alias: &str) -> EndpointSettings {
     EndpointSettings {
         ipam_config: Some(EndpointIpamConfig {
             ipv4_address: Some(address.to_string()),
             ..Default::default()
         }),
+        aliases: Some(vec![alias.to_string()]),
         ..Default::default()
     }
 }

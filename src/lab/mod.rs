@@ -2,10 +2,12 @@
 //! and sshd, on two networks of the lab's own) plus an inventory for them, so the whole stack
 //! runs on one machine. Also the host control drills use: stop, kill, start, partition, heal.
 //!
-//! Everything the lab creates carries the label [`LABEL`], and `lab down` removes exactly that.
+//! Everything the lab creates carries the label [`LABEL`], and `lab down` removes exactly that
+//! (and the bastion layout's nftables table, [`isolation`]).
 
 pub mod docker;
 pub mod image;
+pub mod isolation;
 pub mod topology;
 
 pub use crate::lab_dir::LabDir;
@@ -44,6 +46,23 @@ pub fn network_name(net: Net) -> &'static str {
     }
 }
 
+/// Docker network of the bastion layout's mgmt network (sorts after the lab networks, so the
+/// bastion keeps it on eth2).
+pub const MGMT_NETWORK: &str = "minicloud-c-mgmt";
+
+/// (Docker network, address) of each of a host's networks, in attach order.
+fn attachments(host: &LabHost) -> Vec<(String, Ipv4Addr)> {
+    let mut list: Vec<(String, Ipv4Addr)> = host
+        .networks()
+        .iter()
+        .map(|(net, addr)| (network_name(*net).to_string(), *addr))
+        .collect();
+    if let Some(addr) = host.mgmt {
+        list.push((MGMT_NETWORK.to_string(), addr));
+    }
+    list
+}
+
 fn subnet(net: Net) -> &'static str {
     match net {
         Net::Frontend => topology::FRONTEND_SUBNET,
@@ -66,14 +85,27 @@ pub fn container_name(host: &str) -> String {
 // The folder's paths are in `lab_dir` (built without this module too); how to reach a host
 // needs the topology, so it is here.
 impl LabDir {
-    /// How to reach a lab host: as root, with the lab's key, verified against the lab's known_hosts.
+    /// How to reach a lab host: as root, with the lab's key, verified against the lab's
+    /// known_hosts; behind the bastion by name, through the bastion (logged in as its sudo
+    /// user, as the inventory does).
     pub fn ssh_target(&self, host: &LabHost) -> ssh::Target {
+        let jumps = if host.behind_bastion {
+            vec![ssh::Hop {
+                address: topology::BASTION_MGMT.to_string(),
+                port: 22,
+                user: topology::BASTION_USER.into(),
+                key: Some(self.key()),
+            }]
+        } else {
+            Vec::new()
+        };
         ssh::Target {
             name: host.name.clone(),
-            address: host.ssh_address().to_string(),
+            address: host.ssh_host(),
             port: 22,
             user: "root".into(),
             key: Some(self.key()),
+            jumps,
             known_hosts: self.known_hosts(),
             accept_new_host_key: false,
             connect_timeout: Duration::from_secs(10),
@@ -114,14 +146,17 @@ impl Lab {
         })
     }
 
-    /// Create or repair the lab so it has exactly `names`, all booted and reachable over SSH.
+    /// Create or repair the lab so it has exactly `names` (and with `bastion` the bastion,
+    /// the mgmt network, and this machine walled off the lab networks), all booted and
+    /// reachable over SSH.
     pub async fn up(
         &self,
         names: &[String],
         file_sync: &[String],
         release: &crate::platform::Release,
+        bastion: bool,
     ) -> Result<Vec<(String, HostAction)>> {
-        let hosts = topology::plan_hosts(names)?;
+        let hosts = topology::plan_lab(names, bastion)?;
         check_inotify(hosts.len() as u64)?;
         let inventory_text =
             topology::inventory_yaml(&hosts, &self.dir.key(), &self.dir.known_hosts(), file_sync);
@@ -141,7 +176,16 @@ impl Lab {
         let public_key = self.ensure_key_pair()?;
         let image = image::ensure_image(&self.engine, release).await?;
         for net in [Net::Frontend, Net::Backend] {
-            self.ensure_network(net).await?;
+            self.ensure_network(network_name(net), subnet(net), gateway(net))
+                .await?;
+        }
+        // Before any host is reached: the last gate below then proves the way in is the bastion.
+        if bastion {
+            self.ensure_network(MGMT_NETWORK, topology::MGMT_SUBNET, topology::MGMT_GATEWAY)
+                .await?;
+            isolation::wall(&[topology::FRONTEND_SUBNET, topology::BACKEND_SUBNET]).await?;
+        } else {
+            isolation::remove().await?;
         }
         self.remove_unplanned(&hosts).await?;
         let results: Vec<Result<(String, HostAction)>> = stream::iter(&hosts)
@@ -156,7 +200,8 @@ impl Lab {
             .collect()
             .await;
         let mut actions = results.into_iter().collect::<Result<Vec<_>>>()?;
-        actions.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
+        // In the order asked for (the bastion first).
+        actions.sort_by_key(|(name, _)| hosts.iter().position(|h| h.name == *name));
         self.write_known_hosts(&hosts).await?;
         write_atomic(&self.dir.inventory(), inventory_text.as_bytes(), 0o644)?;
         // The last gate: every host answers over SSH with the generated key and a verified host key.
@@ -178,6 +223,7 @@ impl Lab {
         for network in &networks {
             self.engine.remove_network(network).await?;
         }
+        isolation::remove().await?;
         for file in [
             self.dir.key(),
             self.dir.key().with_extension("pub"),
@@ -238,7 +284,7 @@ impl Lab {
         }
         let inv = inventory::load(&path)?;
         let names: Vec<String> = inv.hosts.keys().cloned().collect();
-        topology::plan_hosts(&names)
+        topology::plan_lab(&names, topology::has_bastion(&inv))
     }
 
     fn host(&self, name: &str) -> Result<LabHost> {
@@ -340,17 +386,15 @@ impl Lab {
         Ok(public_line)
     }
 
-    async fn ensure_network(&self, net: Net) -> Result<()> {
-        let name = network_name(net);
+    async fn ensure_network(&self, name: &str, subnet: &str, gateway: Ipv4Addr) -> Result<()> {
         match self.engine.network_subnet(name).await? {
-            Some(existing) if existing == subnet(net) => Ok(()),
+            Some(existing) if existing == subnet => Ok(()),
             Some(existing) => bail!(
-                "Docker network {name} exists with subnet {existing}, not {}; hint: `minicloud lab down` removes it",
-                subnet(net)
+                "Docker network {name} exists with subnet {existing}, not {subnet}; hint: `minicloud lab down` removes it",
             ),
             None => {
                 self.engine
-                    .create_network(name, subnet(net), gateway(net), lab_labels(None))
+                    .create_network(name, subnet, gateway, lab_labels(None))
                     .await
             }
         }
@@ -375,10 +419,9 @@ impl Lab {
         public_key: &str,
     ) -> Result<HostAction> {
         let container = container_name(&host.name);
-        let wanted: HashMap<String, String> = host
-            .networks()
-            .iter()
-            .map(|(net, addr)| (network_name(*net).to_string(), addr.to_string()))
+        let wanted: HashMap<String, String> = attachments(host)
+            .into_iter()
+            .map(|(net, addr)| (net, addr.to_string()))
             .collect();
         let action = match self.engine.container(&container).await? {
             Some(info) if info.image != image => {
@@ -390,6 +433,13 @@ impl Lab {
                 self.engine.remove(&container).await?;
                 self.create_host(host, image).await?;
                 HostAction::Recreated("its networks differ from the lab's".into())
+            }
+            // Made before hosts had their names on the lab networks: the bastion would not
+            // resolve them.
+            Some(info) if host.behind_bastion && !named_everywhere(&info, host) => {
+                self.engine.remove(&container).await?;
+                self.create_host(host, image).await?;
+                HostAction::Recreated("Docker's DNS did not know it by name".into())
             }
             Some(info) if !info.running => {
                 self.engine.start(&container).await?;
@@ -409,11 +459,7 @@ impl Lab {
 
     async fn create_host(&self, host: &LabHost, image: &str) -> Result<()> {
         let container = container_name(&host.name);
-        let networks: Vec<(String, Ipv4Addr)> = host
-            .networks()
-            .iter()
-            .map(|(net, addr)| (network_name(*net).to_string(), *addr))
-            .collect();
+        let networks = attachments(host);
         let spec = HostSpec {
             container: container.clone(),
             hostname: host.name.clone(),
@@ -426,7 +472,7 @@ impl Lab {
         // The second network is attached after start, so it becomes eth1.
         for (network, addr) in networks.iter().skip(1) {
             self.engine
-                .connect_network(&container, network, *addr)
+                .connect_network(&container, network, *addr, &host.name)
                 .await?;
         }
         Ok(())
@@ -511,7 +557,8 @@ impl Lab {
     }
 
     /// known_hosts from each host's key, read through Docker (a channel the lab trusts), for
-    /// every address of the host.
+    /// every address of the host, and for its name when it is reached by name (behind the
+    /// bastion).
     async fn write_known_hosts(&self, hosts: &[LabHost]) -> Result<()> {
         let mut lines = String::new();
         for host in hosts {
@@ -524,12 +571,24 @@ impl Lab {
             let (Some(kind), Some(key)) = (fields.next(), fields.next()) else {
                 bail!("{container}: no SSH host key: {}", out.stderr.trim());
             };
-            for (_, addr) in host.networks() {
+            for addr in host.addresses() {
                 lines.push_str(&format!("{addr} {kind} {key}\n"));
+            }
+            if host.behind_bastion {
+                lines.push_str(&format!("{} {kind} {key}\n", host.name));
             }
         }
         write_atomic(&self.dir.known_hosts(), lines.as_bytes(), 0o644)
     }
+}
+
+/// Docker's DNS answers the host's name on every network it is on.
+fn named_everywhere(info: &docker::ContainerInfo, host: &LabHost) -> bool {
+    attachments(host).iter().all(|(net, _)| {
+        info.aliases
+            .get(net)
+            .is_some_and(|names| names.contains(&host.name))
+    })
 }
 
 fn lab_labels(host: Option<&str>) -> HashMap<String, String> {
@@ -595,5 +654,57 @@ mod tests {
     #[test]
     fn network_names_sort_in_attach_order() {
         assert!(network_name(Net::Frontend) < network_name(Net::Backend));
+        assert!(network_name(Net::Backend) < MGMT_NETWORK);
+    }
+
+    #[test]
+    fn a_host_behind_the_bastion_needs_its_name_on_every_network_it_is_on() {
+        let app1 = topology::plan_lab(&["app1".to_string()], true).unwrap()[1].clone();
+        let named = |aliases: &[(&str, &[&str])]| docker::ContainerInfo {
+            running: true,
+            image: String::new(),
+            addresses: HashMap::new(),
+            aliases: aliases
+                .iter()
+                .map(|(net, names)| {
+                    (
+                        net.to_string(),
+                        names.iter().map(|n| n.to_string()).collect(),
+                    )
+                })
+                .collect(),
+            pid: None,
+        };
+        let (front, back) = (network_name(Net::Frontend), network_name(Net::Backend));
+        assert!(named_everywhere(
+            &named(&[(front, &["app1", "0123abcd"]), (back, &["app1"])]),
+            &app1
+        ));
+        assert!(!named_everywhere(
+            &named(&[(front, &["app1"]), (back, &["0123abcd"])]),
+            &app1
+        ));
+        assert!(!named_everywhere(&named(&[(front, &["app1"])]), &app1));
+        // Through the bastion (as its sudo user), by name, as root.
+        let dir = LabDir {
+            root: "/lab".into(),
+        };
+        let target = dir.ssh_target(&app1);
+        assert_eq!(
+            (target.address.as_str(), target.user.as_str()),
+            ("app1", "root")
+        );
+        assert_eq!(
+            target.jumps,
+            [ssh::Hop {
+                address: "10.231.70.10".into(),
+                port: 22,
+                user: "deploy".into(),
+                key: Some("/lab/id_ed25519".into()),
+            }]
+        );
+        let bastion = dir.ssh_target(&LabHost::bastion());
+        assert_eq!(bastion.address, "10.231.70.10");
+        assert!(bastion.jumps.is_empty());
     }
 }

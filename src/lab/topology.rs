@@ -1,5 +1,9 @@
 //! Lab topology: which hosts, their roles, networks and fixed addresses, and the inventory
 //! written for them. Pure functions; Docker is elsewhere.
+//!
+//! Two layouts: the default, where this machine reaches every host on the lab networks; and
+//! `--bastion`, where it reaches only a `bastion` host on a third network of the lab's own
+//! (mgmt), and every other host through it, by name, as the sudo user `deploy`.
 
 use crate::inventory::{Net, Role};
 use anyhow::{Result, bail};
@@ -17,6 +21,22 @@ pub const BACKEND_GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 231, 60, 1);
 pub const FRONTEND_VIP: Ipv4Addr = Ipv4Addr::new(10, 231, 50, 100);
 pub const DB_VIP: Ipv4Addr = Ipv4Addr::new(10, 231, 60, 100);
 
+/// The bastion layout's third network: this machine and the bastion only.
+pub const MGMT_SUBNET: &str = "10.231.70.0/24";
+/// This machine's address on the mgmt network.
+pub const MGMT_GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 231, 70, 1);
+/// The bastion's name (no kind-and-number name, so `--hosts` cannot ask for it).
+pub const BASTION: &str = "bastion";
+/// Where this machine reaches the bastion.
+pub const BASTION_MGMT: Ipv4Addr = Ipv4Addr::new(10, 231, 70, 10);
+/// The bastion's addresses on the lab networks: what the hosts see SSH come from.
+pub const BASTION_FRONTEND: Ipv4Addr = Ipv4Addr::new(10, 231, 50, 5);
+/// The bastion's address on the backend network (what the db hosts see SSH come from).
+pub const BASTION_BACKEND: Ipv4Addr = Ipv4Addr::new(10, 231, 60, 5);
+/// The login user of the bastion layout, on the bastion and the hosts: sudo without a
+/// password, as on most cloud images.
+pub const BASTION_USER: &str = "deploy";
+
 /// The default lab: 2 lb, 2 app (app1 also runs garbd), 2 Galera db nodes.
 pub const DEFAULT_HOSTS: &[&str] = &["lb1", "lb2", "app1", "app2", "db1", "db2"];
 
@@ -27,9 +47,30 @@ pub struct LabHost {
     pub roles: Vec<Role>,
     pub frontend: Option<Ipv4Addr>,
     pub backend: Option<Ipv4Addr>,
+    /// Its address on the mgmt network (the bastion only).
+    pub mgmt: Option<Ipv4Addr>,
+    /// Reached through the bastion, by name, instead of at an address.
+    pub behind_bastion: bool,
 }
 
 impl LabHost {
+    /// The bastion of the `--bastion` layout: on every lab network, and on mgmt.
+    pub fn bastion() -> LabHost {
+        LabHost {
+            name: BASTION.to_string(),
+            roles: Vec::new(),
+            frontend: Some(BASTION_FRONTEND),
+            backend: Some(BASTION_BACKEND),
+            mgmt: Some(BASTION_MGMT),
+            behind_bastion: false,
+        }
+    }
+
+    /// It is the bastion (no role: not in the inventory's hosts).
+    pub fn is_bastion(&self) -> bool {
+        self.mgmt.is_some()
+    }
+
     /// Networks in attach order: the first is eth0, the second eth1.
     pub fn networks(&self) -> Vec<(Net, Ipv4Addr)> {
         let mut list = Vec::new();
@@ -42,20 +83,38 @@ impl LabHost {
         list
     }
 
-    /// (interface, address) it must have: eth0 for the first network, eth1 for the second.
+    /// Every address it has, in attach order: its lab networks, then mgmt.
+    pub fn addresses(&self) -> Vec<Ipv4Addr> {
+        let mut list: Vec<Ipv4Addr> = self.networks().iter().map(|(_, a)| *a).collect();
+        list.extend(self.mgmt);
+        list
+    }
+
+    /// (interface, address) it must have: eth0 for the first network, eth1 for the second, ...
     pub fn expected_interfaces(&self) -> Vec<(String, String)> {
-        self.networks()
+        self.addresses()
             .iter()
             .enumerate()
-            .map(|(i, (_, addr))| (format!("eth{i}"), addr.to_string()))
+            .map(|(i, addr)| (format!("eth{i}"), addr.to_string()))
             .collect()
     }
 
-    /// The address minicloud reaches it on over SSH.
+    /// The address minicloud reaches it on over SSH when it is reached straight.
     pub fn ssh_address(&self) -> Ipv4Addr {
-        self.frontend
+        self.mgmt
+            .or(self.frontend)
             .or(self.backend)
             .expect("every lab host is on a network")
+    }
+
+    /// What SSH connects to: its name when it is behind the bastion (the bastion resolves
+    /// it, through Docker's DNS), else its address.
+    pub fn ssh_host(&self) -> String {
+        if self.behind_bastion {
+            self.name.clone()
+        } else {
+            self.ssh_address().to_string()
+        }
     }
 }
 
@@ -117,6 +176,8 @@ pub fn plan_hosts(names: &[String]) -> Result<Vec<LabHost>> {
             roles,
             frontend,
             backend,
+            mgmt: None,
+            behind_bastion: false,
         });
     }
     let db_count = hosts.iter().filter(|h| h.roles.contains(&Role::Db)).count();
@@ -129,7 +190,58 @@ pub fn plan_hosts(names: &[String]) -> Result<Vec<LabHost>> {
     Ok(hosts)
 }
 
-/// The inventory for the lab's hosts; `key` and `known_hosts` are the lab's own files.
+/// The lab's hosts for `names`; with `bastion`, the bastion too (first), and every other
+/// host behind it.
+pub fn plan_lab(names: &[String], bastion: bool) -> Result<Vec<LabHost>> {
+    let mut hosts = plan_hosts(names)?;
+    if bastion {
+        for host in &mut hosts {
+            host.behind_bastion = true;
+        }
+        hosts.insert(0, LabHost::bastion());
+    }
+    Ok(hosts)
+}
+
+/// Whether a lab inventory is of the bastion layout: its hosts are reached through the
+/// bastion's mgmt address.
+pub fn has_bastion(inv: &crate::inventory::Inventory) -> bool {
+    let bastion = BASTION_MGMT.to_string();
+    inv.ssh.proxy_jump.as_ref().is_some_and(|chain| {
+        chain
+            .hops()
+            .iter()
+            .any(|hop| hop.host.to_string() == bastion)
+    })
+}
+
+/// The `ssh:` and `firewall:` sections: straight as root from this machine, or (with a
+/// bastion among `hosts`) as the sudo user through the bastion, SSH let in from its
+/// addresses only, as the hosts see it.
+fn access_yaml(hosts: &[LabHost], key: &Path, known_hosts: &Path) -> String {
+    let (key, known_hosts) = (key.display(), known_hosts.display());
+    if hosts.iter().any(LabHost::is_bastion) {
+        format!(
+            "# Every host is reached through the bastion (this machine reaches nothing else), by\n\
+             # name, as a sudo user.\n\
+             ssh:\n  user: {BASTION_USER}\n  port: 22\n  key: {key}\n  known_hosts: {known_hosts}\n  \
+             proxy_jump: {BASTION_USER}@{BASTION_MGMT}\n\n\
+             networks:\n  frontend: {FRONTEND_SUBNET}\n  backend: {BACKEND_SUBNET}\n\n\
+             # SSH only from the bastion (its address on each lab network: what the hosts see).\n\
+             firewall:\n  ssh_from: [{BASTION_FRONTEND}/32, {BASTION_BACKEND}/32]\n\n"
+        )
+    } else {
+        format!(
+            "ssh:\n  user: root\n  port: 22\n  key: {key}\n  known_hosts: {known_hosts}\n\n\
+             networks:\n  frontend: {FRONTEND_SUBNET}\n  backend: {BACKEND_SUBNET}\n\n\
+             # SSH only from this machine (its address on each lab network).\n\
+             firewall:\n  ssh_from: [{FRONTEND_GATEWAY}/32, {BACKEND_GATEWAY}/32]\n\n"
+        )
+    }
+}
+
+/// The inventory for the lab's hosts; `key` and `known_hosts` are the lab's own files. A
+/// bastion among `hosts` is no inventory host: it is the way to the others.
 pub fn inventory_yaml(
     hosts: &[LabHost],
     key: &Path,
@@ -139,21 +251,21 @@ pub fn inventory_yaml(
     let mut out = format!(
         "# Written by `minicloud lab up` for the local lab; `minicloud lab down` removes it.\n\
          # inventory/example.yml documents every key.\n\
-         name: minicloud-lab\n\n\
-         ssh:\n  user: root\n  port: 22\n  key: {}\n  known_hosts: {}\n\n\
-         networks:\n  frontend: {FRONTEND_SUBNET}\n  backend: {BACKEND_SUBNET}\n\n\
-         # SSH only from this machine (its address on each lab network).\n\
-         firewall:\n  ssh_from: [{FRONTEND_GATEWAY}/32, {BACKEND_GATEWAY}/32]\n\nhosts:\n",
-        key.display(),
-        known_hosts.display()
+         name: minicloud-lab\n\n{}hosts:\n",
+        access_yaml(hosts, key, known_hosts)
     );
-    for host in hosts {
+    let hosts: Vec<&LabHost> = hosts.iter().filter(|h| !h.is_bastion()).collect();
+    for host in hosts.iter().copied() {
         let roles: Vec<&str> = host.roles.iter().map(|r| r.name()).collect();
         out.push_str(&format!(
-            "  {}:\n    roles: [{}]\n    addresses:\n",
+            "  {}:\n    roles: [{}]\n",
             host.name,
             roles.join(", ")
         ));
+        if host.behind_bastion {
+            out.push_str(&format!("    ssh:\n      host: {}\n", host.ssh_host()));
+        }
+        out.push_str("    addresses:\n");
         for (net, addr) in host.networks() {
             out.push_str(&format!("      {}: {addr}\n", net.key()));
         }
@@ -241,6 +353,83 @@ mod tests {
             assert!(problems.is_empty(), "{problems:?}\n{text}");
             assert_eq!(inv.hosts.len(), list.len());
         }
+    }
+
+    #[test]
+    fn the_bastion_lab_reaches_hosts_by_name_through_the_bastion_as_a_sudo_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = plan_lab(&names(DEFAULT_HOSTS), true).unwrap();
+        assert_eq!(hosts[0], LabHost::bastion());
+        assert!(
+            hosts[1..]
+                .iter()
+                .all(|h| h.behind_bastion && h.mgmt.is_none())
+        );
+        // The bastion is on every lab network and on mgmt, in attach order.
+        assert_eq!(
+            hosts[0].expected_interfaces(),
+            [
+                ("eth0".to_string(), "10.231.50.5".to_string()),
+                ("eth1".to_string(), "10.231.60.5".to_string()),
+                ("eth2".to_string(), "10.231.70.10".to_string()),
+            ]
+        );
+        let text = inventory_yaml(
+            &hosts,
+            Path::new("/lab/id_ed25519"),
+            Path::new("/lab/known_hosts"),
+            &[],
+        )
+        // Keep ~/.ssh/config of whoever runs the test out of it.
+        .replace(
+            "  proxy_jump:",
+            &format!(
+                "  config: {}\n  proxy_jump:",
+                dir.path().join("none").display()
+            ),
+        );
+        let inv = inventory::parse(&text).unwrap_or_else(|p| panic!("{p:?}\n{text}"));
+        assert!(inventory::validate(&inv).is_empty(), "{text}");
+        assert!(has_bastion(&inv));
+        // The bastion is the way in, not an inventory host.
+        assert_eq!(inv.hosts.len(), DEFAULT_HOSTS.len());
+        let app1 = inv.ssh_target("app1", false);
+        assert_eq!(
+            (app1.address.as_str(), app1.user.as_str()),
+            ("app1", "deploy")
+        );
+        assert_eq!(app1.jumps.len(), 1);
+        assert_eq!(
+            (app1.jumps[0].address.as_str(), app1.jumps[0].user.as_str()),
+            ("10.231.70.10", "deploy")
+        );
+        // SSH is let in from what the hosts see: the bastion's addresses, not this machine's.
+        let allowed: Vec<String> = inv
+            .firewall
+            .ssh_from
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(allowed, ["10.231.50.5/32", "10.231.60.5/32"]);
+    }
+
+    #[test]
+    fn the_default_lab_has_no_bastion_and_is_reached_at_addresses_as_root() {
+        let hosts = plan_lab(&names(DEFAULT_HOSTS), false).unwrap();
+        assert_eq!(hosts, plan_hosts(&names(DEFAULT_HOSTS)).unwrap());
+        assert!(hosts.iter().all(|h| !h.is_bastion() && !h.behind_bastion));
+        assert_eq!(hosts[0].ssh_host(), "10.231.50.11");
+        let text = inventory_yaml(&hosts, Path::new("/k"), Path::new("/kh"), &[]);
+        assert!(
+            text.contains("ssh:\n  user: root\n  port: 22\n  key: /k\n  known_hosts: /kh\n\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("proxy_jump") && !text.contains("    ssh:"),
+            "{text}"
+        );
+        let inv = inventory::parse(&text).unwrap();
+        assert!(!has_bastion(&inv));
     }
 
     #[test]

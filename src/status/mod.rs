@@ -4,6 +4,7 @@
 
 pub mod assess;
 pub mod probe;
+pub mod route;
 pub mod table;
 
 use crate::aerospike::AerospikeNode;
@@ -157,6 +158,8 @@ pub struct StatusReader<'a> {
     opts: StatusOptions,
     sessions: IndexMap<String, Option<Session>>,
     http: reqwest::Client,
+    /// How the frontend VIP is reached from here (straight, or through the bastion).
+    frontend: route::FrontendRoute,
 }
 
 impl<'a> StatusReader<'a> {
@@ -171,6 +174,7 @@ impl<'a> StatusReader<'a> {
             sessions: inv.hosts.keys().map(|h| (h.clone(), None)).collect(),
             opts,
             http,
+            frontend: route::FrontendRoute::new(inv),
         })
     }
 
@@ -185,7 +189,10 @@ impl<'a> StatusReader<'a> {
                 .iter_mut()
                 .map(|(host, slot)| probe_host(inv, host, slot, &opts)),
         );
-        let (hosts, frontend_readyz) = tokio::join!(probes, frontend_readyz(&self.http, inv));
+        let (hosts, frontend_readyz) = tokio::join!(
+            probes,
+            frontend_readyz(&self.http, &mut self.frontend, inv, opts.timeout)
+        );
         let vips = vips(inv, &hosts, frontend_readyz);
         let limit = self.opts.limit.clone();
         let judged = |host: &str| limit.as_ref().is_none_or(|l| l.contains(host));
@@ -229,6 +236,7 @@ impl<'a> StatusReader<'a> {
         for session in self.sessions.into_values().flatten() {
             session.conn.close().await;
         }
+        self.frontend.close().await;
     }
 }
 
@@ -257,10 +265,34 @@ fn limited_summary(summary: &str, limit: Option<&crate::limit::Limit>, total: us
 /// the database as /readyz does. /readyz itself is refused there: it is for the nodes only.
 pub const VIP_CHECK_PATH: &str = "/api/v1/roster";
 
-/// GET [`VIP_CHECK_PATH`] through the frontend VIP, as a client would.
-async fn frontend_readyz(http: &reqwest::Client, inv: &Inventory) -> HttpCheck {
-    let vip = inv.services.frontend_vip.address;
-    let url = format!("http://{vip}:{}{VIP_CHECK_PATH}", frontend_port(inv));
+/// GET [`VIP_CHECK_PATH`] through the frontend VIP, as a client would (from the bastion when
+/// the hosts are behind one: see [`route`]).
+async fn frontend_readyz(
+    http: &reqwest::Client,
+    frontend: &mut route::FrontendRoute,
+    inv: &Inventory,
+    connect_timeout: Duration,
+) -> HttpCheck {
+    // Connecting to the jump host is bounded like a host's probe.
+    let base = tokio::time::timeout(connect_timeout, frontend.base_url())
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow!(
+                "no answer within {} s",
+                connect_timeout.as_secs_f64()
+            ))
+        });
+    let base = match base {
+        Ok(base) => base,
+        Err(err) => {
+            tracing::warn!(
+                "status: no way to the frontend VIP {}: {err:#}",
+                inv.services.frontend_vip.address
+            );
+            return HttpCheck::from_status(None);
+        }
+    };
+    let url = format!("{base}{VIP_CHECK_PATH}");
     let status = match http.get(&url).send().await {
         Ok(response) => Some(response.status().as_u16()),
         Err(_) => None,
