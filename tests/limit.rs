@@ -295,8 +295,8 @@ async fn a_limited_up_changes_only_its_hosts_and_a_limited_status_warns_of_the_o
         "app2's roster was not restarted"
     );
     // app2 is still pending; app1 is in sync.
-    let (code, _) = plan(&lab, &changed, Some("app1"));
-    assert_eq!(code, 0, "app1 in sync");
+    let (code, again) = plan(&lab, &changed, Some("app1"));
+    assert_eq!(code, 0, "app1 in sync: {again:#}");
     let (code, pending) = plan(&lab, &changed, Some("app2"));
     assert_eq!(code, 3, "app2 still pending");
     assert_eq!(changed_hosts(&pending["steps"]), ["app2"], "{pending:#}");

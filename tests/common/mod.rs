@@ -104,16 +104,16 @@ impl LabTest {
     }
 
     /// A copy of the lab's inventory, edited, beside a copy of its secrets (same passwords, so
-    /// `up` with it changes only what the edit changes), as `dir/name.yml`.
+    /// `up` with it changes only what the edit changes), as `dir/name.yml`. Before the lab's
+    /// first `up` there are no secrets yet: the variant's own first `up` makes them.
     pub fn variant(&self, dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
         let text = std::fs::read_to_string(self.dir.join("inventory.yml")).unwrap();
         let path = dir.join(format!("{name}.yml"));
         std::fs::write(&path, edit(text)).unwrap();
-        std::fs::copy(
-            self.dir.join("inventory.secrets.yml"),
-            dir.join(format!("{name}.secrets.yml")),
-        )
-        .unwrap();
+        let secrets = self.dir.join("inventory.secrets.yml");
+        if secrets.exists() {
+            std::fs::copy(secrets, dir.join(format!("{name}.secrets.yml"))).unwrap();
+        }
         path
     }
 
