@@ -84,11 +84,16 @@ fn guards_kept_change(ctx: &Ctx, steps: &[Step], index: usize) -> bool {
 
 /// The steps of `role`'s phase a limited run keeps (all of them without a limit), or why
 /// the run must not go ahead.
-pub fn restrict(ctx: &Ctx, role: &Role, steps: Vec<Step>) -> Result<Vec<Step>, Refusal> {
+pub fn restrict(
+    ctx: &Ctx,
+    role: &Role,
+    earlier: &[Step],
+    steps: Vec<Step>,
+) -> Result<Vec<Step>, Refusal> {
     if ctx.scope.limit.is_none() {
         return Ok(steps);
     }
-    let kept: Vec<Step> = steps
+    let mut kept: Vec<Step> = steps
         .iter()
         .enumerate()
         .filter_map(|(index, step)| match keep(ctx, step) {
@@ -98,6 +103,13 @@ pub fn restrict(ctx: &Ctx, role: &Role, steps: Vec<Step>) -> Result<Vec<Step>, R
             kept => kept,
         })
         .collect();
+    // Checks that are left only because of changes the limit dropped (here, and none kept
+    // in an earlier phase either) guard nothing: e.g. the app tier's closing /readyz gate,
+    // planned because another app host's file differs.
+    let changes = |list: &[Step]| list.iter().any(Step::is_change);
+    if changes(&steps) && !changes(&kept) && !changes(earlier) {
+        kept.clear();
+    }
     if kept.is_empty() {
         return Ok(kept);
     }

@@ -355,7 +355,7 @@ pub fn plan_phases<'r>(ctx: &Ctx) -> Result<Vec<(&'r Role, Vec<Step>)>, limited:
     let mut done: Vec<Step> = Vec::new();
     let mut phases = Vec::new();
     for role in REGISTRY {
-        let steps = limited::restrict(ctx, role, (role.plan)(ctx, &done))?;
+        let steps = limited::restrict(ctx, role, &done, (role.plan)(ctx, &done))?;
         done.extend(steps.iter().cloned());
         phases.push((*role, steps));
     }

@@ -358,6 +358,17 @@ fn a_limited_plan_changes_only_the_limited_hosts() {
     assert!(describe(&steps).contains("app1: restart roster"));
 }
 
+/// Found on the lab: after `up --limit app1`, app2's pending change still planned the app
+/// tier's closing /readyz gate on app1, so `plan --limit app1` was not in sync.
+#[test]
+fn a_limited_host_in_sync_gets_no_gate_for_a_change_outside_the_limit() {
+    let mut world = World::converged(DEFAULT);
+    world.change_file("app2", "/usr/local/bin/roster");
+    world.limit("app1", &[]);
+    let steps = world.steps();
+    assert!(steps.is_empty(), "{}", describe(&steps));
+}
+
 #[test]
 fn bare_hosts_limited_to_one_lb_get_that_lb_only_and_no_bootstrap() {
     let mut world = World::bare(DEFAULT);
