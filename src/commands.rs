@@ -83,8 +83,8 @@ pub fn haproxy_show_stat(socket: &str) -> Argv {
 /// fails and another Synced node takes the VIP; the flag expires after `flag_seconds`), wait
 /// up to `wait_seconds` until the VIP has left this host, give the new holder's gratuitous
 /// ARP a moment to reach the app hosts, take the node out of flow control, then stop `unit`
-/// cleanly. If the VIP does not leave
-/// (no other node could take it), nothing is stopped and the command fails.
+/// cleanly. If the VIP does not leave (no other node could take it), nothing is stopped and
+/// the command fails.
 pub fn drain_then_stop(vip: Ipv4Addr, unit: &str, flag_seconds: u64, wait_seconds: u64) -> String {
     let tries = wait_seconds * 10;
     format!(

@@ -892,6 +892,31 @@ mod tests {
         );
     }
 
+    /// A node that stops on purpose is desynced first: a synced node shutting down paused
+    /// every writer for 2-3 s on the lab (its flow control), a desynced one does not.
+    #[tokio::test]
+    async fn a_rolling_restart_desyncs_the_node_before_it_stops() {
+        let world = World::converged("inventory/example.yml");
+        let stack = stack(&world);
+        stack
+            .session("db1")
+            .answer("SHOW GLOBAL STATUS", 0, SYNCED_2);
+        stack
+            .execute(&Step::RollingRestart { host: "db1".into() })
+            .await
+            .unwrap();
+        let db1 = stack.session("db1").scripts();
+        let desync = db1
+            .iter()
+            .position(|s| s.contains("SET GLOBAL wsrep_desync = ON"))
+            .unwrap_or_else(|| panic!("no desync: {db1:?}"));
+        let restart = db1
+            .iter()
+            .position(|s| s.contains("restart mariadb"))
+            .unwrap_or_else(|| panic!("no restart: {db1:?}"));
+        assert!(desync < restart, "{db1:?}");
+    }
+
     #[tokio::test]
     async fn a_node_that_does_not_hold_the_db_vip_is_only_flagged() {
         let world = World::converged("inventory/example.yml");
