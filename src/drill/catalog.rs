@@ -154,7 +154,7 @@ pub enum Tweak {
 }
 
 impl Tweak {
-    /// The tweak for `tier`'s rolling-change drill on `inv`: one step up from the current
+    /// The tweak of rolling-change drill `name` on `inv`: one step up from the current
     /// value (one step down at the top of the range `validate` allows).
     fn for_drill(name: DrillName, inv: &Inventory) -> Option<Tweak> {
         let s = &inv.services;
@@ -588,25 +588,25 @@ fn planned_budget(p: &Plan, budget: &mut Budget) {
 /// itself should the run die: the next `up` restores the setting, so no dead-man switch.
 fn rolling_change(p: &Plan) -> Result<Drill, String> {
     let inv = p.s.inv;
-    let (role, hosts_needed) = match p.name {
-        DrillName::RollingChangeApp => (Role::App, 2),
+    let role = match p.name {
+        DrillName::RollingChangeApp => Role::App,
         DrillName::RollingChangeLb => {
             if Frontend::of(inv) != Frontend::LbPair {
                 return Err("changes HAProxy, and this stack has no lb hosts".into());
             }
-            (Role::Lb, 2)
+            Role::Lb
         }
         _ => {
             if inv.services.database != crate::inventory::DatabaseKind::Galera {
                 return Err("changes Galera, and this stack's database is not Galera".into());
             }
-            (Role::Db, 2)
+            Role::Db
         }
     };
     let hosts = inv.hosts_with(role);
-    if hosts.len() < hosts_needed {
+    if hosts.len() < 2 {
         return Err(format!(
-            "needs {hosts_needed} {role} hosts (one keeps serving while the other changes)"
+            "needs two {role} hosts (one keeps serving while the other changes)"
         ));
     }
     let tweak = Tweak::for_drill(p.name, inv).expect("a rolling-change drill");
