@@ -63,28 +63,6 @@ fn a_closed_stdout_ends_quietly_with_the_commands_code() {
     assert!(stderr.contains("error:"), "{stderr}");
 }
 
-/// The example inventory on loopback with SSH on a closed port, and a secrets file: `up` and
-/// `plan` pass every local check and stop at connecting.
-fn unreachable_inventory() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(example()).unwrap();
-    assert!(text.contains("  port: 22\n"));
-    let inv = dir.path().join("stack.yml");
-    std::fs::write(
-        &inv,
-        text.replace("10.231.", "127.0.")
-            .replace("  port: 22\n", "  port: 1\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("stack.secrets.yml"),
-        "roster_db_password: from-the-file-1234\nsst_password: sst-from-the-file\n\
-         haproxy_stats_password: stats-from-the-file\n",
-    )
-    .unwrap();
-    (dir, inv)
-}
-
 fn minicloud(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut command = assert_cmd::Command::cargo_bin("minicloud").unwrap();
     command
@@ -105,7 +83,7 @@ fn minicloud(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
 #[test]
 fn off_a_terminal_up_prints_its_steps_as_lines_and_quiet_keeps_only_the_error() {
     let roster = common::roster_bin();
-    let (_dir, inv) = unreachable_inventory();
+    let (_dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     let (code, _, err) = minicloud(&["up", "-i", inv, "--roster-binary", roster], &[]);
     assert_eq!(code, 2, "{err}");
@@ -138,7 +116,7 @@ fn quiet_keeps_the_verdict() {
 /// Whether `-v` logs of `up` carry colour: (--color value, NO_COLOR), run on a terminal.
 fn log_colored(color: &str, no_color: Option<&str>) -> bool {
     let roster = common::roster_bin();
-    let (_dir, inv) = unreachable_inventory();
+    let (_dir, inv) = common::unreachable_inventory();
     let command = format!(
         "{} -q -v --color {color} up -i {} --roster-binary {roster}",
         assert_cmd::cargo::cargo_bin("minicloud").display(),
@@ -220,7 +198,7 @@ fn validate_json_lists_every_problem_as_documented() {
 
 #[test]
 fn secrets_list_json_names_each_source_and_a_missing_inventory_is_an_error() {
-    let (_dir, inv) = unreachable_inventory();
+    let (_dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     let (code, out, err) = minicloud(
         &["secrets", "list", "--json", "-i", inv],
@@ -339,7 +317,7 @@ fn drills_off_the_lab(lab_dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn drills_off_the_lab_are_refused_without_a_terminal_or_yes() {
-    let (dir, inv) = unreachable_inventory();
+    let (dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     let (code, out, err) = drills_off_the_lab(dir.path(), &["-i", inv]);
     assert_eq!(code, 2, "{err}");
@@ -376,7 +354,7 @@ fn drills_off_the_lab_are_refused_without_a_terminal_or_yes() {
 
 #[test]
 fn an_unknown_drill_name_is_refused_before_anything_runs_with_the_names_there_are() {
-    let (dir, inv) = unreachable_inventory();
+    let (dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     for args in [
         vec!["-i", inv, "--dry-run", "--drill", "app-down,nope"],
@@ -412,7 +390,7 @@ fn an_unknown_drill_name_is_refused_before_anything_runs_with_the_names_there_ar
 #[test]
 fn drills_off_the_lab_go_ahead_with_yes() {
     let roster = common::roster_bin();
-    let (dir, inv) = unreachable_inventory();
+    let (dir, inv) = common::unreachable_inventory();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("minicloud"))
         .env("MINICLOUD_LAB_DIR", dir.path())
         .args([
@@ -453,7 +431,7 @@ fn drills_off_the_lab_go_ahead_with_yes() {
 #[test]
 fn drills_off_the_lab_ask_on_a_terminal() {
     let roster = common::roster_bin();
-    let (dir, inv) = unreachable_inventory();
+    let (dir, inv) = common::unreachable_inventory();
     let command = format!(
         "{} failover-test --roster-binary {roster} --drill app-down,db-crash -i {}",
         assert_cmd::cargo::cargo_bin("minicloud").display(),
@@ -481,7 +459,7 @@ fn drills_off_the_lab_ask_on_a_terminal() {
 
 #[test]
 fn repeat_and_connections_out_of_range_are_refused_before_anything_runs() {
-    let (dir, inv) = unreachable_inventory();
+    let (dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     for args in [
         vec!["-i", inv, "--yes", "--repeat", "0"],

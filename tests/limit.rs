@@ -15,29 +15,7 @@ mod common;
 use common::LabTest;
 use proptest::prelude::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-/// The example inventory on loopback with SSH on a closed port (as in cli_conventions.rs):
-/// anything that gets as far as connecting fails there, and says so.
-fn unreachable_inventory() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/example.yml");
-    let text = std::fs::read_to_string(example).unwrap();
-    let inv = dir.path().join("stack.yml");
-    std::fs::write(
-        &inv,
-        text.replace("10.231.", "127.0.")
-            .replace("  port: 22\n", "  port: 1\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("stack.secrets.yml"),
-        "roster_db_password: from-the-file-1234\nsst_password: sst-from-the-file\n\
-         haproxy_stats_password: stats-from-the-file\n",
-    )
-    .unwrap();
-    (dir, inv)
-}
+use std::path::Path;
 
 /// `minicloud ARGS` (no inventory from the environment): (exit code, stdout, stderr).
 fn minicloud(args: &[&str]) -> (i32, String, String) {
@@ -75,7 +53,7 @@ fn each_command<'a>(inv: &'a str, roster: &'a str, limit: &'a str) -> Vec<Vec<&'
 #[test]
 fn an_unknown_limit_word_is_refused_before_any_host_is_contacted() {
     let roster = common::roster_bin();
-    let (dir, inv) = unreachable_inventory();
+    let (dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     for args in each_command(inv, roster, "app1,dbx") {
         let (code, out, err) = minicloud(&args);
@@ -109,7 +87,7 @@ fn an_unknown_limit_word_is_refused_before_any_host_is_contacted() {
 #[test]
 fn empty_items_and_bad_syntax_are_refused_by_the_parser() {
     let roster = common::roster_bin();
-    let (_dir, inv) = unreachable_inventory();
+    let (_dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     for (limit, says) in [
         ("", "--limit is empty"),
@@ -131,7 +109,7 @@ fn empty_items_and_bad_syntax_are_refused_by_the_parser() {
 #[test]
 fn a_limit_does_not_excuse_a_host_inside_it_that_does_not_answer() {
     let roster = common::roster_bin();
-    let (_dir, inv) = unreachable_inventory();
+    let (_dir, inv) = common::unreachable_inventory();
     let inv = inv.to_str().unwrap();
     let (code, _, err) = minicloud(&[
         "plan",
@@ -171,7 +149,7 @@ proptest! {
     #[test]
     fn hostile_limits_never_reach_a_host(limit in "[\\x01-\\x1f\\x7f\u{202e}$;`'\" a-z0-9:,.-]{0,24}") {
         let roster = common::roster_bin();
-        let (_dir, inv) = unreachable_inventory();
+        let (_dir, inv) = common::unreachable_inventory();
         // `--limit=VALUE`: a value that starts with `-` is then still the limit's.
         let arg = format!("--limit={limit}");
         let (code, out, err) = minicloud(&[

@@ -202,3 +202,26 @@ pub fn assert_same_shape(documented: &Value, actual: &Value, at: &str, name_keye
         ),
     }
 }
+
+/// The example inventory on loopback with SSH on a closed port, and a secrets file: `up` and
+/// `plan` pass every local check and stop at connecting.
+pub fn unreachable_inventory() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/example.yml");
+    let text = std::fs::read_to_string(example).unwrap();
+    assert!(text.contains("  port: 22\n"));
+    let inv = dir.path().join("stack.yml");
+    std::fs::write(
+        &inv,
+        text.replace("10.231.", "127.0.")
+            .replace("  port: 22\n", "  port: 1\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("stack.secrets.yml"),
+        "roster_db_password: from-the-file-1234\nsst_password: sst-from-the-file\n\
+         haproxy_stats_password: stats-from-the-file\n",
+    )
+    .unwrap();
+    (dir, inv)
+}
