@@ -369,8 +369,9 @@ impl VipKind {
 /// The frontend VIP's advert interval when the inventory gives none: 3 × 0.2 s plus skew
 /// moved the VIP in 0.67 s on the lab (design.md), inside lb-down's 1 s budget.
 pub const FRONTEND_ADVERT_INT: f64 = 0.2;
-/// The DB VIP's advert interval when the inventory gives none: its move (about 1.6 s) stays
-/// below Galera's default LAN suspect_timeout (2 s), which bounds a db failover anyway.
+/// The DB VIP's advert interval when the inventory gives none: its move when a host dies
+/// (3 × 0.5 s plus skew, about 1.6 s) ends close to Galera's LAN suspect_timeout (1.5 s) plus
+/// the membership change, which is when the surviving node takes writes again anyway.
 pub const DB_ADVERT_INT: f64 = 0.5;
 
 impl Services {
@@ -493,7 +494,7 @@ pub struct Galera {
 /// Times in seconds (e.g. 2, 0.5; at most 3 decimals). Shorter means faster failover, but a
 /// member that is only slow (under load, a long fsync, a WAN hiccup) is then taken for dead:
 /// it is dropped and must rejoin (IST or SST), and the VIP may move for nothing. The defaults
-/// suit a LAN: measured on the lab, writes resumed 2.4 s after the DB VIP holder was killed
+/// suit a LAN: measured on the lab, writes resumed 2.1 s after the DB VIP holder was killed
 /// (Galera's own defaults: 6.1 s). On a WAN use Galera's defaults or longer (suspect 5+ s).
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -525,11 +526,11 @@ impl Default for FailureDetection {
     /// The LAN timers measured on the lab (design.md, "Galera failure detection").
     fn default() -> Self {
         FailureDetection {
-            suspect_timeout: 2.0,
-            inactive_timeout: 4.0,
+            suspect_timeout: 1.5,
+            inactive_timeout: 3.0,
             keepalive_period: 0.5,
-            inactive_check_period: 0.5,
-            install_timeout: 4.0,
+            inactive_check_period: 0.25,
+            install_timeout: 3.0,
             check_interval: 1,
             check_fall: 2,
         }

@@ -952,7 +952,7 @@ pub(crate) fn check_failure_detection(fd: &FailureDetection, problems: &mut Vec<
             ),
             "the time a new membership may take to agree (Galera refuses values outside that \
              range); too short and a membership change under load is retried over and over, \
-             too long and a failed change holds writes: use inactive_timeout (4 on a LAN)",
+             too long and a failed change holds writes: use inactive_timeout (3 on a LAN)",
         );
     }
 }
@@ -1023,8 +1023,8 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
             evs_options(&fd),
-            "evs.suspect_timeout=PT2S; evs.inactive_timeout=PT4S; evs.keepalive_period=PT0.5S; \
-             evs.inactive_check_period=PT0.5S; evs.install_timeout=PT4S"
+            "evs.suspect_timeout=PT1.5S; evs.inactive_timeout=PT3S; evs.keepalive_period=PT0.5S; \
+             evs.inactive_check_period=PT0.25S; evs.install_timeout=PT3S"
         );
         let odd = FailureDetection {
             suspect_timeout: 1.25,
