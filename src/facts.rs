@@ -318,6 +318,41 @@ pub fn parse_ipv4_addrs(output: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The state of one keepalived `vrrp_instance`, as its data dump names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VrrpState {
+    /// Holds the VIP.
+    Master,
+    /// Ready to take the VIP when the holder goes.
+    Backup,
+    /// Will not take the VIP (a track script failing, or not yet passed `rise` times).
+    Fault,
+    /// Starting, stopping, or a state this parser does not know.
+    Other,
+}
+
+/// keepalived's data dump (`/tmp/keepalived.data`, written on its DATA signal) → the state of
+/// `instance`, or None when the dump has no such instance (keepalived not running, or the
+/// dump incomplete).
+pub fn parse_vrrp_state(dump: &str, instance: &str) -> Option<VrrpState> {
+    let mut lines = dump.lines().map(str::trim);
+    lines.find(|l| l.strip_prefix("VRRP Instance = ") == Some(instance))?;
+    for line in lines {
+        if line.starts_with("VRRP Instance = ") || line.starts_with("------<") {
+            return None;
+        }
+        if let Some(state) = line.strip_prefix("State = ") {
+            return Some(match state {
+                "MASTER" => VrrpState::Master,
+                "BACKUP" => VrrpState::Backup,
+                "FAULT" => VrrpState::Fault,
+                _ => VrrpState::Other,
+            });
+        }
+    }
+    None
+}
+
 /// Where `up` records the sha256 of each file it writes, one entry per file (see
 /// [`hash_cache_entry`]), so that reading facts does not hash unchanged files again.
 pub const HASH_CACHE_DIR: &str = "/var/lib/minicloud/sha256";
@@ -479,6 +514,41 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
 @@grastate\n# GALERA saved state\nversion: 2.1\nuuid:    9b1c0d2e-aaaa-11ef-8000-0242ac110002\nseqno:   -1\nsafe_to_bootstrap: 0\n\
 @@gvwstate\nyes\n@@addrs\n1: lo    inet 127.0.0.1/8 scope host lo\n60: eth0@if61    inet 10.231.60.31/24 brd 10.231.60.255 scope global eth0\n\
 60: eth0@if61    inet 10.231.60.100/24 scope global secondary eth0\n@@firewall\nminicloud 0123abcd4567ef89\n";
+
+    /// keepalived's data dump from a lab db host that does not hold the DB VIP (written by
+    /// `commands::keepalived_data`, keepalived 2.2.7).
+    const KEEPALIVED_DUMP: &str = include_str!("../tests/data/keepalived-backup.data");
+
+    #[test]
+    fn a_vrrp_instance_state_is_read_from_keepalived_data_dump() {
+        assert_eq!(
+            parse_vrrp_state(KEEPALIVED_DUMP, "database"),
+            Some(VrrpState::Backup)
+        );
+        // Another instance's name, an empty dump (keepalived not running) or a dump cut off
+        // before the state line: no state, never a guess.
+        assert_eq!(parse_vrrp_state(KEEPALIVED_DUMP, "frontend"), None);
+        assert_eq!(parse_vrrp_state("", "database"), None);
+        let cut = &KEEPALIVED_DUMP[..KEEPALIVED_DUMP.find("State = BACKUP").unwrap()];
+        assert_eq!(parse_vrrp_state(cut, "database"), None);
+        for (text, state) in [
+            ("MASTER", VrrpState::Master),
+            ("FAULT", VrrpState::Fault),
+            ("INIT", VrrpState::Other),
+        ] {
+            let dump = KEEPALIVED_DUMP.replace("State = BACKUP", &format!("State = {text}"));
+            assert_eq!(parse_vrrp_state(&dump, "database"), Some(state), "{text}");
+        }
+    }
+
+    /// An instance's state is its own: a "State =" line of the section after it (the track
+    /// script's, the interfaces') is not read as the instance's.
+    #[test]
+    fn a_state_line_after_the_instance_section_is_not_the_instance_state() {
+        let dump =
+            " VRRP Instance = database\n   Flags:\n------< VRRP Scripts >------\n   State = idle\n";
+        assert_eq!(parse_vrrp_state(dump, "database"), None);
+    }
 
     #[test]
     fn a_db_host_is_read_whole() {

@@ -6,8 +6,10 @@
 use super::host::Host;
 use super::session::gate;
 use super::{Stack, commands, firewall};
+use crate::facts::VrrpState;
 use crate::galera::{self, NodePosition};
 use crate::inventory::{Net, Role as HostRole, SstMethod};
+use crate::render::context::DB_VIP_RISE;
 use crate::render::{FIREWALL_RULES, FIREWALL_UNIT};
 use crate::roles::{BootstrapFrom, Gate, Step, UnitAction};
 use anyhow::{Context, Result, bail};
@@ -451,15 +453,19 @@ impl<H: Host> Stack<'_, H> {
         // that expires by itself.
         let seconds = JOIN_TIMEOUT.as_secs() + 300;
         self.step(format!("{host}: draining the DB VIP {vip}"));
-        self.session(host)
-            .must("draining the DB VIP", &commands::drain_db_vip(seconds))
-            .await?;
         let db: Vec<String> = self
             .hosts_with(HostRole::Db)
             .into_iter()
             .map(str::to_string)
             .collect();
-        if !self.vip_holders(&db, &vip).await?.iter().any(|h| h == host) {
+        let holds = self.vip_holders(&db, &vip).await?.iter().any(|h| h == host);
+        if holds {
+            self.another_ready_for_db_vip(host, &db).await?;
+        }
+        self.session(host)
+            .must("draining the DB VIP", &commands::drain_db_vip(seconds))
+            .await?;
+        if !holds {
             // It does not hold the VIP: the flag alone keeps it from taking it meanwhile.
             return Ok(());
         }
@@ -480,6 +486,37 @@ impl<H: Host> Stack<'_, H> {
             format!("drained the DB VIP {vip} (another Synced node holds it)"),
         );
         Ok(())
+    }
+
+    /// Wait until a db host other than `host` is ready to take the DB VIP: its keepalived
+    /// instance is BACKUP, not FAULT. A node that has just rejoined stays in FAULT until its
+    /// check has passed `rise` times; draining the holder before then leaves the VIP with
+    /// nobody (measured on the lab: 2.1 s without a write). Where keepalived's state cannot be
+    /// read, the wait is the time the check needs to pass `rise` times after a restart.
+    async fn another_ready_for_db_vip(&self, host: &str, db: &[String]) -> Result<()> {
+        let detection = &self.inv.services.galera.failure_detection;
+        let unreadable_wait =
+            Duration::from_secs(u64::from(detection.check_interval * (DB_VIP_RISE + 1)));
+        let started = Instant::now();
+        let instance = crate::inventory::VipKind::Database.instance();
+        gate(
+            &format!("another db host than {host} ready to take the DB VIP (keepalived BACKUP)"),
+            Duration::from_secs(30),
+            || async {
+                let mut seen = Vec::new();
+                for other in db.iter().filter(|h| *h != host) {
+                    let dump = self.session(other).run(commands::keepalived_data()).await?;
+                    let state = crate::facts::parse_vrrp_state(&dump.stdout_text(), instance);
+                    match state {
+                        Some(VrrpState::Backup) => return Ok(None),
+                        None if started.elapsed() >= unreadable_wait => return Ok(None),
+                        _ => seen.push(format!("{other}: {state:?}")),
+                    }
+                }
+                Ok(Some(seen.join(", ")))
+            },
+        )
+        .await
     }
 
     /// The db hosts among `db` that have `vip` now.
@@ -874,15 +911,22 @@ mod tests {
             .session("db2")
             .answer("SHOW GLOBAL STATUS", 0, SYNCED_2);
         stack
+            .session("db2")
+            .answer("keepalived.data", 0, &keepalived_dump("BACKUP"));
+        stack
             .execute(&Step::DrainDbVip { host: "db1".into() })
             .await
             .unwrap();
         let db1 = stack.session("db1").scripts();
+        let flag = db1
+            .iter()
+            .find(|s| s.contains("db-vip-drain"))
+            .unwrap_or_else(|| panic!("no flag: {db1:?}"));
         assert!(
-            db1[0].starts_with("mkdir -p /run/minicloud && echo $(( $(date +%s) + 900 ))"),
+            flag.starts_with("mkdir -p /run/minicloud && echo $(( $(date +%s) + 900 ))"),
             "{db1:?}"
         );
-        assert!(db1[0].ends_with("/run/minicloud/db-vip-drain"), "{db1:?}");
+        assert!(flag.ends_with("/run/minicloud/db-vip-drain"), "{db1:?}");
         let report = stack.into_report(Ok(()));
         assert_eq!(
             report.changes["db1"],
@@ -890,6 +934,57 @@ mod tests {
                 "drained the DB VIP {vip} (another Synced node holds it)"
             )]
         );
+    }
+
+    /// keepalived's data dump, cut to what the drain reads, with the DB VIP's instance in `state`.
+    fn keepalived_dump(state: &str) -> String {
+        format!(
+            "------< VRRP Topology >------\n VRRP Instance = database\n   VRRP Version = 3\n   \
+             State = {state}\n   Wantstate = BACKUP\n------< VRRP Scripts >------\n"
+        )
+    }
+
+    /// The holder is not drained while the only other node's keepalived is in FAULT (just
+    /// rejoined, its check not yet passed `rise` times): that left the VIP with nobody for
+    /// 2.1 s on the lab. The flag goes down only once the other node is BACKUP.
+    #[tokio::test]
+    async fn the_holder_is_drained_only_once_another_node_can_take_the_db_vip() {
+        let world = World::converged("inventory/example.yml");
+        let stack = stack(&world);
+        let vip = world.inv.services.db_vip.as_ref().unwrap().address;
+        let held = format!("2: eth0    inet {vip}/24 scope global eth0\n");
+        stack
+            .session("db1")
+            .answer_once("ip -o -4 addr show", 0, &held);
+        stack.session("db2").answer("ip -o -4 addr show", 0, "");
+        stack
+            .session("db2")
+            .answer("keepalived.data", 0, &keepalived_dump("BACKUP"));
+        stack
+            .session("db2")
+            .answer_once("keepalived.data", 0, &keepalived_dump("FAULT"));
+        stack
+            .session("db2")
+            .answer("SHOW GLOBAL STATUS", 0, SYNCED_2);
+        let drain = Step::DrainDbVip { host: "db1".into() };
+        let run = stack.execute(&drain);
+        let checked = async {
+            // The first look saw FAULT: no flag yet on db1.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let db1 = stack.session("db1").scripts();
+            assert!(!db1.iter().any(|s| s.contains("db-vip-drain")), "{db1:?}");
+            stack.session("db2").answer("ip -o -4 addr show", 0, &held);
+        };
+        let (result, ()) = tokio::join!(run, checked);
+        result.unwrap();
+        let db2 = stack.session("db2").scripts();
+        assert_eq!(
+            db2.iter().filter(|s| s.contains("keepalived.data")).count(),
+            2,
+            "FAULT, then BACKUP: {db2:?}"
+        );
+        let db1 = stack.session("db1").scripts();
+        assert!(db1.iter().any(|s| s.contains("db-vip-drain")), "{db1:?}");
     }
 
     /// A node that stops on purpose is desynced first: a synced node shutting down paused
@@ -926,11 +1021,11 @@ mod tests {
             .await
             .unwrap();
         let db2 = stack.session("db2").scripts();
-        assert!(db2[0].contains("/run/minicloud/db-vip-drain"), "{db2:?}");
+        assert!(db2[1].contains("/run/minicloud/db-vip-drain"), "{db2:?}");
         assert_eq!(
             db2.len(),
             2,
-            "the flag, one look at the VIP, no wait: {db2:?}"
+            "one look at the VIP, the flag, no wait: {db2:?}"
         );
         assert!(stack.into_report(Ok(())).changes["db2"].is_empty());
     }

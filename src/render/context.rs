@@ -325,6 +325,10 @@ fn frontend_instance(inv: &Inventory, host: &str, vip: &Vip) -> VrrpInstance {
     )
 }
 
+/// Passing checks in a row before a db node that failed its DB VIP check (restarted,
+/// drained, rejoining) may take the VIP again.
+pub const DB_VIP_RISE: u32 = 2;
+
 /// The DB VIP's instance: it follows a Galera-Synced node of a Primary component.
 fn database_instance(inv: &Inventory, host: &str, vip: &Vip) -> VrrpInstance {
     let detection = &inv.services.galera.failure_detection;
@@ -333,7 +337,7 @@ fn database_instance(inv: &Inventory, host: &str, vip: &Vip) -> VrrpInstance {
         script: GALERA_SYNCED_SCRIPT.to_string(),
         interval: detection.check_interval,
         fall: detection.check_fall,
-        rise: 2,
+        rise: DB_VIP_RISE,
     };
     let purpose = "DB VIP: held only by a node that is Galera-Synced in a Primary component.";
     vrrp_instance(
