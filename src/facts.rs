@@ -331,6 +331,24 @@ pub enum VrrpState {
     Other,
 }
 
+/// keepalived's data dump, printed (empty when keepalived is not running): it names each
+/// vrrp_instance's state ([`parse_vrrp_state`]), which is how `up` and the db-stop drill know
+/// a node is ready to take a VIP. keepalived writes it on its DATA signal; the wait ends when
+/// the section after the instances has begun, or after 2 s.
+pub fn keepalived_data_command() -> String {
+    keepalived_data_command_at("/run/keepalived.pid")
+}
+
+/// [`keepalived_data_command`] with keepalived's pid file at `pid_file` (a constant path).
+fn keepalived_data_command_at(pid_file: &str) -> String {
+    format!(
+        "f=/tmp/keepalived.data; rm -f \"$f\"; pid=$(cat {pid_file} 2>/dev/null) || exit 0; \
+         kill -s \"$(keepalived --signum=DATA)\" \"$pid\" 2>/dev/null || exit 0; i=0; \
+         while [ $i -lt 40 ] && ! grep -q '^------< VRRP Scripts' \"$f\" 2>/dev/null; do sleep 0.05; i=$((i+1)); done; \
+         cat \"$f\" 2>/dev/null; true"
+    )
+}
+
 /// keepalived's data dump (`/tmp/keepalived.data`, written on its DATA signal) → the state of
 /// `instance`, or None when the dump has no such instance (keepalived not running, or the
 /// dump incomplete).
@@ -516,8 +534,30 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
 60: eth0@if61    inet 10.231.60.100/24 scope global secondary eth0\n@@firewall\nminicloud 0123abcd4567ef89\n";
 
     /// keepalived's data dump from a lab db host that does not hold the DB VIP (written by
-    /// `commands::keepalived_data`, keepalived 2.2.7).
+    /// [`keepalived_data_command`], keepalived 2.2.7).
     const KEEPALIVED_DUMP: &str = include_str!("../tests/data/keepalived-backup.data");
+
+    /// Where keepalived does not run (no pid file, or the pid of a process that has ended),
+    /// the dump prints nothing and succeeds, so a reader sees "no state", not a failed step.
+    #[test]
+    fn the_keepalived_dump_is_empty_where_keepalived_does_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("keepalived.pid");
+        let ended = dir.path().join("ended.pid");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        std::fs::write(&ended, format!("{pid}\n")).unwrap();
+        for pid_file in [&missing, &ended] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(keepalived_data_command_at(pid_file.to_str().unwrap()))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{pid_file:?}: {out:?}");
+            assert!(out.stdout.is_empty(), "{pid_file:?}: {out:?}");
+        }
+    }
 
     #[test]
     fn a_vrrp_instance_state_is_read_from_keepalived_data_dump() {

@@ -242,17 +242,6 @@ pub fn drain_db_vip(seconds: u64) -> String {
     )
 }
 
-/// keepalived's data dump, printed (empty when keepalived is not running): it names each
-/// vrrp_instance's state, which is how `up` knows a node is ready to take a VIP
-/// ([`crate::facts::parse_vrrp_state`]). keepalived writes it on its DATA signal; the wait
-/// ends when the section after the instances has begun, or after 2 s.
-pub fn keepalived_data() -> &'static str {
-    "f=/tmp/keepalived.data; rm -f \"$f\"; pid=$(cat /run/keepalived.pid 2>/dev/null) || exit 0; \
-     kill -s \"$(keepalived --signum=DATA)\" \"$pid\" 2>/dev/null || exit 0; i=0; \
-     while [ $i -lt 40 ] && ! grep -q '^------< VRRP Scripts' \"$f\" 2>/dev/null; do sleep 0.05; i=$((i+1)); done; \
-     cat \"$f\" 2>/dev/null; true"
-}
-
 /// Let this node hold the DB VIP again.
 pub fn undrain_db_vip() -> String {
     format!("rm -f {DB_VIP_DRAIN}")
@@ -386,22 +375,6 @@ pub fn sst_auth(user: &str, password: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Where keepalived does not run (no pid file: this machine), the dump prints nothing and
-    /// succeeds, so a reader sees "no state" rather than a failed step.
-    #[test]
-    fn the_keepalived_dump_is_empty_where_keepalived_does_not_run() {
-        if std::path::Path::new("/run/keepalived.pid").exists() {
-            return;
-        }
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(keepalived_data())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        assert!(out.stdout.is_empty(), "{out:?}");
-    }
 
     /// The wrapper, run here by a real `sh` with its input on a pipe we hold.
     fn wrapped(script: &str) -> std::process::Child {

@@ -6,10 +6,8 @@
 use super::host::Host;
 use super::session::gate;
 use super::{Stack, commands, firewall};
-use crate::facts::VrrpState;
 use crate::galera::{self, NodePosition};
 use crate::inventory::{Net, Role as HostRole, SstMethod};
-use crate::render::context::DB_VIP_RISE;
 use crate::render::{FIREWALL_RULES, FIREWALL_UNIT};
 use crate::roles::{BootstrapFrom, Gate, Step, UnitAction};
 use anyhow::{Context, Result, bail};
@@ -488,34 +486,15 @@ impl<H: Host> Stack<'_, H> {
         Ok(())
     }
 
-    /// Wait until a db host other than `host` is ready to take the DB VIP: its keepalived
-    /// instance is BACKUP, not FAULT. A node that has just rejoined stays in FAULT until its
-    /// check has passed `rise` times; draining the holder before then leaves the VIP with
-    /// nobody (measured on the lab: 2.1 s without a write). Where keepalived's state cannot be
-    /// read, the wait is the time the check needs to pass `rise` times after a restart.
+    /// Wait until a db host other than `host` is ready to take the DB VIP (the wait the
+    /// db-stop drill shares: [`super::vip_ready`]).
     async fn another_ready_for_db_vip(&self, host: &str, db: &[String]) -> Result<()> {
-        let detection = &self.inv.services.galera.failure_detection;
-        let unreadable_wait =
-            Duration::from_secs(u64::from(detection.check_interval * (DB_VIP_RISE + 1)));
-        let started = Instant::now();
-        let instance = crate::inventory::VipKind::Database.instance();
-        gate(
-            &format!("another db host than {host} ready to take the DB VIP (keepalived BACKUP)"),
-            Duration::from_secs(30),
-            || async {
-                let mut seen = Vec::new();
-                for other in db.iter().filter(|h| *h != host) {
-                    let dump = self.session(other).run(commands::keepalived_data()).await?;
-                    let state = crate::facts::parse_vrrp_state(&dump.stdout_text(), instance);
-                    match state {
-                        Some(VrrpState::Backup) => return Ok(None),
-                        None if started.elapsed() >= unreadable_wait => return Ok(None),
-                        _ => seen.push(format!("{other}: {state:?}")),
-                    }
-                }
-                Ok(Some(seen.join(", ")))
-            },
-        )
+        let others: Vec<String> = db.iter().filter(|h| *h != host).cloned().collect();
+        let dump = crate::facts::keepalived_data_command();
+        super::vip_ready::another_db_host_ready(self.inv, host, &others, |other| {
+            let dump = &dump;
+            async move { Ok(self.session(&other).run(dump).await?.stdout_text()) }
+        })
         .await
     }
 

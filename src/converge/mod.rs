@@ -21,6 +21,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod notify;
 pub mod session;
+pub mod vip_ready;
 
 /// What each host should have and how it differs (moved to the roles layer; kept here for
 /// the callers that name it by its old path).

@@ -374,6 +374,11 @@ pub struct Drill {
     pub restore: Vec<DrillStep>,
     /// The VIP (`frontend` / `db`) that must move off the target to a healthy host.
     pub vip_must_move: Option<String>,
+    /// Before the fault: wait until a db host other than the target is ready to take the DB
+    /// VIP (its keepalived BACKUP), as `up` does before it drains a holder. A planned move
+    /// needs somewhere to go; a node that has just rejoined is not ready for a few seconds.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub db_vip_backup_first: bool,
     /// What it must show.
     pub budget: Budget,
 }
@@ -432,6 +437,7 @@ impl Plan<'_, '_> {
             hold_seconds: self.hold,
             restore: Vec::new(),
             vip_must_move: None,
+            db_vip_backup_first: false,
             budget: Budget::default(),
         }
     }
@@ -569,6 +575,7 @@ fn db_stop(p: &Plan) -> Result<Drill, String> {
     drill.dead_men = vec![p.timer(&holder, &start, p.dead_after)];
     drill.targets = vec![holder];
     drill.vip_must_move = Some("db".into());
+    drill.db_vip_backup_first = true;
     planned_budget(p, &mut drill.budget);
     Ok(drill)
 }
@@ -960,6 +967,25 @@ mod tests {
                 "db-total-outage"
             ])
         );
+    }
+
+    /// Only the planned stop of the DB VIP holder waits for another node's keepalived to be
+    /// BACKUP first (a fault drill must strike whatever state the stack is in), and the dry
+    /// run says so.
+    #[test]
+    fn only_the_planned_db_stop_waits_for_a_backup_first() {
+        let inv = lab_inventory();
+        let s = situation(&inv, true);
+        for name in NAMES {
+            let Ok(d) = drill(*name, &s) else { continue };
+            assert_eq!(d.db_vip_backup_first, *name == DrillName::DbStop, "{name}");
+            let dry = crate::drill::report::dry_run(std::slice::from_ref(&d));
+            assert_eq!(
+                dry.contains("first: wait until another db host's keepalived is BACKUP"),
+                *name == DrillName::DbStop,
+                "{dry}"
+            );
+        }
     }
 
     /// Every step a drill runs on a host is one of the commands built in `crate::commands`

@@ -403,6 +403,9 @@ impl<'a> Runner<'a> {
         marks: &mut Marks,
     ) -> Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
+        if drill.db_vip_backup_first {
+            self.another_db_host_ready(drill).await?;
+        }
         let local = self.arm(drill).await?;
         {
             let mut in_place = self.in_place.lock().expect("in-place lock");
@@ -441,6 +444,26 @@ impl<'a> Runner<'a> {
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), latest.changed()).await;
         }
+    }
+
+    /// Wait until a db host other than the drill's target could take the DB VIP (the wait
+    /// `up` makes before it drains a holder: [`converge::vip_ready`]).
+    async fn another_db_host_ready(&self, drill: &Drill) -> Result<()> {
+        let holder = drill.targets.first().context("a drill without a target")?;
+        let others: Vec<String> = self
+            .inv
+            .hosts_with(Role::Db)
+            .into_iter()
+            .filter(|h| *h != holder.as_str())
+            .map(str::to_string)
+            .collect();
+        let dump = crate::facts::keepalived_data_command();
+        converge::vip_ready::another_db_host_ready(self.inv, holder, &others, |other| {
+            let dump = &dump;
+            async move { self.run_on(&other, dump).await }
+        })
+        .await
+        .context("before the planned stop")
     }
 
     /// Arm every dead-man switch of a drill before its fault; returns the local ones.

@@ -90,6 +90,12 @@ pub fn dry_run(drills: &[Drill]) -> String {
     let mut out = String::new();
     for d in drills {
         let _ = writeln!(out, "{}: {}", d.name, d.summary);
+        if d.db_vip_backup_first {
+            let _ = writeln!(
+                out,
+                "  first: wait until another db host's keepalived is BACKUP (ready for the DB VIP)"
+            );
+        }
         for dead_man in &d.dead_men {
             let _ = writeln!(out, "  arm dead-man switch: {}", dead_man.describe());
         }
