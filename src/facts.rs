@@ -340,9 +340,12 @@ pub fn keepalived_data_command() -> String {
 }
 
 /// [`keepalived_data_command`] with keepalived's pid file at `pid_file` (a constant path).
+/// The signal goes only to a process named keepalived: a stale pid file's number may belong
+/// to another process by now, which the DATA signal (SIGUSR1) would end.
 fn keepalived_data_command_at(pid_file: &str) -> String {
     format!(
         "f=/tmp/keepalived.data; rm -f \"$f\"; pid=$(cat {pid_file} 2>/dev/null) || exit 0; \
+         [ \"$(cat /proc/\"$pid\"/comm 2>/dev/null)\" = keepalived ] || exit 0; \
          kill -s \"$(keepalived --signum=DATA)\" \"$pid\" 2>/dev/null || exit 0; i=0; \
          while [ $i -lt 40 ] && ! grep -q '^------< VRRP Scripts' \"$f\" 2>/dev/null; do sleep 0.05; i=$((i+1)); done; \
          cat \"$f\" 2>/dev/null; true"
@@ -537,26 +540,46 @@ Id=garb.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\nActi
     /// [`keepalived_data_command`], keepalived 2.2.7).
     const KEEPALIVED_DUMP: &str = include_str!("../tests/data/keepalived-backup.data");
 
-    /// Where keepalived does not run (no pid file, or the pid of a process that has ended),
-    /// the dump prints nothing and succeeds, so a reader sees "no state", not a failed step.
+    /// Where keepalived does not run (no pid file, the pid of a process that has ended, or of
+    /// one that is not keepalived), the dump prints nothing and succeeds, so a reader sees "no
+    /// state", not a failed step; and a process that is not keepalived gets no signal.
     #[test]
     fn the_keepalived_dump_is_empty_where_keepalived_does_not_run() {
         let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("keepalived.pid");
-        let ended = dir.path().join("ended.pid");
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        std::fs::write(&ended, format!("{pid}\n")).unwrap();
-        for pid_file in [&missing, &ended] {
+        let pid_file = |name: &str, pid: Option<u32>| {
+            let path = dir.path().join(name);
+            if let Some(pid) = pid {
+                std::fs::write(&path, format!("{pid}\n")).unwrap();
+            }
+            path.to_str().unwrap().to_string()
+        };
+        let mut ended = std::process::Command::new("true").spawn().unwrap();
+        let ended_pid = ended.id();
+        ended.wait().unwrap();
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        for path in [
+            pid_file("missing.pid", None),
+            pid_file("ended.pid", Some(ended_pid)),
+            pid_file("other.pid", Some(other.id())),
+        ] {
             let out = std::process::Command::new("sh")
                 .arg("-c")
-                .arg(keepalived_data_command_at(pid_file.to_str().unwrap()))
+                .arg(keepalived_data_command_at(&path))
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{pid_file:?}: {out:?}");
-            assert!(out.stdout.is_empty(), "{pid_file:?}: {out:?}");
+            assert!(out.status.success(), "{path}: {out:?}");
+            assert!(out.stdout.is_empty(), "{path}: {out:?}");
         }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(
+            other.try_wait().unwrap().is_none(),
+            "a process that is not keepalived was signalled"
+        );
+        other.kill().unwrap();
+        other.wait().unwrap();
     }
 
     #[test]
