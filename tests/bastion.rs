@@ -146,16 +146,7 @@ async fn the_stack_runs_through_a_bastion_as_a_sudo_user_by_host_names() {
     ]);
     let results: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     for r in results.as_array().expect("a JSON array of results") {
-        eprintln!(
-            "{}: passed {} failures {} gap {} write gap {} failed {} of {}",
-            r["drill"]["name"],
-            r["passed"],
-            r["failures"],
-            r["longest_gap_seconds"],
-            r["longest_write_gap_seconds"],
-            r["failed_requests"],
-            r["requests"]
-        );
+        eprintln!("{}", common::drill_line(r));
         assert_eq!(r["passed"], true, "{}", r["drill"]["name"]);
         assert_eq!(r["lost_writes"], Value::Array(vec![]));
         // The load went through: seconds of it at 100 writes/s, acknowledged.

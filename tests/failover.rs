@@ -119,21 +119,7 @@ async fn drills_prove_failover_and_catch_loss() {
         )
     });
     let results = results.as_array().expect("a JSON array of results");
-    let lines: Vec<String> = results
-        .iter()
-        .map(|r| {
-            format!(
-                "{}: passed {} failures {} gap {} write gap {} failed {} of {}",
-                r["drill"]["name"],
-                r["passed"],
-                r["failures"],
-                r["longest_gap_seconds"],
-                r["longest_write_gap_seconds"],
-                r["failed_requests"],
-                r["requests"]
-            )
-        })
-        .collect();
+    let lines: Vec<String> = results.iter().map(common::drill_line).collect();
     eprintln!("{}", lines.join("\n"));
     // The figures go into the message too: CI shows a failed test's panic, not all its stderr.
     assert_eq!(code, 0, "a drill missed its budget:\n{}", lines.join("\n"));

@@ -458,7 +458,11 @@ impl<H: Host> Stack<'_, H> {
             .collect();
         let holds = self.vip_holders(&db, &vip).await?.iter().any(|h| h == host);
         if holds {
-            self.another_ready_for_db_vip(host, &db).await?;
+            // The wait the db-stop drill shares.
+            super::vip_ready::another_db_host_ready(self.inv, host, |other, command| async move {
+                Ok(self.session(&other).run(&command).await?.stdout_text())
+            })
+            .await?;
         }
         self.session(host)
             .must("draining the DB VIP", &commands::drain_db_vip(seconds))
@@ -484,18 +488,6 @@ impl<H: Host> Stack<'_, H> {
             format!("drained the DB VIP {vip} (another Synced node holds it)"),
         );
         Ok(())
-    }
-
-    /// Wait until a db host other than `host` is ready to take the DB VIP (the wait the
-    /// db-stop drill shares: [`super::vip_ready`]).
-    async fn another_ready_for_db_vip(&self, host: &str, db: &[String]) -> Result<()> {
-        let others: Vec<String> = db.iter().filter(|h| *h != host).cloned().collect();
-        let dump = crate::facts::keepalived_data_command();
-        super::vip_ready::another_db_host_ready(self.inv, host, &others, |other| {
-            let dump = &dump;
-            async move { Ok(self.session(&other).run(dump).await?.stdout_text()) }
-        })
-        .await
     }
 
     /// The db hosts among `db` that have `vip` now.

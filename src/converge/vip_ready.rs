@@ -4,7 +4,7 @@
 
 use super::session::gate;
 use crate::facts::{self, VrrpState};
-use crate::inventory::{Inventory, VipKind};
+use crate::inventory::{Inventory, Role, VipKind};
 use crate::render::context::DB_VIP_RISE;
 use anyhow::Result;
 use std::future::Future;
@@ -13,24 +13,26 @@ use std::time::{Duration, Instant};
 /// The longest wait for another db host to become ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Wait until one of `others` (the db hosts other than `holder`) is ready to take the DB VIP:
-/// its keepalived instance is BACKUP (or already MASTER). A node that has just rejoined stays
+/// Wait until a db host other than `holder` is ready to take the DB VIP: its keepalived
+/// instance is BACKUP (or already MASTER). A node that has just rejoined stays
 /// in FAULT until its check has passed `rise` times; draining the holder before then leaves
 /// the VIP with nobody (measured on the lab: 2.1 s without a write).
 ///
-/// `read_dump(host)` returns the output of [`facts::keepalived_data_command`] run on `host`.
+/// `run(host, command)` runs `command` ([`facts::keepalived_data_command`]) on `host` and
+/// returns what it printed.
 /// Where no host's state can be read, the wait ends after the time the check needs to pass
 /// `rise` times after a restart.
-pub async fn another_db_host_ready<F, Fut>(
-    inv: &Inventory,
-    holder: &str,
-    others: &[String],
-    read_dump: F,
-) -> Result<()>
+pub async fn another_db_host_ready<F, Fut>(inv: &Inventory, holder: &str, run: F) -> Result<()>
 where
-    F: Fn(String) -> Fut,
+    F: Fn(String, String) -> Fut,
     Fut: Future<Output = Result<String>>,
 {
+    let others: Vec<&str> = inv
+        .hosts_with(Role::Db)
+        .into_iter()
+        .filter(|h| *h != holder)
+        .collect();
+    let dump_command = facts::keepalived_data_command();
     let unreadable_wait = unreadable_wait(inv);
     let instance = VipKind::Database.instance();
     let started = Instant::now();
@@ -39,9 +41,9 @@ where
         READY_TIMEOUT,
         || async {
             let mut states = Vec::new();
-            for other in others {
-                let dump = read_dump(other.clone()).await?;
-                states.push((other.clone(), facts::parse_vrrp_state(&dump, instance)));
+            for other in &others {
+                let dump = run(other.to_string(), dump_command.clone()).await?;
+                states.push((other.to_string(), facts::parse_vrrp_state(&dump, instance)));
             }
             Ok(not_ready(&states, started.elapsed() >= unreadable_wait))
         },

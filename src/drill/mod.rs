@@ -404,7 +404,15 @@ impl<'a> Runner<'a> {
     ) -> Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
         if drill.db_vip_backup_first {
-            self.another_db_host_ready(drill).await?;
+            // Another db host ready to take the DB VIP, as `up` waits before it drains one.
+            let holder = drill.targets.first().context("a drill without a target")?;
+            converge::vip_ready::another_db_host_ready(
+                self.inv,
+                holder,
+                |other, command| async move { self.run_on(&other, &command).await },
+            )
+            .await
+            .context("before the planned stop")?;
         }
         let local = self.arm(drill).await?;
         {
@@ -444,26 +452,6 @@ impl<'a> Runner<'a> {
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), latest.changed()).await;
         }
-    }
-
-    /// Wait until a db host other than the drill's target could take the DB VIP (the wait
-    /// `up` makes before it drains a holder: [`converge::vip_ready`]).
-    async fn another_db_host_ready(&self, drill: &Drill) -> Result<()> {
-        let holder = drill.targets.first().context("a drill without a target")?;
-        let others: Vec<String> = self
-            .inv
-            .hosts_with(Role::Db)
-            .into_iter()
-            .filter(|h| *h != holder.as_str())
-            .map(str::to_string)
-            .collect();
-        let dump = crate::facts::keepalived_data_command();
-        converge::vip_ready::another_db_host_ready(self.inv, holder, &others, |other| {
-            let dump = &dump;
-            async move { self.run_on(&other, dump).await }
-        })
-        .await
-        .context("before the planned stop")
     }
 
     /// Arm every dead-man switch of a drill before its fault; returns the local ones.

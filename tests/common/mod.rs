@@ -24,6 +24,20 @@ pub fn lab_hosts() -> Vec<LabHost> {
     .unwrap()
 }
 
+/// One drill result of `failover-test --json` in a line: its name, verdict and figures.
+pub fn drill_line(r: &Value) -> String {
+    format!(
+        "{}: passed {} failures {} gap {} write gap {} failed {} of {}",
+        r["drill"]["name"],
+        r["passed"],
+        r["failures"],
+        r["longest_gap_seconds"],
+        r["longest_write_gap_seconds"],
+        r["failed_requests"],
+        r["requests"]
+    )
+}
+
 pub fn lab_host(name: &str) -> LabHost {
     lab_hosts().into_iter().find(|h| h.name == name).unwrap()
 }
