@@ -6,8 +6,12 @@
 
 use super::metrics::Metrics;
 use chrono::NaiveDate;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use roster_api::Entry;
-use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{
+    MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPool, MySqlPoolOptions,
+};
 use sqlx::{Executor, MySql};
 use std::future::Future;
 use std::str::FromStr;
@@ -88,6 +92,12 @@ pub struct RetryPolicy {
     pub first_backoff: Duration,
     /// The longest wait between two tries.
     pub max_backoff: Duration,
+    /// Longest time one try may wait for the database's answer; then its connection is
+    /// dropped and the operation tried again on a fresh one. An answer can be lost for good:
+    /// when the DB VIP moves while a statement runs, the old holder can no longer send from
+    /// the VIP and the client, having nothing more to send, would wait forever. (MariaDB
+    /// only; the Aerospike client has its own per-call timeout.)
+    pub attempt_timeout: Duration,
 }
 
 impl RetryPolicy {
@@ -137,6 +147,10 @@ impl Default for RetryPolicy {
             budget: Duration::from_secs(8),
             first_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(250),
+            // Above the longest pause a healthy Galera cluster imposes on a statement on the
+            // LAN timers (a dead member suspected after 1.5 s, measured write gaps up to
+            // 2.2 s); a try cut during a longer pause is simply tried again.
+            attempt_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -226,26 +240,63 @@ impl MariaDbStore {
         what: &str,
         entry: &Entry,
     ) -> Result<sqlx::mysql::MySqlQueryResult, sqlx::Error> {
-        self.retrying(what, || {
+        self.retrying(what, |conn| {
             sqlx::query("INSERT INTO roster_entries (day, name, team, contact, note) VALUES (?, ?, ?, ?, ?)")
                 .bind(entry.date)
                 .bind(&entry.name)
                 .bind(&entry.team)
                 .bind(&entry.contact)
                 .bind(&entry.note)
-                .execute(&self.pool)
+                .execute(conn)
+                .boxed()
         })
         .await
     }
 
-    /// Run `op` until it succeeds, fails for good, or the retry budget is spent.
-    async fn retrying<T, F, Fut>(&self, what: &str, op: F) -> Result<T, sqlx::Error>
+    /// Run `op` until it succeeds, fails for good, or the retry budget is spent; each try
+    /// is bounded like [`MariaDbStore::attempt`].
+    async fn retrying<T, F>(&self, what: &str, op: F) -> Result<T, sqlx::Error>
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, sqlx::Error>>,
+        F: for<'c> Fn(&'c mut MySqlConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
     {
-        self.retry.run(&self.metrics, what, is_transient, op).await
+        let op = &op;
+        self.retry
+            .run(&self.metrics, what, is_transient, || self.attempt(op))
+            .await
     }
+
+    /// One try of `op` on a connection of the pool, given up after the policy's
+    /// `attempt_timeout`. A connection whose answer did not come is detached and dropped,
+    /// never returned: the pool would test it on release by reading the lost answer first,
+    /// and that wait has no end.
+    async fn attempt<T, F>(&self, op: &F) -> Result<T, sqlx::Error>
+    where
+        F: for<'c> Fn(&'c mut MySqlConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
+    {
+        let mut conn = self.pool.acquire().await?;
+        match tokio::time::timeout(self.retry.attempt_timeout, op(&mut conn)).await {
+            Ok(result) => result,
+            Err(_) => {
+                drop(conn.detach());
+                Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer from the database within {} ms",
+                        self.retry.attempt_timeout.as_millis()
+                    ),
+                )))
+            }
+        }
+    }
+}
+
+/// `op` as a statement [`MariaDbStore::retrying`] takes: names the closure's type where it is
+/// kept in a variable (its answer borrows the connection it is given).
+fn statement<T, F>(op: F) -> F
+where
+    F: for<'c> Fn(&'c mut MySqlConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
+{
+    op
 }
 
 fn unavailable(err: sqlx::Error) -> StoreError {
@@ -280,11 +331,12 @@ impl From<Row> for Entry {
 
 impl Store for MariaDbStore {
     async fn list(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Entry>, StoreError> {
-        self.retrying("list", || {
+        self.retrying("list", |conn| {
             sqlx::query_as::<MySql, Row>(LIST)
                 .bind(from)
                 .bind(to)
-                .fetch_all(&self.pool)
+                .fetch_all(conn)
+                .boxed()
         })
         .await
         .map(|rows| rows.into_iter().map(Entry::from).collect())
@@ -292,10 +344,11 @@ impl Store for MariaDbStore {
     }
 
     async fn get(&self, date: NaiveDate) -> Result<Option<Entry>, StoreError> {
-        self.retrying("get", || {
+        self.retrying("get", |conn| {
             sqlx::query_as::<MySql, Row>(GET)
                 .bind(date)
-                .fetch_optional(&self.pool)
+                .fetch_optional(conn)
+                .boxed()
         })
         .await
         .map(|row| row.map(Entry::from))
@@ -316,7 +369,7 @@ impl Store for MariaDbStore {
     async fn upsert(&self, entry: &Entry) -> Result<Upsert, StoreError> {
         // UPDATE first, INSERT when the day has no row. (A single INSERT .. ON DUPLICATE KEY
         // UPDATE cannot tell "created" from "unchanged": with CLIENT_FOUND_ROWS both report 1.)
-        let update = || {
+        let update = statement(|conn| {
             sqlx::query(
                 "UPDATE roster_entries SET name = ?, team = ?, contact = ?, note = ? WHERE day = ?",
             )
@@ -325,8 +378,9 @@ impl Store for MariaDbStore {
             .bind(&entry.contact)
             .bind(&entry.note)
             .bind(entry.date)
-            .execute(&self.pool)
-        };
+            .execute(conn)
+            .boxed()
+        });
         if self
             .retrying("upsert", update)
             .await
@@ -351,10 +405,11 @@ impl Store for MariaDbStore {
 
     async fn delete(&self, date: NaiveDate) -> Result<bool, StoreError> {
         let result = self
-            .retrying("delete", || {
+            .retrying("delete", |conn| {
                 sqlx::query("DELETE FROM roster_entries WHERE day = ?")
                     .bind(date)
-                    .execute(&self.pool)
+                    .execute(conn)
+                    .boxed()
             })
             .await
             .map_err(unavailable)?;
@@ -362,8 +417,7 @@ impl Store for MariaDbStore {
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        self.attempt(&|conn| sqlx::query("SELECT 1").execute(conn).boxed())
             .await
             .map(|_| ())
             .map_err(unavailable)

@@ -1,6 +1,7 @@
 //! The roster API against a real MariaDB server (Debian's mariadb-server), started by this test
 //! in a throwaway data folder on a loopback port: every endpoint, every error code, concurrent
-//! writes to one day, and the database going away (answers 503 within the retry budget).
+//! writes to one day, the database going away (answers 503 within the retry budget), and an
+//! answer lost for good mid-statement (tried again on a fresh connection, written once).
 
 use reqwest::StatusCode;
 use roster::api::{AppState, router};
@@ -8,8 +9,11 @@ use roster::metrics::Metrics;
 use roster::store::{MariaDbStore, RetryPolicy};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// A MariaDB server of our own, killed when dropped.
 struct MariaDb {
@@ -109,17 +113,22 @@ struct App {
 }
 
 async fn start_app(db: &MariaDb, database: &str, budget: Duration) -> App {
+    let retry = RetryPolicy {
+        budget,
+        ..RetryPolicy::default()
+    };
+    start_app_at(db, database, &db.url(database), retry).await
+}
+
+/// A roster app on its own fresh database of `db`, which it reaches at `url`.
+async fn start_app_at(db: &MariaDb, database: &str, url: &str, retry: RetryPolicy) -> App {
     assert!(
         db.sql(&format!("CREATE DATABASE {database}"))
             .status
             .success()
     );
     let metrics = Arc::new(Metrics::default());
-    let retry = RetryPolicy {
-        budget,
-        ..RetryPolicy::default()
-    };
-    let store = MariaDbStore::connect_lazy(&db.url(database), 5, metrics.clone(), retry).unwrap();
+    let store = MariaDbStore::connect_lazy(url, 5, metrics.clone(), retry).unwrap();
     store.migrate(Duration::from_secs(20)).await.unwrap();
     serve(store, metrics).await
 }
@@ -207,6 +216,7 @@ async fn roster_api_on_real_mariadb() {
     );
 
     api_scenario(&app).await;
+    lost_answer_scenario(&db).await;
 
     // The database goes away: answers are a clean 503 within the retry budget, /healthz stays up.
     drop(db);
@@ -239,6 +249,135 @@ async fn roster_api_on_real_mariadb() {
         retries, "roster_db_retries_total 0",
         "the outage must have been retried"
     );
+}
+
+/// A TCP relay to MariaDB that loses answers for good, as a DB VIP move does to a statement in
+/// flight: the old holder can no longer send from the VIP, and the client, having sent its
+/// statement, waits. Armed with a marker, the relay delivers the next client packet holding it
+/// and then drops every answer on that connection (and ends it should the client send more:
+/// the new holder would reset it). Other and later connections pass untouched.
+struct LosingRelay {
+    port: u16,
+    armed: Arc<Mutex<Option<Vec<u8>>>>,
+    lost: Arc<AtomicUsize>,
+}
+
+impl LosingRelay {
+    async fn start(to_port: u16) -> LosingRelay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let relay = LosingRelay {
+            port: listener.local_addr().unwrap().port(),
+            armed: Arc::default(),
+            lost: Arc::default(),
+        };
+        let (armed, lost) = (relay.armed.clone(), relay.lost.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = TcpStream::connect(("127.0.0.1", to_port)).await.unwrap();
+                tokio::spawn(relay_one(client, server, armed.clone(), lost.clone()));
+            }
+        });
+        relay
+    }
+
+    /// Lose the answers after the next client packet that holds `marker`.
+    fn arm(&self, marker: &str) {
+        *self.armed.lock().unwrap() = Some(marker.as_bytes().to_vec());
+    }
+
+    /// Connections whose answers were lost so far.
+    fn lost(&self) -> usize {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+async fn relay_one(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    armed: Arc<Mutex<Option<Vec<u8>>>>,
+    lost: Arc<AtomicUsize>,
+) {
+    let mut muted = false;
+    let (mut up, mut down) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        tokio::select! {
+            read = client.read(&mut up) => {
+                let n = match read { Ok(0) | Err(_) => return, Ok(n) => n };
+                if muted {
+                    return;
+                }
+                let hit = {
+                    let mut armed = armed.lock().unwrap();
+                    let hit = armed
+                        .as_ref()
+                        .is_some_and(|m| up[..n].windows(m.len()).any(|w| w == m.as_slice()));
+                    if hit {
+                        *armed = None;
+                    }
+                    hit
+                };
+                if server.write_all(&up[..n]).await.is_err() {
+                    return;
+                }
+                if hit {
+                    muted = true;
+                    lost.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            read = server.read(&mut down) => {
+                let n = match read { Ok(0) | Err(_) => return, Ok(n) => n };
+                if !muted && client.write_all(&down[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The answer to a write is lost for good, before and after the server ran it: each try is
+/// cut after the attempt timeout, its connection dropped, and the write tried again on a fresh
+/// one; the client gets its 201 and the entry is there once. (Without the attempt timeout the
+/// request hung until the client gave up: db-stop's rare failed requests.)
+async fn lost_answer_scenario(db: &MariaDb) {
+    let relay = LosingRelay::start(db.port).await;
+    let attempt_timeout = Duration::from_millis(500);
+    let retry = RetryPolicy {
+        budget: Duration::from_secs(6),
+        attempt_timeout,
+        ..RetryPolicy::default()
+    };
+    let url = format!("mysql://roster:pw@127.0.0.1:{}/roster_lost", relay.port);
+    let app = start_app_at(db, "roster_lost", &url, retry).await;
+    let cases = [
+        // The statement's text: lost before the server ran anything (prepare or query).
+        ("2031-01-01", "First Try", "INSERT INTO roster_entries"),
+        // The entry's own bytes: the server ran the insert, only the answer is lost; the
+        // retry finds the day taken by this very entry.
+        ("2031-01-02", "Second Try", "Second Try"),
+    ];
+    for (n, (day, name, marker)) in cases.into_iter().enumerate() {
+        relay.arm(marker);
+        let entry = json!({"date": day, "name": name});
+        let started = Instant::now();
+        let (status, body, _) = app.send("POST", "/api/v1/roster", Some(entry)).await;
+        let took = started.elapsed();
+        assert_eq!(status, StatusCode::CREATED, "{marker}: {body}");
+        assert_eq!(
+            relay.lost(),
+            n + 1,
+            "{marker}: the answer must have been lost"
+        );
+        assert!(
+            took >= attempt_timeout && took < Duration::from_secs(4),
+            "{marker}: took {took:?}, must be one attempt timeout and a retry"
+        );
+        let (status, body, _) = app
+            .send("GET", &format!("/api/v1/roster/{day}"), None)
+            .await;
+        assert_eq!((status, &body["name"]), (StatusCode::OK, &json!(name)));
+    }
+    let rows = db.sql("SELECT COUNT(*) FROM roster_lost.roster_entries");
+    assert_eq!(String::from_utf8_lossy(&rows.stdout), "COUNT(*)\n2\n");
 }
 
 /// Every endpoint and error code, concurrent writes to one day, and the metrics: what any
