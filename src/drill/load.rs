@@ -98,6 +98,8 @@ struct Record {
 /// A running load; `stop` ends it and returns what it saw.
 pub struct Load {
     started: Instant,
+    /// The same moment on the wall clock, ms since the Unix epoch.
+    started_unix_ms: u64,
     record: Arc<Mutex<Record>>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -172,6 +174,9 @@ impl Load {
         }
         Load {
             started,
+            started_unix_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
             record,
             stop,
             tasks,
@@ -183,6 +188,12 @@ impl Load {
     /// Milliseconds since the load started (the clock every sample uses).
     pub fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// When the load started on the wall clock, ms since the Unix epoch: lines its clock up
+    /// with the hosts' journals.
+    pub fn started_unix_ms(&self) -> u64 {
+        self.started_unix_ms
     }
 
     /// Stop sending, wait for the requests in flight (each bounded by its timeout).
@@ -396,6 +407,21 @@ pub fn latency(samples: &[Sample], from_ms: u64, to_ms: u64) -> Latency {
 /// Longest time in [from_ms, to_ms] without a request of `kind` (any kind when None)
 /// succeeding: the gap a client saw.
 pub fn longest_gap_ms(samples: &[Sample], kind: Option<Kind>, from_ms: u64, to_ms: u64) -> u64 {
+    longest_gap(samples, kind, from_ms, to_ms).1
+}
+
+/// When that gap began (ms since the load started): the success before it, or `from_ms`.
+pub fn longest_gap_from_ms(
+    samples: &[Sample],
+    kind: Option<Kind>,
+    from_ms: u64,
+    to_ms: u64,
+) -> u64 {
+    longest_gap(samples, kind, from_ms, to_ms).0
+}
+
+/// The longest gap as (start, length), the earliest of equal ones.
+fn longest_gap(samples: &[Sample], kind: Option<Kind>, from_ms: u64, to_ms: u64) -> (u64, u64) {
     let mut done: Vec<u64> = samples
         .iter()
         .filter(|s| s.ok && kind.is_none_or(|k| s.kind == k))
@@ -404,7 +430,12 @@ pub fn longest_gap_ms(samples: &[Sample], kind: Option<Kind>, from_ms: u64, to_m
     done.push(from_ms);
     done.push(to_ms);
     done.sort_unstable();
-    done.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
+    done.windows(2)
+        .map(|w| (w[0], w[1] - w[0]))
+        .fold(
+            (from_ms, 0),
+            |best, gap| if gap.1 > best.1 { gap } else { best },
+        )
 }
 
 /// When clients stopped seeing trouble after `fault_ms`: the first success after the last
@@ -576,7 +607,14 @@ mod tests {
         ];
         assert_eq!(longest_gap_ms(&samples, None, 0, 4000), 2900);
         assert_eq!(longest_gap_ms(&samples, Some(Kind::Write), 0, 4000), 3100);
+        // From the read answered at 100 ms, and from the write answered at 200 ms.
+        assert_eq!(longest_gap_from_ms(&samples, None, 0, 4000), 200);
+        assert_eq!(
+            longest_gap_from_ms(&samples, Some(Kind::Write), 0, 4000),
+            200
+        );
         assert_eq!(longest_gap_ms(&[], None, 1000, 1500), 500);
+        assert_eq!(longest_gap_from_ms(&[], None, 1000, 1500), 1000);
     }
 
     #[test]

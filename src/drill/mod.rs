@@ -103,6 +103,9 @@ pub struct Marks {
     pub healthy_ms: Option<u64>,
     /// The load stopped.
     pub end_ms: u64,
+    /// The wall clock at 0 ms, ms since the Unix epoch: every mark, sample and observation
+    /// lined up with the hosts' journals.
+    pub load_started_unix_ms: u64,
 }
 
 /// What one drill measured and whether it met its budget.
@@ -128,6 +131,9 @@ pub struct DrillResult {
     pub longest_gap_seconds: f64,
     /// Longest time without a successful write.
     pub longest_write_gap_seconds: f64,
+    /// When that write gap began, ms after the load started (the clock of `marks` and the
+    /// observations): where to look in the hosts' logs.
+    pub longest_write_gap_from_ms: u64,
     /// Latency before the fault.
     pub latency_before: Latency,
     /// Latency from the fault until healthy again.
@@ -363,7 +369,10 @@ impl<'a> Runner<'a> {
             observations
         };
         let steps = async {
-            let mut marks = Marks::default();
+            let mut marks = Marks {
+                load_started_unix_ms: load.started_unix_ms(),
+                ..Marks::default()
+            };
             let outcome = self.fault_cycle(&drill, &load, latest, &mut marks).await;
             // Load after recovery, for the "after" figures.
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -666,6 +675,7 @@ pub fn evaluate(
     let gap = load::longest_gap_ms(samples, None, 0, marks.end_ms) as f64 / 1000.0;
     let write_gap =
         load::longest_gap_ms(samples, Some(Kind::Write), 0, marks.end_ms) as f64 / 1000.0;
+    let write_gap_from = load::longest_gap_from_ms(samples, Some(Kind::Write), 0, marks.end_ms);
     let failed = samples.iter().filter(|s| !s.ok).count();
     let budget = &drill.budget;
     if !lost_writes.is_empty() {
@@ -698,7 +708,8 @@ pub fn evaluate(
         && write_gap > max
     {
         failures.push(format!(
-            "longest gap without a successful write {write_gap:.1} s (budget {max} s)"
+            "longest gap without a successful write {write_gap:.1} s from {:.1} s after the load started (budget {max} s)",
+            write_gap_from as f64 / 1000.0
         ));
     }
     if seen.acked.is_empty() {
@@ -759,6 +770,7 @@ pub fn evaluate(
         lost_writes,
         longest_gap_seconds: gap,
         longest_write_gap_seconds: write_gap,
+        longest_write_gap_from_ms: write_gap_from,
         latency_before: load::latency(samples, 0, fault),
         latency_during: load::latency(samples, fault, after_from),
         latency_after: load::latency(samples, after_from, u64::MAX),
@@ -856,6 +868,7 @@ mod tests {
             restored_ms: Some(13_000),
             healthy_ms: Some(15_000),
             end_ms: 20_000,
+            load_started_unix_ms: 0,
         }
     }
 

@@ -201,6 +201,7 @@ mod tests {
             restored_ms: Some(14_000),
             healthy_ms: Some(15_000),
             end_ms: 20_000,
+            load_started_unix_ms: 0,
         };
         evaluate(drill, seen, marks, vec![], vec![], vec![])
     }
