@@ -1023,7 +1023,7 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
             evs_options(&fd),
-            "evs.suspect_timeout=PT1.5S; evs.inactive_timeout=PT3S; evs.keepalive_period=PT0.5S; \
+            "evs.suspect_timeout=PT1.5S; evs.inactive_timeout=PT3S; evs.keepalive_period=PT0.2S; \
              evs.inactive_check_period=PT0.25S; evs.install_timeout=PT3S"
         );
         let odd = FailureDetection {

@@ -113,6 +113,7 @@ pub struct GaleraContext {
     pub cluster_name: String,
     pub node_address: Ipv4Addr,
     pub vip: Ipv4Addr,
+    /// Every member's backend address, db nodes then arbiters (`wsrep_cluster_address`).
     pub peers: Vec<Ipv4Addr>,
     pub sst_method: &'static str,
     pub gcache_size: String,
@@ -397,7 +398,14 @@ fn galera_context(inv: &Inventory, host: &str, secrets: &Secrets) -> GaleraConte
             .as_ref()
             .expect("validated inventory: galera has a DB VIP")
             .address,
-        peers: addrs(inv, &inv.hosts_with(Role::Db), Net::Backend),
+        peers: {
+            // The arbiters too: a (re)starting node then reaches every member at once. Listing
+            // only the db nodes, it learnt of garbd from them and connected a round later, a
+            // second membership round in which every writer waited.
+            let mut members = inv.hosts_with(Role::Db);
+            members.extend(inv.hosts_with(Role::Arbiter));
+            addrs(inv, &members, Net::Backend)
+        },
         sst_method: galera.sst_method.name(),
         gcache_size: galera
             .gcache_size
