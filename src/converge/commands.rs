@@ -251,9 +251,21 @@ pub fn undrain_db_vip() -> String {
 /// shuts down it stops applying, and its full receive queue would otherwise pause every
 /// writer in the cluster until it has left (measured on the lab: 2-3 s without a write).
 /// Best effort: a node that is not running has nothing to desync. Not persistent: the node
-/// comes back from its restart in sync.
+/// comes back from its restart in sync. Never run alone: a desynced node that is not stopped
+/// stays Donor/Desynced for good (see [`desync_and_restart_galera_node`]).
 pub fn desync_galera_node() -> &'static str {
     "mariadb --batch -e 'SET GLOBAL wsrep_desync = ON' 2>/dev/null || true"
+}
+
+/// A rolling restart's one command: desync, then restart MariaDB. One command, so that a run
+/// that dies between the two cannot leave the node desynced and running (it stayed
+/// Donor/Desynced, and the next `up` waited for it to be Synced until its timeout).
+pub fn desync_and_restart_galera_node() -> String {
+    format!(
+        "{}; {}",
+        desync_galera_node(),
+        systemctl("restart", "mariadb")
+    )
 }
 
 /// The roster's system user, created when missing.
@@ -385,6 +397,17 @@ mod tests {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()
+    }
+
+    /// The restart runs whatever the desync did (`;`, not `&&`): a node that is down has
+    /// nothing to desync and must still be started.
+    #[test]
+    fn a_rolling_restart_is_one_command_desync_first() {
+        assert_eq!(
+            desync_and_restart_galera_node(),
+            "mariadb --batch -e 'SET GLOBAL wsrep_desync = ON' 2>/dev/null || true; \
+             systemctl restart mariadb"
+        );
     }
 
     #[test]

@@ -512,13 +512,14 @@ impl<H: Host> Stack<'_, H> {
             .map(|s| s.cluster_size)
             .unwrap_or(self.hosts_with(HostRole::Db).len() as u32);
         self.step(format!("{host}: rolling restart"));
+        // Once started it finishes on the host even if this run goes away: stopped between
+        // the desync and the restart, the node would stay desynced.
         self.session(host)
-            .must(
-                "desyncing the node before its restart",
-                commands::desync_galera_node(),
+            .must_finish(
+                "desyncing and restarting MariaDB",
+                &commands::desync_and_restart_galera_node(),
             )
             .await?;
-        self.session(host).systemctl("restart", "mariadb").await?;
         self.wait_synced(host, size, JOIN_TIMEOUT).await?;
         self.applied(host, "mariadb").await?;
         self.changed(host, "restarted mariadb (config changed), Synced again");
@@ -959,7 +960,9 @@ mod tests {
     }
 
     /// A node that stops on purpose is desynced first: a synced node shutting down paused
-    /// every writer for 2-3 s on the lab (its flow control), a desynced one does not.
+    /// every writer for 2-3 s on the lab (its flow control), a desynced one does not. Both in
+    /// one command that finishes on the host: a run killed between them left the node
+    /// Donor/Desynced (found by tests/interrupted.rs).
     #[tokio::test]
     async fn a_rolling_restart_desyncs_the_node_before_it_stops() {
         let world = World::converged("inventory/example.yml");
@@ -972,15 +975,23 @@ mod tests {
             .await
             .unwrap();
         let db1 = stack.session("db1").scripts();
-        let desync = db1
-            .iter()
-            .position(|s| s.contains("SET GLOBAL wsrep_desync = ON"))
-            .unwrap_or_else(|| panic!("no desync: {db1:?}"));
         let restart = db1
             .iter()
-            .position(|s| s.contains("restart mariadb"))
+            .find(|s| s.contains("restart mariadb"))
             .unwrap_or_else(|| panic!("no restart: {db1:?}"));
-        assert!(desync < restart, "{db1:?}");
+        assert!(restart.starts_with("(must finish) "), "{restart}");
+        let desync = restart
+            .find("SET GLOBAL wsrep_desync = ON")
+            .unwrap_or_else(|| panic!("no desync in the restart's command: {restart}"));
+        assert!(
+            desync < restart.find("restart mariadb").unwrap(),
+            "{restart}"
+        );
+        assert_eq!(
+            db1.iter().filter(|s| s.contains("wsrep_desync")).count(),
+            1,
+            "no desync on its own: {db1:?}"
+        );
     }
 
     #[tokio::test]

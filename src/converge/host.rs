@@ -220,7 +220,10 @@ pub mod fake {
             self.must(step, script).await
         }
         async fn must_finish(&self, step: &str, script: &str) -> Result<Output> {
-            self.must(step, script).await
+            // Marked, so a test can tell a command that goes on after the run from one that
+            // does not.
+            let out = self.respond(&format!("(must finish) {script}"), 0);
+            self.judged(step, out)
         }
         async fn must_with_stdin(&self, step: &str, script: &str, stdin: &[u8]) -> Result<Output> {
             let out = self.respond(script, stdin.len());
