@@ -54,6 +54,16 @@ impl WsrepStatus {
     pub fn is_primary(&self) -> bool {
         self.cluster_status == ClusterStatus::Primary
     }
+
+    /// What a wait for this node to be Synced should tell the operator when it is not: a
+    /// Donor that stays one may have been desynced on purpose and never resynced.
+    pub fn not_synced_hint(&self) -> Option<&'static str> {
+        (self.local_state == LocalState::Donor).then_some(
+            "a node stays Donor/Desynced while it sends a state transfer, or while \
+             wsrep_desync is ON (a backup tool; an earlier minicloud stopped in a rolling \
+             restart): if neither, `SET GLOBAL wsrep_desync = OFF` on it",
+        )
+    }
 }
 
 /// The SQL whose output [`parse_wsrep_status`] reads.
@@ -175,6 +185,24 @@ pub fn choose_bootstrap(nodes: &[NodePosition]) -> Result<&NodePosition, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_donor_gets_the_desync_hint() {
+        let status = |local_state| WsrepStatus {
+            cluster_status: ClusterStatus::Primary,
+            cluster_size: 2,
+            local_state,
+            last_committed: 7,
+        };
+        assert!(
+            status(LocalState::Donor)
+                .not_synced_hint()
+                .is_some_and(|h| h.contains("wsrep_desync = OFF"))
+        );
+        for other in [LocalState::Synced, LocalState::Joining, LocalState::Joined] {
+            assert_eq!(status(other).not_synced_hint(), None);
+        }
+    }
 
     fn node(host: &str, seqno: Option<i64>, safe: bool) -> NodePosition {
         NodePosition {

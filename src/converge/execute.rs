@@ -249,8 +249,13 @@ impl<H: Host> Stack<'_, H> {
         Ok(match self.wsrep(host).await? {
             Some(s) if s.is_synced_primary() && s.cluster_size >= size => None,
             Some(s) => Some(format!(
-                "{host}: {} {} size {}",
-                s.cluster_status, s.local_state, s.cluster_size
+                "{host}: {} {} size {}{}",
+                s.cluster_status,
+                s.local_state,
+                s.cluster_size,
+                s.not_synced_hint()
+                    .map(|hint| format!("; {hint}"))
+                    .unwrap_or_default()
             )),
             None => Some(format!("{host}: mariadb not answering")),
         })
