@@ -7,7 +7,8 @@
 //! 1. **before**: the lab's inventory with the old defaults' timers (Galera's own EVS timers,
 //!    frontend `advert_int` 0.5 s) converged by `up`, then `minicloud failover-test --json` once;
 //! 2. **after**: the inventory as `lab up` writes it (the LAN defaults), `up`, then the whole
-//!    drill set `--repeat N` times (N = `MINICLOUD_BENCH_ROUNDS`, default 10) with its summary;
+//!    drill set `--repeat N` times (N = `MINICLOUD_BENCH_ROUNDS`, default 10, at least 2) with
+//!    its summary;
 //! 3. **soak**: `MINICLOUD_BENCH_SOAK_SECONDS` (default 600) of the drills' load through the
 //!    frontend VIP with no fault, counting keepalived's state changes on every VIP holder
 //!    (flaps: each should be 0) and the load's failures and longest gap.
@@ -145,7 +146,8 @@ fn settings() -> (u32, u64) {
             .unwrap_or(default)
     };
     (
-        number("MINICLOUD_BENCH_ROUNDS", 10) as u32,
+        // At least 2: `--repeat 1` prints the bare results, with no summary to show.
+        number("MINICLOUD_BENCH_ROUNDS", 10).max(2) as u32,
         number("MINICLOUD_BENCH_SOAK_SECONDS", 600),
     )
 }
