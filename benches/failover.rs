@@ -118,6 +118,10 @@ fn prediction(drill: &str, t: &Timers) -> (Option<f64>, String) {
                 t.galera_join_round, t.galera_keepalive
             ),
         ),
+        "lb-stop" => (
+            Some(0.0),
+            "planned: the frontend VIP moves before the host stops, its connections closed first (no timer)".into(),
+        ),
         "rolling-change-app" | "rolling-change-lb" => (
             Some(0.0),
             "planned: `up` rolls the tier one host at a time, VIPs moved first (no timer)".into(),

@@ -3,7 +3,9 @@
 //! will type on a host can be read here, and in `failover-test --dry-run`, before it runs.
 //! (`up`'s own commands are in `converge::commands`.)
 
-use crate::converge::commands::{desync_galera_node, drain_db_vip, undrain_db_vip};
+use crate::converge::commands::{
+    FRONTEND_VIP_DRAIN, desync_galera_node, drain_db_vip, drain_vip, undrain_db_vip, undrain_vip,
+};
 use crate::shell::Argv;
 use std::net::Ipv4Addr;
 
@@ -58,25 +60,54 @@ pub fn mariadb_batch() -> Argv {
     Argv::new("mariadb").args(["-N", "-B"])
 }
 
-/// The Perl program of [`haproxy_show_stat`]: connect to the socket named by its first
-/// argument (exit 1 when it cannot), ask `show stat`, print the answer.
-const SHOW_STAT_PERL: &str = r#"$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1; print $s "show stat\n"; print while <$s>;"#;
+/// The Perl program of [`haproxy_cli`]: connect to the socket named by its first argument
+/// (exit 1 when it cannot), send the command line given as its second, print the answer.
+const HAPROXY_CLI_PERL: &str = r#"$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1; print $s "$ARGV[1]\n"; print while <$s>;"#;
 
-/// HAProxy's `show stat` (CSV) from its admin socket at `socket`, given up after 3 s.
+/// One command line to HAProxy's admin socket at `socket`, its answer printed; given up
+/// after 3 s.
 ///
 /// Perl, because `perl-base` is Essential on Debian: it is on every host and cannot be
 /// removed, and its IO::Socket::UNIX talks to a Unix socket, so an lb host needs no socat or
-/// netcat installed just to be watched. The socket's path is an argument, never part of the
-/// program's text.
-pub fn haproxy_show_stat(socket: &str) -> Argv {
+/// netcat installed just to be watched. The socket's path and the command are arguments,
+/// never part of the program's text.
+pub fn haproxy_cli(socket: &str, command: &str) -> Argv {
     Argv::new("timeout").args([
         "3",
         "perl",
         "-MIO::Socket::UNIX",
         "-e",
-        SHOW_STAT_PERL,
+        HAPROXY_CLI_PERL,
         socket,
+        command,
     ])
+}
+
+/// HAProxy's `show stat` (CSV) from its admin socket at `socket`.
+pub fn haproxy_show_stat(socket: &str) -> Argv {
+    haproxy_cli(socket, "show stat")
+}
+
+/// What HAProxy's admin socket is told before a planned stop of its lb host: from now on every
+/// answer closes its client connection (`templates/haproxy.cfg.tera` reads the variable), so
+/// no client holds an idle keep-alive connection to this host when the frontend VIP leaves it:
+/// the next holder knows none of them and would reset it under the client's next request.
+/// `set var` is only taken in the CLI's experimental mode (HAProxy 2.6 and 3.0 alike); it
+/// lasts until HAProxy restarts.
+pub const HAPROXY_CLOSE_CONNECTIONS: &str =
+    "experimental-mode on; set var proc.minicloud_drain bool(1)";
+
+/// Wait until `vip` has left this host's interfaces (`lo` aside: see
+/// [`drain_frontend_then_stop`]), polling every 0.1 s for up to `wait_seconds`, then give the
+/// new holder's gratuitous ARP a moment to reach the network; fail (exit 1) when it does not
+/// leave (no other host could take it).
+fn wait_vip_left(vip: Ipv4Addr, what: &str, wait_seconds: u64) -> String {
+    let tries = wait_seconds * 10;
+    format!(
+        "n=0; while ip -o -4 addr show | grep -vF ': lo ' | grep -qF ' inet {vip}/'; do n=$((n+1)); \
+         if [ $n -gt {tries} ]; then echo 'the {what} {vip} did not leave this host within {wait_seconds} s' >&2; exit 1; fi; \
+         sleep 0.1; done; sleep 0.5"
+    )
 }
 
 /// Planned maintenance of a DB VIP holder: raise the drain flag (its track script then
@@ -86,12 +117,10 @@ pub fn haproxy_show_stat(socket: &str) -> Argv {
 /// cleanly. If the VIP does not leave (no other node could take it), nothing is stopped and
 /// the command fails.
 pub fn drain_then_stop(vip: Ipv4Addr, unit: &str, flag_seconds: u64, wait_seconds: u64) -> String {
-    let tries = wait_seconds * 10;
     format!(
-        "{drain}; n=0; while ip -o -4 addr show | grep -qF ' inet {vip}/'; do n=$((n+1)); \
-         if [ $n -gt {tries} ]; then echo 'the DB VIP {vip} did not leave this host within {wait_seconds} s' >&2; exit 1; fi; \
-         sleep 0.1; done; sleep 0.5; {desync}; {stop}",
+        "{drain}; {wait}; {desync}; {stop}",
         drain = drain_db_vip(flag_seconds),
+        wait = wait_vip_left(vip, "DB VIP", wait_seconds),
         desync = desync_galera_node(),
         stop = systemctl_stop(&[unit]),
     )
@@ -101,6 +130,75 @@ pub fn drain_then_stop(vip: Ipv4Addr, unit: &str, flag_seconds: u64, wait_second
 /// it only when it is Synced and the holder fails: VRRP here does not preempt).
 pub fn start_and_undrain(unit: &str) -> String {
     format!("{}; {}", systemctl_start(&[unit]), undrain_db_vip())
+}
+
+/// Planned maintenance of the frontend VIP's holder, whose `proxy` (haproxy, or nginx in the
+/// web pair) answers clients, so that no client request fails:
+///
+/// 1. HAProxy closes every client connection after its next answer
+///    ([`HAPROXY_CLOSE_CONNECTIONS`]; nginx has no such switch at run time): no client keeps an
+///    idle connection here that the next holder, which knows none of them, would reset.
+/// 2. The VIP is also put on `lo` as a /32: when keepalived drops it here, the other holder
+///    takes it only after its skew time (~50 ms), and packets that reach this host meanwhile
+///    would be dropped (a SYN is sent again only after 1 s). With the address still local they
+///    are answered, and answers to requests in flight still leave from the VIP.
+/// 3. The drain flag makes the track script fail: keepalived gives the VIP up and the other
+///    holder takes it (the flag expires after `flag_seconds`).
+/// 4. Once the VIP has left the interface (at most `wait_seconds`) and the new holder's
+///    gratuitous ARP has had a moment, the `lo` address goes and keepalived and the proxy stop
+///    cleanly.
+///
+/// If the VIP does not leave, nothing is stopped and the command fails (the `lo` address is
+/// removed either way).
+pub fn drain_frontend_then_stop(
+    vip: Ipv4Addr,
+    proxy: &str,
+    flag_seconds: u64,
+    wait_seconds: u64,
+) -> String {
+    let close = if proxy == "haproxy" {
+        format!(
+            "{} >/dev/null || true; ",
+            haproxy_cli(
+                crate::status::probe::HAPROXY_SOCKET,
+                HAPROXY_CLOSE_CONNECTIONS
+            )
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        // The wait in a subshell: its `exit 1` must reach the `lo` address's removal.
+        "{close}{hold}; {drain}; ({wait}) || {{ {release}; exit 1; }}; {release}; {stop}",
+        hold = vip_on_loopback(vip),
+        drain = drain_vip(FRONTEND_VIP_DRAIN, flag_seconds),
+        wait = wait_vip_left(vip, "frontend VIP", wait_seconds),
+        release = vip_off_loopback(vip),
+        stop = systemctl_stop(&["keepalived", proxy]),
+    )
+}
+
+/// Keep `vip` local on `lo` while it moves (see [`drain_frontend_then_stop`]); no-op when it
+/// is there already.
+fn vip_on_loopback(vip: Ipv4Addr) -> String {
+    format!("ip addr replace {vip}/32 dev lo")
+}
+
+/// Undo [`vip_on_loopback`]; no-op when it is not there.
+fn vip_off_loopback(vip: Ipv4Addr) -> String {
+    format!("ip addr del {vip}/32 dev lo 2>/dev/null || true")
+}
+
+/// Undo [`drain_frontend_then_stop`]: the `lo` address gone (should the stop have been cut
+/// short), the proxy and keepalived started, then the host may hold the frontend VIP again (it
+/// takes it only when the holder fails: VRRP here does not preempt).
+pub fn start_and_undrain_frontend(vip: Ipv4Addr, proxy: &str) -> String {
+    format!(
+        "{}; {}; {}",
+        vip_off_loopback(vip),
+        systemctl_start(&[proxy, "keepalived"]),
+        undrain_vip(FRONTEND_VIP_DRAIN)
+    )
 }
 
 #[cfg(test)]
@@ -150,7 +248,7 @@ mod tests {
     fn show_stat_is_one_perl_program_with_the_socket_as_its_argument() {
         assert_eq!(
             haproxy_show_stat("/run/haproxy/admin.sock").to_string(),
-            r#"timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1; print $s "show stat\n"; print while <$s>;' /run/haproxy/admin.sock"#
+            r#"timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1; print $s "$ARGV[1]\n"; print while <$s>;' /run/haproxy/admin.sock 'show stat'"#
         );
     }
 

@@ -367,7 +367,7 @@ fn an_unknown_drill_name_is_refused_before_anything_runs_with_the_names_there_ar
             err.contains("no drill called")
                 && err.contains(
                     "the drills are app-down, app-crash, rolling-change-app, lb-down, \
-                     rolling-change-lb, db-stop, rolling-change-db, db-crash, db-partition, \
+                     lb-stop, rolling-change-lb, db-stop, rolling-change-db, db-crash, db-partition, \
                      db-total-outage"
                 ),
             "{err}"

@@ -93,7 +93,7 @@ async fn drills_prove_failover_and_catch_loss() {
         assert!(dry.contains(&format!("{name}: ")), "{name} missing:\n{dry}");
     }
     // One per fault (two for the total outage); the rolling changes need none.
-    assert_eq!(dry.matches("arm dead-man switch").count(), 8, "{dry}");
+    assert_eq!(dry.matches("arm dead-man switch").count(), 9, "{dry}");
     assert_eq!(
         lab.start_times(UNITS).await,
         before,

@@ -235,16 +235,31 @@ pub fn systemctl(action: &str, unit: &str) -> String {
 /// `templates/galera-synced.sh.tera`); it holds the epoch second it expires at.
 pub const DB_VIP_DRAIN: &str = "/run/minicloud/db-vip-drain";
 
+/// The same for the frontend VIP's holders (`templates/frontend-check.sh.tera`).
+pub const FRONTEND_VIP_DRAIN: &str = "/run/minicloud/frontend-vip-drain";
+
+/// Raise drain `flag` for `seconds` (the track script that reads it fails meanwhile, so the
+/// host gives its VIP away and takes it from nobody). Written whole, then renamed: the script
+/// never reads half a deadline.
+pub fn drain_vip(flag: &str, seconds: u64) -> String {
+    format!(
+        "mkdir -p /run/minicloud && echo $(( $(date +%s) + {seconds} )) > {flag}.new && mv -f {flag}.new {flag}"
+    )
+}
+
+/// Lower drain `flag`: the host may hold its VIP again.
+pub fn undrain_vip(flag: &str) -> String {
+    format!("rm -f {flag}")
+}
+
 /// Drain the DB VIP from this node for up to `seconds` (its track script fails meanwhile).
 pub fn drain_db_vip(seconds: u64) -> String {
-    format!(
-        "mkdir -p /run/minicloud && echo $(( $(date +%s) + {seconds} )) > {DB_VIP_DRAIN}.new && mv -f {DB_VIP_DRAIN}.new {DB_VIP_DRAIN}"
-    )
+    drain_vip(DB_VIP_DRAIN, seconds)
 }
 
 /// Let this node hold the DB VIP again.
 pub fn undrain_db_vip() -> String {
-    format!("rm -f {DB_VIP_DRAIN}")
+    undrain_vip(DB_VIP_DRAIN)
 }
 
 /// Take a Galera node out of flow control just before it is stopped on purpose: while it

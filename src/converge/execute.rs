@@ -7,7 +7,7 @@ use super::host::Host;
 use super::session::gate;
 use super::{Stack, commands, firewall};
 use crate::galera::{self, NodePosition};
-use crate::inventory::{Net, Role as HostRole, SstMethod};
+use crate::inventory::{Net, Role as HostRole, SstMethod, VipKind};
 use crate::render::{FIREWALL_RULES, FIREWALL_UNIT};
 use crate::roles::{BootstrapFrom, Gate, Step, UnitAction};
 use anyhow::{Context, Result, bail};
@@ -464,9 +464,14 @@ impl<H: Host> Stack<'_, H> {
         let holds = self.vip_holders(&db, &vip).await?.iter().any(|h| h == host);
         if holds {
             // The wait the db-stop drill shares.
-            super::vip_ready::another_db_host_ready(self.inv, host, |other, command| async move {
-                Ok(self.session(&other).run(&command).await?.stdout_text())
-            })
+            super::vip_ready::another_holder_ready(
+                self.inv,
+                VipKind::Database,
+                host,
+                |other, command| async move {
+                    Ok(self.session(&other).run(&command).await?.stdout_text())
+                },
+            )
             .await?;
         }
         self.session(host)

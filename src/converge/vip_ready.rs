@@ -1,43 +1,53 @@
-//! Whether the DB VIP has somewhere to go before its holder is drained: another db host whose
-//! keepalived instance is BACKUP. One wait, used by `up`'s rolling restart and by the db-stop
-//! drill, so that a planned move never leaves the VIP with nobody.
+//! Whether a VIP has somewhere to go before its holder is drained: another host that may hold
+//! it whose keepalived instance is BACKUP. One wait, used by `up`'s rolling restart and by the
+//! planned-stop drills (db-stop, lb-stop), so that a planned move never leaves the VIP with
+//! nobody.
 
 use super::session::gate;
 use crate::facts::{self, VrrpState};
 use crate::inventory::{Inventory, Role, VipKind};
-use crate::render::context::DB_VIP_RISE;
+use crate::render::context::{DB_VIP_RISE, FRONTEND_CHECK_INTERVAL, FRONTEND_CHECK_RISE};
 use anyhow::Result;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-/// The longest wait for another db host to become ready.
+/// The longest wait for another host to become ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Wait until a db host other than `holder` is ready to take the DB VIP: its keepalived
-/// instance is BACKUP (or already MASTER). A node that has just rejoined stays
-/// in FAULT until its check has passed `rise` times; draining the holder before then leaves
-/// the VIP with nobody (measured on the lab: 2.1 s without a write).
+/// Wait until a host other than `holder` that may hold the `kind` VIP is ready to take it:
+/// its keepalived instance is BACKUP (or already MASTER). A node that has just come back
+/// stays in FAULT until its check has passed `rise` times; draining the holder before then
+/// leaves the VIP with nobody (measured on the lab for the DB VIP: 2.1 s without a write).
 ///
 /// `run(host, command)` runs `command` ([`facts::keepalived_data_command`]) on `host` and
 /// returns what it printed.
 /// Where no host's state can be read, the wait ends after the time the check needs to pass
 /// `rise` times after a restart.
-pub async fn another_db_host_ready<F, Fut>(inv: &Inventory, holder: &str, run: F) -> Result<()>
+pub async fn another_holder_ready<F, Fut>(
+    inv: &Inventory,
+    kind: VipKind,
+    holder: &str,
+    run: F,
+) -> Result<()>
 where
     F: Fn(String, String) -> Fut,
     Fut: Future<Output = Result<String>>,
 {
-    let others: Vec<&str> = inv
-        .hosts_with(Role::Db)
-        .into_iter()
-        .filter(|h| *h != holder)
-        .collect();
+    let (candidates, what, vip) = match kind {
+        VipKind::Database => (inv.hosts_with(Role::Db), "db host", "DB"),
+        VipKind::Frontend => (
+            inv.frontend_vip_holders(),
+            "frontend VIP holder",
+            "frontend",
+        ),
+    };
+    let others: Vec<&str> = candidates.into_iter().filter(|h| *h != holder).collect();
     let dump_command = facts::keepalived_data_command();
-    let unreadable_wait = unreadable_wait(inv);
-    let instance = VipKind::Database.instance();
+    let unreadable_wait = unreadable_wait(inv, kind);
+    let instance = kind.instance();
     let started = Instant::now();
     gate(
-        &format!("another db host than {holder} ready to take the DB VIP (keepalived BACKUP)"),
+        &format!("another {what} than {holder} ready to take the {vip} VIP (keepalived BACKUP)"),
         READY_TIMEOUT,
         || async {
             let mut states = Vec::new();
@@ -52,9 +62,15 @@ where
 }
 
 /// How long to wait where keepalived's state cannot be read: `rise` + 1 check intervals.
-fn unreadable_wait(inv: &Inventory) -> Duration {
-    let detection = &inv.services.galera.failure_detection;
-    Duration::from_secs(u64::from(detection.check_interval * (DB_VIP_RISE + 1)))
+fn unreadable_wait(inv: &Inventory, kind: VipKind) -> Duration {
+    let (interval, rise) = match kind {
+        VipKind::Database => (
+            inv.services.galera.failure_detection.check_interval,
+            DB_VIP_RISE,
+        ),
+        VipKind::Frontend => (FRONTEND_CHECK_INTERVAL, FRONTEND_CHECK_RISE),
+    };
+    Duration::from_secs(u64::from(interval * (rise + 1)))
 }
 
 /// The decision, pure: None when one host is ready (or none could be read and the fallback

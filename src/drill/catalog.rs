@@ -3,7 +3,7 @@
 //! prints exactly what a run would do and the steps are tested as text.
 
 use crate::commands::{self, systemctl_kill, systemctl_start, systemctl_stop};
-use crate::inventory::{Inventory, Net, Role};
+use crate::inventory::{Inventory, Net, Role, VipKind};
 use crate::roles::frontend::Frontend;
 use serde::Serialize;
 use std::fmt;
@@ -18,6 +18,9 @@ pub enum DrillName {
     AppCrash,
     /// Take down the host holding the frontend VIP.
     LbDown,
+    /// Planned maintenance of the frontend VIP holder: drain the VIP off it, then stop its
+    /// proxy and keepalived cleanly.
+    LbStop,
     /// Planned maintenance of the DB VIP holder: drain the VIP off it, then stop MariaDB
     /// cleanly.
     DbStop,
@@ -41,6 +44,7 @@ pub const NAMES: &[DrillName] = &[
     DrillName::AppCrash,
     DrillName::RollingChangeApp,
     DrillName::LbDown,
+    DrillName::LbStop,
     DrillName::RollingChangeLb,
     DrillName::DbStop,
     DrillName::RollingChangeDb,
@@ -56,6 +60,7 @@ impl DrillName {
             DrillName::AppDown => "app-down",
             DrillName::AppCrash => "app-crash",
             DrillName::LbDown => "lb-down",
+            DrillName::LbStop => "lb-stop",
             DrillName::DbStop => "db-stop",
             DrillName::DbCrash => "db-crash",
             DrillName::DbPartition => "db-partition",
@@ -375,11 +380,12 @@ pub struct Drill {
     pub restore: Vec<DrillStep>,
     /// The VIP (`frontend` / `db`) that must move off the target to a healthy host.
     pub vip_must_move: Option<String>,
-    /// Before the fault: wait until a db host other than the target is ready to take the DB
-    /// VIP (its keepalived BACKUP), as `up` does before it drains a holder. A planned move
-    /// needs somewhere to go; a node that has just rejoined is not ready for a few seconds.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub db_vip_backup_first: bool,
+    /// Before the fault: wait until a host other than the target is ready to take the VIP
+    /// that must move (its keepalived BACKUP), as `up` does before it drains a DB VIP holder.
+    /// A planned move needs somewhere to go; a host that has just come back is not ready for
+    /// a few seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_ready_first: Option<VipKind>,
     /// What it must show.
     pub budget: Budget,
 }
@@ -438,7 +444,7 @@ impl Plan<'_, '_> {
             hold_seconds: self.hold,
             restore: Vec::new(),
             vip_must_move: None,
-            db_vip_backup_first: false,
+            backup_ready_first: None,
             budget: Budget::default(),
         }
     }
@@ -456,6 +462,7 @@ pub fn drill(name: DrillName, s: &Situation) -> Result<Drill, String> {
     match name {
         DrillName::AppDown | DrillName::AppCrash => app_drill(&plan),
         DrillName::LbDown => lb_down(&plan),
+        DrillName::LbStop => lb_stop(&plan),
         DrillName::DbStop => db_stop(&plan),
         DrillName::DbCrash => db_crash(&plan),
         DrillName::DbPartition => db_partition(&plan),
@@ -532,6 +539,44 @@ fn lb_down(p: &Plan) -> Result<Drill, String> {
     Ok(drill)
 }
 
+/// lb-stop: planned maintenance of the frontend VIP holder (a kernel update, a reboot). Its
+/// proxy closes every client connection after its next answer, the VIP is drained off it (its
+/// track script fails on the drain flag, the other holder takes the VIP), then keepalived and
+/// the proxy stop cleanly; started again, the host waits as the backup. Clients must not
+/// notice.
+fn lb_stop(p: &Plan) -> Result<Drill, String> {
+    let inv = p.s.inv;
+    let holders = inv.frontend_vip_holders();
+    if holders.len() < 2 {
+        return Err("needs two hosts that can hold the frontend VIP".into());
+    }
+    let lb =
+        p.s.frontend_vip_holder
+            .clone()
+            .unwrap_or_else(|| holders[0].to_string());
+    let proxy = Frontend::of(inv).service();
+    // The flag outlives the drill's hold and its dead-man switch: it expires by itself.
+    let flag_seconds = p.dead_after + 60;
+    let vip = inv.services.frontend_vip.address;
+    let start = commands::start_and_undrain_frontend(vip, proxy);
+    let mut drill = p.blank();
+    drill.summary = format!(
+        "planned stop of {lb}, holding the frontend VIP: {proxy} closes its connections, the \
+         VIP moves first, then keepalived and {proxy} stop cleanly"
+    );
+    drill.inject = vec![DrillStep::run(
+        &lb,
+        commands::drain_frontend_then_stop(vip, proxy, flag_seconds, 30),
+    )];
+    drill.restore = vec![DrillStep::run(&lb, &start)];
+    drill.dead_men = vec![p.timer(&lb, &start, p.dead_after)];
+    drill.targets = vec![lb];
+    drill.vip_must_move = Some("frontend".into());
+    drill.backup_ready_first = Some(VipKind::Frontend);
+    planned_budget(p, &mut drill.budget);
+    Ok(drill)
+}
+
 /// What the drills on one db node share: two db nodes at least, the node holding the DB VIP
 /// (else the first db node), and the write-gap budget.
 fn db_drill(p: &Plan) -> Result<(Drill, String), String> {
@@ -576,7 +621,7 @@ fn db_stop(p: &Plan) -> Result<Drill, String> {
     drill.dead_men = vec![p.timer(&holder, &start, p.dead_after)];
     drill.targets = vec![holder];
     drill.vip_must_move = Some("db".into());
-    drill.db_vip_backup_first = true;
+    drill.backup_ready_first = Some(VipKind::Database);
     planned_budget(p, &mut drill.budget);
     Ok(drill)
 }
@@ -947,8 +992,8 @@ mod tests {
         assert_eq!(
             err,
             "no drill called \"nope\"; hint: the drills are app-down, app-crash, \
-             rolling-change-app, lb-down, rolling-change-lb, db-stop, rolling-change-db, \
-             db-crash, db-partition, db-total-outage"
+             rolling-change-app, lb-down, lb-stop, rolling-change-lb, db-stop, \
+             rolling-change-db, db-crash, db-partition, db-total-outage"
         );
         // Exact words only: no case folding, no prefixes.
         assert!("App-Down".parse::<DrillName>().is_err());
@@ -960,6 +1005,7 @@ mod tests {
                 "app-crash",
                 "rolling-change-app",
                 "lb-down",
+                "lb-stop",
                 "rolling-change-lb",
                 "db-stop",
                 "rolling-change-db",
@@ -970,20 +1016,32 @@ mod tests {
         );
     }
 
-    /// Only the planned stop of the DB VIP holder waits for another node's keepalived to be
-    /// BACKUP first (a fault drill must strike whatever state the stack is in), and the dry
-    /// run says so.
+    /// Only the planned stops of a VIP holder (db-stop, lb-stop) wait for another holder's
+    /// keepalived to be BACKUP first, each for its own VIP (a fault drill must strike
+    /// whatever state the stack is in), and the dry run says so.
     #[test]
-    fn only_the_planned_db_stop_waits_for_a_backup_first() {
+    fn only_the_planned_stops_wait_for_a_backup_first() {
         let inv = lab_inventory();
         let s = situation(&inv, true);
         for name in NAMES {
             let Ok(d) = drill(*name, &s) else { continue };
-            assert_eq!(d.db_vip_backup_first, *name == DrillName::DbStop, "{name}");
+            let expected = match name {
+                DrillName::DbStop => Some(VipKind::Database),
+                DrillName::LbStop => Some(VipKind::Frontend),
+                _ => None,
+            };
+            assert_eq!(d.backup_ready_first, expected, "{name}");
             let dry = crate::drill::report::dry_run(std::slice::from_ref(&d));
             assert_eq!(
                 dry.contains("first: wait until another db host's keepalived is BACKUP"),
                 *name == DrillName::DbStop,
+                "{dry}"
+            );
+            assert_eq!(
+                dry.contains(
+                    "first: wait until another frontend VIP holder's keepalived is BACKUP"
+                ),
+                *name == DrillName::LbStop,
                 "{dry}"
             );
         }
@@ -1024,6 +1082,34 @@ mod tests {
                 "timer on lb2 after 70 s: systemctl start haproxy keepalived"
             ]
         );
+        let frontend_vip = inv.services.frontend_vip.address;
+        let lb_stop = scripts(DrillName::LbStop);
+        assert_eq!(
+            lb_stop[0],
+            format!(
+                "on lb2: timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => \
+                 $ARGV[0]) or exit 1; print $s \"$ARGV[1]\\n\"; print while <$s>;' /run/haproxy/admin.sock \
+                 'experimental-mode on; set var proc.minicloud_drain bool(1)' >/dev/null || true; \
+                 ip addr replace {frontend_vip}/32 dev lo; mkdir -p /run/minicloud && echo $(( $(date +%s) + 130 )) > \
+                 /run/minicloud/frontend-vip-drain.new && mv -f /run/minicloud/frontend-vip-drain.new \
+                 /run/minicloud/frontend-vip-drain; (n=0; while ip -o -4 addr show | grep -vF ': lo ' | grep -qF ' inet {frontend_vip}/'; \
+                 do n=$((n+1)); if [ $n -gt 300 ]; then echo 'the frontend VIP {frontend_vip} did not leave this \
+                 host within 30 s' >&2; exit 1; fi; sleep 0.1; done; sleep 0.5) || {{ ip addr del \
+                 {frontend_vip}/32 dev lo 2>/dev/null || true; exit 1; }}; ip addr del {frontend_vip}/32 dev lo \
+                 2>/dev/null || true; systemctl stop keepalived haproxy"
+            )
+        );
+        let undo = format!(
+            "ip addr del {frontend_vip}/32 dev lo 2>/dev/null || true; systemctl start haproxy \
+             keepalived; rm -f /run/minicloud/frontend-vip-drain"
+        );
+        assert_eq!(
+            lb_stop[1..],
+            [
+                format!("on lb2: {undo}"),
+                format!("timer on lb2 after 70 s: {undo}")
+            ]
+        );
         let vip = inv.services.db_vip.as_ref().unwrap().address;
         let stop = scripts(DrillName::DbStop);
         assert_eq!(
@@ -1031,7 +1117,7 @@ mod tests {
             format!(
                 "on db2: mkdir -p /run/minicloud && echo $(( $(date +%s) + 130 )) > \
                  /run/minicloud/db-vip-drain.new && mv -f /run/minicloud/db-vip-drain.new \
-                 /run/minicloud/db-vip-drain; n=0; while ip -o -4 addr show | grep -qF ' inet {vip}/'; \
+                 /run/minicloud/db-vip-drain; n=0; while ip -o -4 addr show | grep -vF ': lo ' | grep -qF ' inet {vip}/'; \
                  do n=$((n+1)); if [ $n -gt 300 ]; then echo 'the DB VIP {vip} did not leave this \
                  host within 30 s' >&2; exit 1; fi; sleep 0.1; done; sleep 0.5; mariadb --batch -e 'SET GLOBAL wsrep_desync = ON' \
                  2>/dev/null || true; systemctl stop mariadb"

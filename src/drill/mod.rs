@@ -412,11 +412,12 @@ impl<'a> Runner<'a> {
         marks: &mut Marks,
     ) -> Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
-        if drill.db_vip_backup_first {
-            // Another db host ready to take the DB VIP, as `up` waits before it drains one.
+        if let Some(kind) = drill.backup_ready_first {
+            // Another host ready to take the VIP, as `up` waits before it drains a DB VIP.
             let holder = drill.targets.first().context("a drill without a target")?;
-            converge::vip_ready::another_db_host_ready(
+            converge::vip_ready::another_holder_ready(
                 self.inv,
+                kind,
                 holder,
                 |other, command| async move { self.run_on(&other, &command).await },
             )

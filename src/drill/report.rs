@@ -4,6 +4,7 @@
 
 use super::DrillResult;
 use super::catalog::Drill;
+use crate::inventory::VipKind;
 use std::fmt::Write as _;
 
 fn seconds(value: Option<f64>) -> String {
@@ -90,11 +91,20 @@ pub fn dry_run(drills: &[Drill]) -> String {
     let mut out = String::new();
     for d in drills {
         let _ = writeln!(out, "{}: {}", d.name, d.summary);
-        if d.db_vip_backup_first {
-            let _ = writeln!(
-                out,
-                "  first: wait until another db host's keepalived is BACKUP (ready for the DB VIP)"
-            );
+        match d.backup_ready_first {
+            Some(VipKind::Database) => {
+                let _ = writeln!(
+                    out,
+                    "  first: wait until another db host's keepalived is BACKUP (ready for the DB VIP)"
+                );
+            }
+            Some(VipKind::Frontend) => {
+                let _ = writeln!(
+                    out,
+                    "  first: wait until another frontend VIP holder's keepalived is BACKUP (ready for the VIP)"
+                );
+            }
+            None => {}
         }
         for dead_man in &d.dead_men {
             let _ = writeln!(out, "  arm dead-man switch: {}", dead_man.describe());

@@ -340,7 +340,8 @@ pub struct Vip {
 }
 
 /// Which of the stack's two VIPs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum VipKind {
     /// `services.frontend_vip`, on the lb hosts (or the web pair).
     Frontend,

@@ -24,6 +24,9 @@ pub struct HostContext {
     pub roles: Vec<&'static str>,
     pub haproxy: Option<HaproxyContext>,
     pub vrrp: Vec<VrrpInstance>,
+    /// On the hosts that may hold the frontend VIP: the service that must run for this host
+    /// to hold it (`haproxy`, or `nginx` in the web pair), which its track script checks.
+    pub frontend_service: Option<&'static str>,
     pub galera: Option<GaleraContext>,
     pub garb: Option<GarbContext>,
     pub roster: Option<RosterContext>,
@@ -193,6 +196,10 @@ pub const ROSTER_ENV: &str = "/etc/roster/roster.env";
 /// Path of the script keepalived runs on db hosts to decide who may hold the DB VIP.
 pub const GALERA_SYNCED_SCRIPT: &str = "/etc/keepalived/minicloud-galera-synced.sh";
 
+/// Path of the script keepalived runs on the frontend VIP's holders to decide who may hold
+/// it: the proxy runs, and the host is not drained for a planned stop.
+pub const FRONTEND_CHECK_SCRIPT: &str = "/etc/keepalived/minicloud-frontend-check.sh";
+
 /// Build the context of `host`. The inventory must have passed validation.
 pub fn host_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HostContext {
     let entry = &inv.hosts[host];
@@ -204,6 +211,10 @@ pub fn host_context(inv: &Inventory, host: &str, secrets: &Secrets) -> HostConte
             .has(Role::Lb)
             .then(|| haproxy_context(inv, host, secrets)),
         vrrp: vrrp_instances(inv, host),
+        frontend_service: inv
+            .frontend_vip_holders()
+            .contains(&host)
+            .then(|| Frontend::of(inv).service()),
         galera: entry
             .has(Role::Db)
             .then(|| galera_context(inv, host, secrets)),
@@ -294,25 +305,25 @@ fn vrrp_instances(inv: &Inventory, host: &str) -> Vec<VrrpInstance> {
         .collect()
 }
 
+/// Seconds between two runs of the frontend VIP's track script.
+pub const FRONTEND_CHECK_INTERVAL: u32 = 1;
+/// Passing checks in a row before a frontend VIP holder that failed its check (restarted,
+/// drained) may take the VIP again.
+pub const FRONTEND_CHECK_RISE: u32 = 2;
+
 /// The frontend VIP's instance: it follows a running HAProxy (or nginx in a web pair).
 fn frontend_instance(inv: &Inventory, host: &str, vip: &Vip) -> VrrpInstance {
-    let (service, purpose) = if Frontend::of(inv) == Frontend::WebPair {
-        (
-            "nginx",
-            "Frontend VIP: held by an app host whose nginx is running (web pair).",
-        )
+    let purpose = if Frontend::of(inv) == Frontend::WebPair {
+        "Frontend VIP: held by an app host whose nginx is running (web pair), unless drained."
     } else {
-        (
-            "haproxy",
-            "Frontend VIP: held by an lb host whose HAProxy is running.",
-        )
+        "Frontend VIP: held by an lb host whose HAProxy is running, unless drained."
     };
     let track = TrackScript {
         name: "frontend_alive",
-        script: format!("/usr/bin/systemctl is-active --quiet {service}"),
-        interval: 1,
+        script: FRONTEND_CHECK_SCRIPT.to_string(),
+        interval: FRONTEND_CHECK_INTERVAL,
         fall: 2,
-        rise: 2,
+        rise: FRONTEND_CHECK_RISE,
     };
     vrrp_instance(
         inv,

@@ -73,6 +73,8 @@ pub enum When {
     Role(Role),
     /// Holds a VIP (any keepalived instance).
     VipHolder,
+    /// May hold the frontend VIP (lb hosts, or the web pair's app hosts).
+    FrontendVipHolder,
     /// App host with nginx enabled.
     Nginx,
     /// db host with the mariabackup SST method (needs the SST password).
@@ -191,6 +193,7 @@ fn applies(spec: &FileSpec, inv: &Inventory, ctx: &HostContext, host: &str) -> b
         When::Always => true,
         When::Role(role) => entry.has(role),
         When::VipHolder => !ctx.vrrp.is_empty(),
+        When::FrontendVipHolder => ctx.frontend_service.is_some(),
         When::Nginx => ctx.nginx.is_some(),
         When::FileSync => ctx.file_sync.is_some(),
         When::MariabackupSst => {

@@ -4,7 +4,7 @@
 
 use super::{Ctx, Gate, Role, Step, UnitAction};
 use crate::inventory::{Inventory, Net, Role as HostRole};
-use crate::render::context::{Rules, others, strings};
+use crate::render::context::{FRONTEND_CHECK_SCRIPT, Rules, others, strings};
 use crate::render::{Checker, FileSpec, Hide, When, file};
 
 /// The two frontend topologies.
@@ -88,6 +88,19 @@ const FILES: &[FileSpec] = &[
             "/etc/haproxy/haproxy.cfg",
             "haproxy",
             When::Role(HostRole::Lb),
+        )
+    },
+    // Before keepalived.conf, which names it: a track script that is missing fails, and the
+    // host would give the VIP up.
+    FileSpec {
+        mode: 0o755,
+        checker: Some(Checker::Shell),
+        ..file(
+            "frontend-check.sh",
+            include_str!("../../templates/frontend-check.sh.tera"),
+            FRONTEND_CHECK_SCRIPT,
+            "keepalived",
+            When::FrontendVipHolder,
         )
     },
     // Every keepalived instance of the host: the frontend VIP's and the DB VIP's.
