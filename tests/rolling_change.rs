@@ -4,6 +4,10 @@
 //! no failed request, and every acknowledged write is still there. The longest write gap is
 //! printed (the failover bench reports it against the target); it is not asserted here.
 //!
+//! Then the planned stop of an lb host at the drills' default load (250 requests/s over 8
+//! connections): `failover-test --drill lb-stop` drains the frontend VIP off its holder before
+//! HAProxy and keepalived stop there, and must fail no request.
+//!
 //! Takes over the machine's lab (up at the start, down at the end); needs root and dockerd.
 
 mod common;
@@ -116,5 +120,31 @@ async fn a_galera_rolling_restart_under_load_fails_no_request() {
             .unwrap();
         assert!(body.contains(name.as_str()), "{day}: {body}");
     }
+
+    // The frontend VIP's planned move, at the drills' default load: keep-alive connections
+    // open to the holder from 8 clients, which a move without the drain resets.
+    let out = lab.minicloud(&[
+        "failover-test",
+        "--json",
+        "--drill",
+        "lb-stop",
+        "--hold",
+        "3",
+        "--roster-binary",
+        common::roster_bin(),
+    ]);
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let line = common::drill_line(&results[0]);
+    eprintln!("{line}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "lb-stop missed its budget: {line}"
+    );
+    assert_eq!(results[0]["failed_requests"], 0, "{line}");
+    assert!(
+        results[0]["requests"].as_u64().unwrap() > 1000,
+        "the default load ran: {line}"
+    );
     lab.must(&["lab", "down"]);
 }
