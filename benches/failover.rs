@@ -342,9 +342,10 @@ fn main() {
     let mut text = format!(
         "Each drill under live load through the frontend VIP (the drills' default: 250 \
          requests/s over 8 connections, hold 10 s); gaps are the longest time without a \
-         successful request (any / write). Planned changes (db-stop, rolling-change-*) must \
-         fail no request and keep the write gap within {PLANNED_MAX_WRITE_GAP_SECONDS} s (the \
-         db tier's: {PLANNED_DB_MAX_WRITE_GAP_SECONDS} s, as a rejoin pauses every writer).\n\n",
+         successful request (any / write). Planned changes (lb-stop, db-stop, rolling-change-*) \
+         must fail no request and keep the write gap within {PLANNED_MAX_WRITE_GAP_SECONDS} s \
+         (the db tier's: {PLANNED_DB_MAX_WRITE_GAP_SECONDS} s, though a rejoin pauses every \
+         writer).\n\n",
     );
     text.push_str(&format!(
         "### Before: the old defaults' timers ({}), one run\n\n",
