@@ -1,7 +1,10 @@
 //! The smoke set on Debian 13 (trixie), the second supported release: lab hosts made from a
 //! trixie image, `up` from bare hosts, `status` healthy, a second `up` that changes nothing, and
 //! one drill per tier (app-down, lb-down, db-crash) within its budget and with no acknowledged
-//! write lost. The full set runs on Debian 12, the lab's default; this one keeps CI's time in
+//! write lost, plus the lb tier's planned changes, where HAProxy 3.0 differs from 2.6: its
+//! reload under load (rolling-change-lb: the listening sockets handed over) and the switch on
+//! its admin socket that closes client connections before the frontend VIP moves (lb-stop),
+//! both with no failed request. The full set runs on Debian 12, the lab's default; this one keeps CI's time in
 //! bounds while every tier meets Debian 13's daemons (MariaDB 11.8, HAProxy 3.0, keepalived
 //! 2.3) for real.
 //!
@@ -57,7 +60,7 @@ async fn debian_13_converges_and_survives_one_drill_per_tier() {
             "--roster-binary",
             common::roster_bin(),
             "--drill",
-            "app-down,lb-down,db-crash",
+            "app-down,lb-down,rolling-change-lb,lb-stop,db-crash",
         ])
     });
     let results: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
@@ -78,7 +81,7 @@ async fn debian_13_converges_and_survives_one_drill_per_tier() {
         Some(0),
         "a drill missed its budget on Debian 13"
     );
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 5);
     for r in results {
         assert_eq!(r["passed"], true, "{r}");
         assert_eq!(r["lost_writes"], Value::Array(vec![]), "{r}");
