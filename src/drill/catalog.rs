@@ -502,22 +502,28 @@ fn app_drill(p: &Plan) -> Result<Drill, String> {
     Ok(drill)
 }
 
-/// lb-down: the host holding the frontend VIP goes (its container is killed in the lab;
-/// keepalived and the proxy stop elsewhere); the VIP must move within the gap budget.
-fn lb_down(p: &Plan) -> Result<Drill, String> {
+/// What the drills on the frontend VIP's holder share: two hosts that can hold it (lb hosts,
+/// or the app hosts in the web pair), the one holding it now (else the first), and its proxy.
+fn frontend_drill(p: &Plan) -> Result<(Drill, String, &'static str), String> {
     let inv = p.s.inv;
-    // The frontend VIP's holders: lb hosts, or the app hosts in the web pair.
     let holders = inv.frontend_vip_holders();
     if holders.len() < 2 {
         return Err("needs two hosts that can hold the frontend VIP".into());
     }
-    let lb =
+    let holder =
         p.s.frontend_vip_holder
             .clone()
             .unwrap_or_else(|| holders[0].to_string());
-    let proxy = Frontend::of(inv).service();
     let mut drill = p.blank();
-    drill.targets = vec![lb.clone()];
+    drill.targets = vec![holder.clone()];
+    drill.vip_must_move = Some("frontend".into());
+    Ok((drill, holder, Frontend::of(inv).service()))
+}
+
+/// lb-down: the host holding the frontend VIP goes (its container is killed in the lab;
+/// keepalived and the proxy stop elsewhere); the VIP must move within the gap budget.
+fn lb_down(p: &Plan) -> Result<Drill, String> {
+    let (mut drill, lb, proxy) = frontend_drill(p)?;
     if p.s.lab {
         drill.summary = format!("{lb}, holding the frontend VIP, dies (container SIGKILLed)");
         drill.inject = vec![DrillStep::lab(&["kill", &lb])];
@@ -534,7 +540,6 @@ fn lb_down(p: &Plan) -> Result<Drill, String> {
         drill.restore = vec![DrillStep::run(&lb, &start)];
         drill.dead_men = vec![p.timer(&lb, &start, p.dead_after)];
     }
-    drill.vip_must_move = Some("frontend".into());
     drill.budget.max_gap_seconds = Some(p.s.budgets.lb_max_gap_seconds);
     Ok(drill)
 }
@@ -545,21 +550,11 @@ fn lb_down(p: &Plan) -> Result<Drill, String> {
 /// the proxy stop cleanly; started again, the host waits as the backup. Clients must not
 /// notice.
 fn lb_stop(p: &Plan) -> Result<Drill, String> {
-    let inv = p.s.inv;
-    let holders = inv.frontend_vip_holders();
-    if holders.len() < 2 {
-        return Err("needs two hosts that can hold the frontend VIP".into());
-    }
-    let lb =
-        p.s.frontend_vip_holder
-            .clone()
-            .unwrap_or_else(|| holders[0].to_string());
-    let proxy = Frontend::of(inv).service();
+    let (mut drill, lb, proxy) = frontend_drill(p)?;
     // The flag outlives the drill's hold and its dead-man switch: it expires by itself.
     let flag_seconds = p.dead_after + 60;
-    let vip = inv.services.frontend_vip.address;
+    let vip = p.s.inv.services.frontend_vip.address;
     let start = commands::start_and_undrain_frontend(vip, proxy);
-    let mut drill = p.blank();
     drill.summary = format!(
         "planned stop of {lb}, holding the frontend VIP: {proxy} closes its connections, the \
          VIP moves first, then keepalived and {proxy} stop cleanly"
@@ -570,8 +565,6 @@ fn lb_stop(p: &Plan) -> Result<Drill, String> {
     )];
     drill.restore = vec![DrillStep::run(&lb, &start)];
     drill.dead_men = vec![p.timer(&lb, &start, p.dead_after)];
-    drill.targets = vec![lb];
-    drill.vip_must_move = Some("frontend".into());
     drill.backup_ready_first = Some(VipKind::Frontend);
     planned_budget(p, &mut drill.budget);
     Ok(drill)
