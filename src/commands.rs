@@ -6,6 +6,7 @@
 use crate::converge::commands::{
     FRONTEND_VIP_DRAIN, desync_galera_node, drain_db_vip, drain_vip, undrain_db_vip, undrain_vip,
 };
+use crate::roles::frontend::Frontend;
 use crate::shell::Argv;
 use std::net::Ipv4Addr;
 
@@ -132,8 +133,8 @@ pub fn start_and_undrain(unit: &str) -> String {
     format!("{}; {}", systemctl_start(&[unit]), undrain_db_vip())
 }
 
-/// Planned maintenance of the frontend VIP's holder, whose `proxy` (haproxy, or nginx in the
-/// web pair) answers clients, so that no client request fails:
+/// Planned maintenance of the frontend VIP's holder, whose proxy (HAProxy, or nginx in the web
+/// pair: `frontend`) answers clients, so that no client request fails:
 ///
 /// 1. HAProxy closes every client connection after its next answer
 ///    ([`HAPROXY_CLOSE_CONNECTIONS`]; nginx has no such switch at run time): no client keeps an
@@ -152,11 +153,11 @@ pub fn start_and_undrain(unit: &str) -> String {
 /// removed either way).
 pub fn drain_frontend_then_stop(
     vip: Ipv4Addr,
-    proxy: &str,
+    frontend: Frontend,
     flag_seconds: u64,
     wait_seconds: u64,
 ) -> String {
-    let close = if proxy == "haproxy" {
+    let close = if frontend == Frontend::LbPair {
         format!(
             "{} >/dev/null || true; ",
             haproxy_cli(
@@ -174,7 +175,7 @@ pub fn drain_frontend_then_stop(
         drain = drain_vip(FRONTEND_VIP_DRAIN, flag_seconds),
         wait = wait_vip_left(vip, "frontend VIP", wait_seconds),
         release = vip_off_loopback(vip),
-        stop = systemctl_stop(&["keepalived", proxy]),
+        stop = systemctl_stop(&["keepalived", frontend.service()]),
     )
 }
 
@@ -192,11 +193,11 @@ fn vip_off_loopback(vip: Ipv4Addr) -> String {
 /// Undo [`drain_frontend_then_stop`]: the `lo` address gone (should the stop have been cut
 /// short), the proxy and keepalived started, then the host may hold the frontend VIP again (it
 /// takes it only when the holder fails: VRRP here does not preempt).
-pub fn start_and_undrain_frontend(vip: Ipv4Addr, proxy: &str) -> String {
+pub fn start_and_undrain_frontend(vip: Ipv4Addr, frontend: Frontend) -> String {
     format!(
         "{}; {}; {}",
         vip_off_loopback(vip),
-        systemctl_start(&[proxy, "keepalived"]),
+        systemctl_start(&[frontend.service(), "keepalived"]),
         undrain_vip(FRONTEND_VIP_DRAIN)
     )
 }
@@ -249,6 +250,42 @@ mod tests {
         assert_eq!(
             haproxy_show_stat("/run/haproxy/admin.sock").to_string(),
             r#"timeout 3 perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1; print $s "$ARGV[1]\n"; print while <$s>;' /run/haproxy/admin.sock 'show stat'"#
+        );
+    }
+
+    /// The frontend's planned stop: HAProxy's switch only where HAProxy answers (nginx in a
+    /// web pair has none), the VIP held on `lo` from before the drain until after it left,
+    /// and released on the failure path too; then keepalived before the proxy.
+    #[test]
+    fn a_frontend_stop_closes_connections_only_on_haproxy_and_always_releases_lo() {
+        let vip: Ipv4Addr = "10.0.1.100".parse().unwrap();
+        let lb = drain_frontend_then_stop(vip, Frontend::LbPair, 130, 30);
+        let web = drain_frontend_then_stop(vip, Frontend::WebPair, 130, 30);
+        assert!(lb.starts_with("timeout 3 perl"), "{lb}");
+        assert!(
+            lb.contains(&format!("'{HAPROXY_CLOSE_CONNECTIONS}'")),
+            "{lb}"
+        );
+        assert!(!web.contains("perl"), "{web}");
+        for (script, proxy) in [(&lb, "haproxy"), (&web, "nginx")] {
+            let hold = script.find("ip addr replace 10.0.1.100/32 dev lo").unwrap();
+            let drain = script.find("frontend-vip-drain").unwrap();
+            let release = "ip addr del 10.0.1.100/32 dev lo 2>/dev/null || true";
+            assert!(hold < drain, "{script}");
+            assert_eq!(script.matches(release).count(), 2, "{script}");
+            assert!(
+                script.contains(&format!("|| {{ {release}; exit 1; }}")),
+                "{script}"
+            );
+            assert!(
+                script.ends_with(&format!("{release}; systemctl stop keepalived {proxy}")),
+                "{script}"
+            );
+        }
+        assert_eq!(
+            start_and_undrain_frontend(vip, Frontend::WebPair),
+            "ip addr del 10.0.1.100/32 dev lo 2>/dev/null || true; systemctl start nginx \
+             keepalived; rm -f /run/minicloud/frontend-vip-drain"
         );
     }
 

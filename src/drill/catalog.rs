@@ -504,7 +504,7 @@ fn app_drill(p: &Plan) -> Result<Drill, String> {
 
 /// What the drills on the frontend VIP's holder share: two hosts that can hold it (lb hosts,
 /// or the app hosts in the web pair), the one holding it now (else the first), and its proxy.
-fn frontend_drill(p: &Plan) -> Result<(Drill, String, &'static str), String> {
+fn frontend_drill(p: &Plan) -> Result<(Drill, String, Frontend), String> {
     let inv = p.s.inv;
     let holders = inv.frontend_vip_holders();
     if holders.len() < 2 {
@@ -517,13 +517,14 @@ fn frontend_drill(p: &Plan) -> Result<(Drill, String, &'static str), String> {
     let mut drill = p.blank();
     drill.targets = vec![holder.clone()];
     drill.vip_must_move = Some("frontend".into());
-    Ok((drill, holder, Frontend::of(inv).service()))
+    Ok((drill, holder, Frontend::of(inv)))
 }
 
 /// lb-down: the host holding the frontend VIP goes (its container is killed in the lab;
 /// keepalived and the proxy stop elsewhere); the VIP must move within the gap budget.
 fn lb_down(p: &Plan) -> Result<Drill, String> {
-    let (mut drill, lb, proxy) = frontend_drill(p)?;
+    let (mut drill, lb, frontend) = frontend_drill(p)?;
+    let proxy = frontend.service();
     if p.s.lab {
         drill.summary = format!("{lb}, holding the frontend VIP, dies (container SIGKILLed)");
         drill.inject = vec![DrillStep::lab(&["kill", &lb])];
@@ -550,18 +551,19 @@ fn lb_down(p: &Plan) -> Result<Drill, String> {
 /// the proxy stop cleanly; started again, the host waits as the backup. Clients must not
 /// notice.
 fn lb_stop(p: &Plan) -> Result<Drill, String> {
-    let (mut drill, lb, proxy) = frontend_drill(p)?;
+    let (mut drill, lb, frontend) = frontend_drill(p)?;
+    let proxy = frontend.service();
     // The flag outlives the drill's hold and its dead-man switch: it expires by itself.
     let flag_seconds = p.dead_after + 60;
     let vip = p.s.inv.services.frontend_vip.address;
-    let start = commands::start_and_undrain_frontend(vip, proxy);
+    let start = commands::start_and_undrain_frontend(vip, frontend);
     drill.summary = format!(
         "planned stop of {lb}, holding the frontend VIP: {proxy} closes its connections, the \
          VIP moves first, then keepalived and {proxy} stop cleanly"
     );
     drill.inject = vec![DrillStep::run(
         &lb,
-        commands::drain_frontend_then_stop(vip, proxy, flag_seconds, 30),
+        commands::drain_frontend_then_stop(vip, frontend, flag_seconds, 30),
     )];
     drill.restore = vec![DrillStep::run(&lb, &start)];
     drill.dead_men = vec![p.timer(&lb, &start, p.dead_after)];
