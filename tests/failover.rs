@@ -6,7 +6,10 @@
 //! - the verifier catches loss: a row the drill wrote is deleted behind its back while it
 //!   runs, and the drill fails naming the lost write;
 //! - an interrupted drill leaves nothing behind: Ctrl-C undoes the fault at once, and when the
-//!   run is killed outright the fault's dead-man switch on the host undoes it.
+//!   run is killed outright the fault's dead-man switch on the host undoes it;
+//! - a db node the DB VIP left while it was cut off does not keep the app's dead sessions: the
+//!   roster's sessions end a minute after their last word (repeated partitions once filled
+//!   max_connections with them).
 //!
 //! Takes over the machine's lab (down at the start and at the end); needs root and dockerd.
 
@@ -237,6 +240,27 @@ async fn drills_prove_failover_and_catch_loss() {
         killed.elapsed()
     );
     tokio::task::block_in_place(|| wait_healthy(&lab));
+
+    // A partition leaves the app's sessions on the cut-off node (the app dropped them, but
+    // their FIN went to the new DB VIP holder); the roster's session wait_timeout (60 s) must
+    // end them there. The node holds no VIP afterwards, so no live session of the app is there.
+    let (code, results) =
+        tokio::task::block_in_place(|| drills(&lab, &["--drill", "db-partition", "--hold", "3"]));
+    assert_eq!(code, 0, "{results}");
+    let cut_off = results[0]["drill"]["targets"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let left_behind = "mariadb -N -B -e \"SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'roster'\"";
+    let seen = lab
+        .run(&lab_host(&cut_off), left_behind)
+        .await
+        .stdout_text();
+    eprintln!(
+        "{cut_off}: {} roster sessions left after the partition",
+        seen.trim()
+    );
+    wait_for(&lab, &cut_off, left_behind, "0", Duration::from_secs(90)).await;
 
     lab.must(&["lab", "down"]);
 }

@@ -181,6 +181,20 @@ pub struct MariaDbStore {
     retry: RetryPolicy,
 }
 
+/// How long the server keeps one of our sessions that says nothing (MariaDB's default: 8 h).
+/// After the DB VIP moves, every connection the app had to the old holder is dead, and the
+/// old holder may never hear of it: the app's FIN reaches the new holder, a node cut off by a
+/// partition hears nothing, and a session whose last answer was never acknowledged is not
+/// idle to TCP keepalives either. Those sessions kept their slots for hours; repeated
+/// partitions on the lab filled max_connections (151), and the node refused the app ("Too
+/// many connections") when the VIP came back to it. With this, the server ends them a minute
+/// after their last word.
+pub const SESSION_WAIT_TIMEOUT: &str = "SET SESSION wait_timeout = 60";
+
+/// The pool closes a connection idle this long, before the server's
+/// [`SESSION_WAIT_TIMEOUT`] would.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl MariaDbStore {
     /// A pool to `url`; connects lazily, so the app starts (and answers /healthz) before the
     /// database does.
@@ -196,15 +210,20 @@ impl MariaDbStore {
             .max_connections(pool_size)
             // Short: while the DB VIP moves, connects hang; better to retry soon than wait long.
             .acquire_timeout(Duration::from_secs(1))
+            // Below the session's wait_timeout: the pool closes an idle connection before the
+            // server does.
+            .idle_timeout(POOL_IDLE_TIMEOUT)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     // Reads wait until this node has applied every write the cluster committed
                     // before them: read-after-write holds across nodes. Servers without wsrep
                     // do not know the variable, and need no waiting.
                     match conn.execute("SET SESSION wsrep_sync_wait = 1").await {
-                        Err(e) if mysql_number(&e) != Some(UNKNOWN_VARIABLE) => Err(e),
-                        _ => Ok(()),
+                        Err(e) if mysql_number(&e) != Some(UNKNOWN_VARIABLE) => return Err(e),
+                        _ => {}
                     }
+                    conn.execute(SESSION_WAIT_TIMEOUT).await?;
+                    Ok(())
                 })
             })
             .connect_lazy_with(options);
