@@ -91,20 +91,16 @@ pub fn dry_run(drills: &[Drill]) -> String {
     let mut out = String::new();
     for d in drills {
         let _ = writeln!(out, "{}: {}", d.name, d.summary);
-        match d.backup_ready_first {
-            Some(VipKind::Database) => {
-                let _ = writeln!(
-                    out,
-                    "  first: wait until another db host's keepalived is BACKUP (ready for the DB VIP)"
-                );
-            }
-            Some(VipKind::Frontend) => {
-                let _ = writeln!(
-                    out,
-                    "  first: wait until another frontend VIP holder's keepalived is BACKUP (ready for the VIP)"
-                );
-            }
-            None => {}
+        if let Some(kind) = d.backup_ready_first {
+            let who = match kind {
+                VipKind::Database => {
+                    "another db host's keepalived is BACKUP (ready for the DB VIP)"
+                }
+                VipKind::Frontend => {
+                    "another frontend VIP holder's keepalived is BACKUP (ready for the VIP)"
+                }
+            };
+            let _ = writeln!(out, "  first: wait until {who}");
         }
         for dead_man in &d.dead_men {
             let _ = writeln!(out, "  arm dead-man switch: {}", dead_man.describe());
