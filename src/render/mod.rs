@@ -285,6 +285,24 @@ mod tests {
         );
     }
 
+    /// The track scripts read the very drain flags the drills and `up` write: the path is
+    /// written out in each template, so a rename on one side only would drain nothing.
+    #[test]
+    fn each_track_script_reads_the_drain_flag_that_is_written() {
+        use crate::converge::commands::{DB_VIP_DRAIN, FRONTEND_VIP_DRAIN};
+        for (spec, flag) in [
+            ("frontend-check.sh", FRONTEND_VIP_DRAIN),
+            ("galera-synced.sh", DB_VIP_DRAIN),
+        ] {
+            let spec = file_specs().find(|f| f.template == spec).unwrap();
+            assert!(
+                spec.source.contains(&format!("drain={flag}\n")),
+                "{} does not read {flag}",
+                spec.template
+            );
+        }
+    }
+
     #[test]
     fn secret_files_are_not_world_readable() {
         for spec in file_specs().filter(|f| f.hide != Hide::Nothing) {
